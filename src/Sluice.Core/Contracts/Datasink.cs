@@ -1,0 +1,48 @@
+using Sluice.Blocks;
+
+namespace Sluice.Contracts;
+
+/// <summary>How a sink treats an output location that already holds output.</summary>
+public enum WriteMode
+{
+    /// <summary>Refuse to start when the output already holds committed parts.</summary>
+    ErrorIfExists,
+
+    /// <summary>Remove what is there and write anew.</summary>
+    Overwrite,
+
+    /// <summary>Keep committed parts; write only what the manifest lacks.</summary>
+    Resume,
+}
+
+/// <summary>What an output already holds when a job opens it (empty unless resuming).</summary>
+/// <param name="CompletedTasks">Read task ids whose every block is committed: the job skips them.</param>
+/// <param name="CommittedBlocks">Block keys (<see cref="Datasink.BlockKey"/>) already committed: the job drops them after reading.</param>
+public sealed record SinkState(IReadOnlySet<string> CompletedTasks, IReadOnlySet<string> CommittedBlocks)
+{
+    public static SinkState Empty { get; } = new(new HashSet<string>(), new HashSet<string>());
+}
+
+/// <summary>
+/// Writes blocks exactly once: each block is written to a temporary file and committed by rename,
+/// and a manifest records what is committed, keyed by the block's lineage (read task id + seq).
+/// </summary>
+public abstract class Datasink
+{
+    public abstract string Name { get; }
+
+    /// <summary>The key a manifest records for a block: stable across runs of the same input.</summary>
+    public static string BlockKey(string taskId, int seq) => $"{taskId}#{seq}";
+
+    /// <summary>Prepares the output (per <paramref name="mode"/>) and returns what is already committed.</summary>
+    public abstract ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken);
+
+    /// <summary>Writes and commits one block (an empty block writes no file but is recorded). Idempotent for a block key.</summary>
+    public abstract ValueTask WriteAsync(Block block, CancellationToken cancellationToken);
+
+    /// <summary>Records that a read task's blocks 0..blocks-1 are all committed.</summary>
+    public abstract ValueTask MarkTaskCompleteAsync(string taskId, int blocks, CancellationToken cancellationToken);
+
+    /// <summary>Marks the whole output complete (writes the success marker).</summary>
+    public abstract ValueTask CompleteAsync(CancellationToken cancellationToken);
+}

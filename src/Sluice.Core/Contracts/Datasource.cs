@@ -1,0 +1,26 @@
+using Apache.Arrow;
+
+namespace Sluice.Contracts;
+
+/// <summary>Reads a dataset as read tasks with stable ids (a file, a row group, a byte range).</summary>
+public abstract class Datasource
+{
+    /// <summary>A short name for plans and errors, e.g. <c>parquet(data/*.parquet)</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Lists the read tasks. Fails with a located error when inputs are missing.</summary>
+    public abstract ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken);
+
+    /// <summary>The schema the source will produce, when it can be known without reading everything.</summary>
+    public virtual ValueTask<Schema?> InferSchemaAsync(CancellationToken cancellationToken) => ValueTask.FromResult<Schema?>(null);
+}
+
+/// <summary>One unit of reading. Deterministic: reading it twice yields the same blocks.</summary>
+public abstract class ReadTask
+{
+    /// <summary>Stable id, used for resume and in errors.</summary>
+    public abstract string Id { get; }
+
+    /// <summary>Yields the task's rows as batches of at most the given row count.</summary>
+    public abstract IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, CancellationToken cancellationToken);
+}
