@@ -1,0 +1,100 @@
+namespace Sluice.Execution.Budget;
+
+/// <summary>
+/// The memory budget for blocks in flight. Bytes are charged to the operator that produced them,
+/// from production until the consumer's task finishes. Half the budget is split into a reservation
+/// per producing operator, so each can always make progress once its consumer drains it (no
+/// deadlock); the other half is a shared pool that operators borrow when their reservation is full —
+/// the executor asks downstream operators first, so they borrow first. An operator reserves the
+/// largest block it has produced so far before each new block, so used + reserved never exceeds the
+/// budget while blocks stay within the size already seen.
+/// </summary>
+internal sealed class MemoryBudget
+{
+    private readonly long[] _reservation;
+    private readonly long[] _used;
+    private readonly long[] _reserved;
+    private readonly long[] _estimate;
+    private readonly int[] _inFlight;
+    private readonly long _shared;
+
+    public MemoryBudget(long total, IReadOnlyList<bool> producesOutput)
+    {
+        Total = total;
+        var producers = Math.Max(1, producesOutput.Count(p => p));
+        var n = producesOutput.Count;
+        _reservation = new long[n];
+        _used = new long[n];
+        _reserved = new long[n];
+        _estimate = new long[n];
+        _inFlight = new int[n];
+        var each = total / 2 / producers;
+        for (var i = 0; i < n; i++) _reservation[i] = producesOutput[i] ? each : 0;
+        _shared = total - each * producers;
+    }
+
+    public long Total { get; }
+
+    /// <summary>Bytes of live blocks, all operators.</summary>
+    public long UsedBytes { get; private set; }
+
+    /// <summary>The most <see cref="UsedBytes"/> ever was.</summary>
+    public long PeakUsedBytes { get; private set; }
+
+    public long UsedBy(int op) => _used[op];
+
+    public long ReservationOf(int op) => _reservation[op];
+
+    public BackpressureDecision TryReserve(int op)
+    {
+        var estimate = _estimate[op];
+        var mine = _used[op] + _reserved[op];
+        if (mine == 0 && _inFlight[op] == 0)
+            return Grant(op, estimate, "nothing in flight: progress is always allowed");
+        if (estimate == 0)
+            return BackpressureDecision.Deny("block size not known yet: one block at a time until the first is seen");
+        if (mine + estimate <= _reservation[op])
+            return Grant(op, estimate, "within the operator's reservation");
+        long borrowedByOthers = 0;
+        for (var i = 0; i < _used.Length; i++)
+        {
+            if (i != op) borrowedByOthers += Math.Max(0, _used[i] + _reserved[i] - _reservation[i]);
+        }
+        var mineOver = Math.Max(0, mine + estimate - _reservation[op]);
+        if (borrowedByOthers + mineOver <= _shared)
+            return Grant(op, estimate, "borrowed from the shared pool");
+        return BackpressureDecision.Deny($"output {Mib(mine)} of reservation {Mib(_reservation[op])}, shared pool full");
+    }
+
+    /// <summary>A reservation made by <see cref="TryReserve"/> ends: its block arrived or the work produced none.</summary>
+    public void EndReservation(int op, long reserved)
+    {
+        _reserved[op] -= reserved;
+        _inFlight[op]--;
+    }
+
+    /// <summary>A block produced by <paramref name="op"/> is now live.</summary>
+    public void Charge(int op, long bytes)
+    {
+        _used[op] += bytes;
+        if (bytes > _estimate[op]) _estimate[op] = bytes;
+        UsedBytes += bytes;
+        if (UsedBytes > PeakUsedBytes) PeakUsedBytes = UsedBytes;
+    }
+
+    /// <summary>A block produced by <paramref name="op"/> was consumed and freed.</summary>
+    public void Release(int op, long bytes)
+    {
+        _used[op] -= bytes;
+        UsedBytes -= bytes;
+    }
+
+    private BackpressureDecision Grant(int op, long bytes, string reason)
+    {
+        _reserved[op] += bytes;
+        _inFlight[op]++;
+        return BackpressureDecision.Allow(bytes, reason);
+    }
+
+    private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024):0.0} MiB";
+}

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Execution;
+
+/// <summary>Which actor with a free slot gets the next task.</summary>
+public enum DispatchPolicy
+{
+    /// <summary>The actor that finished a task most recently: load concentrates on a hot set, surplus actors go idle and are released.</summary>
+    MostRecentlyUsed,
+
+    /// <summary>The actor with the fewest tasks in flight: load spreads evenly.</summary>
+    LeastLoaded,
+}
+
+/// <summary>How a job runs. Every default is here and only here.</summary>
+public sealed record ExecutionOptions
+{
+    /// <summary>Bytes of blocks in flight across all operators; null = <see cref="DefaultMemoryBudget"/>.</summary>
+    public long? MemoryBudgetBytes { get; init; }
+
+    /// <summary>Deliver blocks in input order (read task, then block). Costs a reorder buffer.</summary>
+    public bool PreserveOrder { get; init; }
+
+    public WriteMode WriteMode { get; init; } = WriteMode.ErrorIfExists;
+
+    /// <summary>The node's resources; null = detected.</summary>
+    public NodeResources? Resources { get; init; }
+
+    /// <summary>An actor idle this long is released (down to the pool's min) and its resources go to other operators.</summary>
+    public TimeSpan ActorIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public DispatchPolicy Dispatch { get; init; } = DispatchPolicy.MostRecentlyUsed;
+
+    /// <summary>Retries of a task that failed for a reason other than bad input.</summary>
+    public int MaxTaskRetries { get; init; } = 2;
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>Where tasks and actors live; null = an in-process <see cref="LocalWorkerRuntime"/>.</summary>
+    public IWorkerRuntime? Runtime { get; init; }
+
+    /// <summary>A quarter of the memory, between 256 MiB and 4 GiB: room for the models and the runtime beside the blocks.</summary>
+    public static long DefaultMemoryBudget(long memoryBytes) =>
+        Math.Clamp(memoryBytes / 4, 256L << 20, 4L << 30);
+
+    public IEnumerable<string> Validate()
+    {
+        if (MemoryBudgetBytes is <= 0) yield return $"memory_budget: {MemoryBudgetBytes} is not accepted; give a positive byte count such as 512MiB";
+        if (ActorIdleTimeout < TimeSpan.Zero) yield return $"actor_idle_timeout: {ActorIdleTimeout} is not accepted; give 0 or more";
+        if (MaxTaskRetries < 0) yield return $"max_task_retries: {MaxTaskRetries} is not accepted; give 0 or more";
+    }
+}

@@ -1,0 +1,40 @@
+using Sluice.Contracts;
+using Sluice.Execution.Planning;
+using Sluice.Execution.Stats;
+
+namespace Sluice.Execution;
+
+/// <summary>A running job: its live snapshot for progress, and its completion.</summary>
+public sealed class JobExecution
+{
+    private readonly StreamingExecutor _executor;
+
+    private JobExecution(StreamingExecutor executor, Task<ExecutionSnapshot> completion)
+    {
+        _executor = executor;
+        Completion = completion;
+    }
+
+    /// <summary>The job's numbers now (refreshed by the executor's loop).</summary>
+    public ExecutionSnapshot Snapshot => _executor.Snapshot;
+
+    /// <summary>Ends with the final stats, or with the job's located error.</summary>
+    public Task<ExecutionSnapshot> Completion { get; }
+
+    /// <summary>Starts writing <paramref name="dataset"/> to <paramref name="sink"/>.</summary>
+    public static JobExecution Start(Dataset dataset, Datasink sink, ExecutionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var executor = new StreamingExecutor(dataset.Plan, sink, options ?? new ExecutionOptions(), collectOutput: false);
+        return new JobExecution(executor, Task.Run(() => executor.RunAsync(cancellationToken), cancellationToken));
+    }
+
+    /// <summary>The physical plan a job would run, with each operator's pool and resources.</summary>
+    public static string Explain(Dataset dataset, Datasink? sink, ExecutionOptions? options = null)
+    {
+        var executor = new StreamingExecutor(dataset.Plan, sink, options ?? new ExecutionOptions(), collectOutput: false);
+        return executor.Plan().Explain(executor.Resources, executor.BudgetBytes);
+    }
+
+    internal static PhysicalPlan PlanOf(Dataset dataset, Datasink? sink, ExecutionOptions? options = null) =>
+        new StreamingExecutor(dataset.Plan, sink, options ?? new ExecutionOptions(), collectOutput: false).Plan();
+}

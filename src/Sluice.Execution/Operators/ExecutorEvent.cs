@@ -1,0 +1,23 @@
+using Sluice.Blocks;
+using Sluice.Execution.Pools;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Execution.Operators;
+
+/// <summary>What workers tell the executor's loop. Only the loop changes executor state.</summary>
+internal abstract record ExecutorEvent
+{
+    public sealed record BlockRead(SourceOperator Op, ReadRunner Runner, BlockRef Block) : ExecutorEvent;
+
+    public sealed record ReadEnded(SourceOperator Op, ReadRunner Runner, int Blocks, Exception? Error) : ExecutorEvent;
+
+    public sealed record TaskEnded(OperatorState Op, RunningTask Task, BlockRef? Output, Exception? Error) : ExecutorEvent;
+
+    public sealed record ActorStarted(ActorPoolOperator Op, PoolActor Actor, IActorHandle? Handle, Exception? Error) : ExecutorEvent;
+
+    public sealed record TaskMarked(Exception? Error) : ExecutorEvent;
+
+    public sealed record OutputTaken(BlockRef Block) : ExecutorEvent;
+
+    public sealed record Tick : ExecutorEvent;
+}

@@ -1,0 +1,81 @@
+using Sluice.Blocks;
+using Sluice.Execution.Planning;
+using Sluice.Execution.Stats;
+
+namespace Sluice.Execution.Operators;
+
+/// <summary>A block waiting in an operator's input queue, with how often it was tried.</summary>
+internal readonly record struct QueuedBlock(BlockRef Block, int Attempt);
+
+/// <summary>The executor's view of one physical operator: its input queue, tasks in flight and counters.</summary>
+internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
+{
+    private readonly LinkedList<QueuedBlock> _input = new();
+
+    public int Index => index;
+
+    public string Name => spec.Name;
+
+    public abstract string Kind { get; }
+
+    public OperatorStats Stats { get; } = new();
+
+    public OperatorState? Downstream { get; set; }
+
+    public bool UpstreamDone { get; set; }
+
+    public int Running { get; set; }
+
+    public long QueuedBytes { get; private set; }
+
+    public int QueuedBlocks => _input.Count;
+
+    public virtual bool ProducesOutput => true;
+
+    public virtual bool IsDone => UpstreamDone && _input.Count == 0 && Running == 0;
+
+    public void Enqueue(BlockRef block) => Enqueue(new QueuedBlock(block, 0), front: false);
+
+    /// <summary>A retried block goes first: it is the oldest work.</summary>
+    public void Enqueue(QueuedBlock block, bool front)
+    {
+        if (front) _input.AddFirst(block);
+        else _input.AddLast(block);
+        QueuedBytes += block.Block.Bytes;
+    }
+
+    protected bool HasInput => _input.Count > 0;
+
+    protected QueuedBlock Dequeue()
+    {
+        var b = _input.First!.Value;
+        _input.RemoveFirst();
+        QueuedBytes -= b.Block.Bytes;
+        return b;
+    }
+
+    /// <summary>Starts whatever the queue, the budget and the slots allow.</summary>
+    public abstract void Dispatch(ExecutorContext ctx);
+
+    /// <summary>Lets the operator's autoscaler act.</summary>
+    public virtual void Scale(ExecutorContext ctx) { }
+
+    /// <summary>Releases what the operator holds when it is done or the job stops.</summary>
+    public virtual ValueTask ShutdownAsync() => ValueTask.CompletedTask;
+
+    public virtual (int Ready, int Starting, int Idle) Actors => (0, 0, 0);
+
+    protected void MarkStarted(ExecutorContext ctx) => Stats.FirstStartTicks ??= ctx.NowTicks;
+
+    public OperatorSnapshot Snapshot(ExecutorContext ctx)
+    {
+        var elapsed = Stats.FirstStartTicks is { } start
+            ? (Stats.DoneTicks is { } done ? ctx.Options.TimeProvider.GetElapsedTime(start, done) : ctx.Since(start))
+            : TimeSpan.Zero;
+        var rate = elapsed.TotalSeconds > 0 ? Stats.RowsOut / elapsed.TotalSeconds : 0;
+        var (ready, starting, idle) = Actors;
+        return new OperatorSnapshot(Name, Kind, Stats.RowsOut, Stats.BlocksOut, Stats.BytesOut, Running, Stats.TasksDone, Stats.TaskRetries,
+            QueuedBlocks, QueuedBytes, ctx.Budget.UsedBy(Index), ready, starting, idle, Stats.ActorsStarted, Stats.BackPressure, Stats.LastScaling,
+            rate, elapsed, IsDone);
+    }
+}

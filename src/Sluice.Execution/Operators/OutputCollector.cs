@@ -1,0 +1,56 @@
+using System.Threading.Channels;
+using Sluice.Blocks;
+
+namespace Sluice.Execution.Operators;
+
+/// <summary>
+/// Hands the last operator's blocks to the consumer (TakeAsync, IterateBatchesAsync), in input
+/// order when asked: a block waits until every block before it (by read task, then seq) went out.
+/// </summary>
+internal sealed class OutputCollector(bool preserveOrder, IReadOnlyDictionary<int, int?> blocksPerTask, IReadOnlyList<int> taskOrder)
+{
+    private readonly Channel<(Block Block, BlockRef Ref)> _channel = Channel.CreateUnbounded<(Block, BlockRef)>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Dictionary<(int Task, int Seq), BlockRef> _held = [];
+    private int _taskPos;
+    private int _seq;
+
+    public ChannelReader<(Block Block, BlockRef Ref)> Reader => _channel.Reader;
+
+    public int Held => _held.Count;
+
+    public void Accept(BlockRef block, Func<BlockRef, Block> get)
+    {
+        if (!preserveOrder)
+        {
+            _channel.Writer.TryWrite((get(block), block));
+            return;
+        }
+        _held[(block.Lineage.TaskIndex, block.Lineage.Seq)] = block;
+        Flush(get);
+    }
+
+    /// <summary>Emits held blocks that are next in order; call also when a read task's block count becomes known.</summary>
+    public void Flush(Func<BlockRef, Block> get)
+    {
+        if (!preserveOrder) return;
+        while (_taskPos < taskOrder.Count)
+        {
+            var task = taskOrder[_taskPos];
+            if (_held.Remove((task, _seq), out var next))
+            {
+                _channel.Writer.TryWrite((get(next), next));
+                _seq++;
+                continue;
+            }
+            if (blocksPerTask.TryGetValue(task, out var total) && total == _seq)
+            {
+                _taskPos++;
+                _seq = 0;
+                continue;
+            }
+            break;
+        }
+    }
+
+    public void Complete(Exception? error = null) => _channel.Writer.TryComplete(error);
+}

@@ -1,0 +1,65 @@
+using Sluice.Blocks;
+using Sluice.Execution.Planning;
+
+namespace Sluice.Execution.Operators;
+
+/// <summary>Runs a stateless function per block on the runtime's task pool (see <see cref="TaskMapSpec"/>).</summary>
+internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorState(index, spec)
+{
+    public override string Kind => "tasks";
+
+    public override void Dispatch(ExecutorContext ctx)
+    {
+        while (HasInput && Running < spec.Concurrency)
+        {
+            var decision = ctx.Budget.TryReserve(Index);
+            if (!decision.Allowed)
+            {
+                Stats.BackPressure = decision.Reason;
+                return;
+            }
+            Stats.BackPressure = null;
+            MarkStarted(ctx);
+            var queued = Dequeue();
+            Running++;
+            var task = new RunningTask(queued.Block, decision.ReserveBytes, null, queued.Attempt);
+            ctx.Watch(ctx.Runtime.RunTaskAsync(spec.Work, queued.Block, ctx.Token),
+                t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, Failure(t)));
+        }
+    }
+
+    internal static Exception? Failure(Task t) => t.IsCompletedSuccessfully ? null : (Exception?)t.Exception?.InnerException ?? new OperationCanceledException();
+
+    internal static Exception? Failure<T>(Task<T> t) => Failure((Task)t);
+}
+
+/// <summary>Writes blocks through a datasink (see <see cref="SinkSpec"/>). Its blocks go nowhere after.</summary>
+internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(index, spec)
+{
+    public override string Kind => "write";
+
+    public override bool ProducesOutput => false;
+
+    public SinkSpec Spec => spec;
+
+    public override void Dispatch(ExecutorContext ctx)
+    {
+        while (HasInput && Running < spec.Concurrency)
+        {
+            MarkStarted(ctx);
+            var queued = Dequeue();
+            Running++;
+            var task = new RunningTask(queued.Block, 0, null, queued.Attempt);
+            var block = ctx.Runtime.Get(queued.Block);
+            ctx.Watch(WriteAsync(block, ctx.Token),
+                t => new ExecutorEvent.TaskEnded(this, task, null, TaskMapOperator.Failure(t)));
+        }
+    }
+
+    private async Task<bool> WriteAsync(Block block, CancellationToken ct)
+    {
+        await Task.Yield();
+        await spec.Sink.WriteAsync(block, ct).ConfigureAwait(false);
+        return true;
+    }
+}

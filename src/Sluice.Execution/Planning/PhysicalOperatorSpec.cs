@@ -1,0 +1,52 @@
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+using Sluice.Plan;
+
+namespace Sluice.Execution.Planning;
+
+/// <summary>A physical stage of the plan. Every operator documents when it emits, back-pressures and completes.</summary>
+public abstract record PhysicalOperatorSpec(string Name)
+{
+    public abstract string Describe();
+}
+
+/// <summary>
+/// Reads read tasks (with any fused stateless maps applied on the read task).
+/// Emits when a read task yields a block. Back-pressures when its output share of the memory budget
+/// is full: the reader then does not pull its next block. Completes when every read task has ended.
+/// </summary>
+public sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockWork? Fused, IReadOnlyList<string> FusedNames, int Parallelism)
+    : PhysicalOperatorSpec(FusedNames.Count == 0 ? $"Read[{Source.Name}]" : $"Read[{Source.Name}]->{string.Join("->", FusedNames)}")
+{
+    public override string Describe() => $"{Name}  task pool: {Parallelism} read tasks at once, {Options.BlockRows} rows per block";
+}
+
+/// <summary>
+/// A stateless function on a task pool. Emits one block per input block. Back-pressures when its output
+/// share is full or <see cref="Concurrency"/> tasks run. Completes when its input is done and drained.
+/// </summary>
+public sealed record TaskMapSpec(string Name, BlockWork Work, int Concurrency, ResourceRequest Resources) : PhysicalOperatorSpec(Name)
+{
+    public override string Describe() => $"{Name}  task pool: {Concurrency} tasks at once, per task {Resources}";
+}
+
+/// <summary>
+/// A processor on an elastic actor pool; each actor initializes its processor (loads its model) once.
+/// Emits one block per input block. Back-pressures when its output share is full or every actor slot is
+/// taken. Completes when its input is done and drained; then its actors are released.
+/// </summary>
+public sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, string TypeName, MapBatchesOptions Options, ResourceRequest Resources)
+    : PhysicalOperatorSpec(Name)
+{
+    public override string Describe() =>
+        $"{Name} ({TypeName})  actor pool {Options.Pool}, batch {(Options.BatchSize?.ToString() ?? "block")}, max_concurrency {Options.MaxConcurrency}, per actor {Resources}";
+}
+
+/// <summary>
+/// Writes each block exactly once. Emits nothing. Back-pressures when <see cref="Concurrency"/> writes run.
+/// Completes when its input is done and drained; then it marks the output complete.
+/// </summary>
+public sealed record SinkSpec(Datasink Sink, int Concurrency) : PhysicalOperatorSpec($"Write[{Sink.Name}]")
+{
+    public override string Describe() => $"{Name}  task pool: {Concurrency} writes at once, temp file + rename, manifest";
+}

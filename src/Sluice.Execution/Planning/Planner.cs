@@ -1,0 +1,54 @@
+using Sluice.Blocks;
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+using Sluice.Plan;
+
+namespace Sluice.Execution.Planning;
+
+/// <summary>
+/// Maps the logical plan to physical operators. Stateless functions fuse into the operator before
+/// them (the read, or another function) so cheap CPU work adds no queue hop; processors get actor pools.
+/// </summary>
+public static class Planner
+{
+    public static PhysicalPlan Plan(LogicalOperator logical, Datasink? sink, NodeResources node)
+    {
+        var cores = Math.Max(1, (int)Math.Floor(node.Cpus));
+        var ops = new List<PhysicalOperatorSpec>();
+        foreach (var op in logical.Chain())
+        {
+            switch (op)
+            {
+                case ReadOperator read:
+                    ops.Add(new SourceSpec(read.Source, read.Options, null, [], read.Options.Parallelism ?? cores));
+                    break;
+                case MapBatchesOperator { Transform: BatchTransform.Function f } map:
+                    var work = FunctionWork(map.Name, f, map.Options.BatchSize);
+                    var last = ops.Count > 0 ? ops[^1] : null;
+                    if (last is SourceSpec s && map.Options.Resources is null or { IsEmpty: true })
+                        ops[^1] = s with { Fused = Chain(s.Fused, work), FusedNames = [.. s.FusedNames, map.Name] };
+                    else if (last is TaskMapSpec t && t.Concurrency == (map.Options.Concurrency ?? cores))
+                        ops[^1] = t with { Name = $"{t.Name}->{map.Name}", Work = Chain(t.Work, work)! };
+                    else
+                        ops.Add(new TaskMapSpec(map.Name, work, map.Options.Concurrency ?? cores, map.Options.Resources ?? ResourceRequest.None));
+                    break;
+                case MapBatchesOperator { Transform: BatchTransform.Processor p } map:
+                    ops.Add(new ActorMapSpec(map.Name, p.Create, p.TypeName, map.Options, map.Options.Resources ?? ResourceRequest.OneCpu));
+                    break;
+                default:
+                    throw new NotSupportedException($"logical operator {op.Describe()} has no physical mapping");
+            }
+        }
+        if (sink is not null) ops.Add(new SinkSpec(sink, cores));
+        return new PhysicalPlan(ops);
+    }
+
+    private static BlockWork FunctionWork(string name, BatchTransform.Function f, int? batchSize) =>
+        (block, ct) => BatchRunner.ApplyAsync(name, (batch, _) => ValueTask.FromResult(f.Apply(batch)), block, batchSize, ct);
+
+    private static BlockWork? Chain(BlockWork? first, BlockWork second)
+    {
+        if (first is null) return second;
+        return async (Block block, CancellationToken ct) => await second(await first(block, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,85 @@
+using Sluice.Contracts;
+
+namespace Sluice.Execution.Pools;
+
+/// <summary>
+/// The actors of one operator and the decisions about them: whom to give the next task
+/// (most-recently-used by default) and how many actors to have (scale by the backlog, release the idle).
+/// </summary>
+internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resources, DispatchPolicy policy)
+{
+    private readonly List<PoolActor> _actors = [];
+    private int _nextIndex;
+    private long _seq;
+
+    public IReadOnlyList<PoolActor> Actors => _actors;
+
+    public int Live => _actors.Count(a => !a.Stopping);
+
+    public int Starting => _actors.Count(a => a.Handle is null && !a.Stopping);
+
+    public int ReadyCount => _actors.Count(a => a.Ready);
+
+    public int Idle => _actors.Count(a => a.Ready && a.InFlight == 0);
+
+    public ResourceRequest Resources => resources;
+
+    public PoolActor Add(long nowTicks)
+    {
+        var actor = new PoolActor(_nextIndex++, resources, nowTicks);
+        _actors.Add(actor);
+        return actor;
+    }
+
+    public void Remove(PoolActor actor) => _actors.Remove(actor);
+
+    /// <summary>The actor that gets the next task, or null when every slot is taken.</summary>
+    public PoolActor? Pick()
+    {
+        PoolActor? best = null;
+        foreach (var a in _actors)
+        {
+            if (!a.Ready || a.InFlight >= options.MaxConcurrency) continue;
+            if (best is null) best = a;
+            else if (policy == DispatchPolicy.MostRecentlyUsed ? a.LastDoneSeq > best.LastDoneSeq : a.InFlight < best.InFlight) best = a;
+        }
+        return best;
+    }
+
+    public void Finished(PoolActor actor, long nowTicks)
+    {
+        actor.InFlight--;
+        actor.TasksDone++;
+        actor.LastDoneTicks = nowTicks;
+        actor.LastDoneSeq = ++_seq;
+    }
+
+    /// <summary>How many actors to add for a backlog: as many as it warrants, not one per tick.</summary>
+    public ScalingDecision DecideUp(int queuedBlocks, bool upstreamActive)
+    {
+        var live = Live;
+        if (live >= options.Pool.Max) return ScalingDecision.None($"at max {options.Pool.Max}");
+        var freeSlots = _actors.Where(a => !a.Stopping).Sum(a => options.MaxConcurrency - a.InFlight);
+        if (queuedBlocks <= freeSlots) return ScalingDecision.None($"queue {queuedBlocks} fits {freeSlots} free slots");
+        // While upstream still produces, a queue of one block per slot is normal flow, not a backlog.
+        var backlog = queuedBlocks - freeSlots;
+        if (upstreamActive && backlog < options.MaxConcurrency) return ScalingDecision.None($"queue {queuedBlocks}, backlog {backlog} below one actor's slots");
+        var want = Math.Min((backlog + options.MaxConcurrency - 1) / options.MaxConcurrency, options.Pool.Max - live);
+        return ScalingDecision.Up(want, $"queue {queuedBlocks} blocks, {freeSlots} free slots");
+    }
+
+    /// <summary>Actors idle past the timeout, above min (or all idle ones when no more input comes).</summary>
+    public List<PoolActor> IdleToRelease(Func<long, TimeSpan> since, TimeSpan timeout, bool inputExhausted)
+    {
+        var result = new List<PoolActor>();
+        var live = Live;
+        var floor = inputExhausted ? 0 : options.Pool.Min;
+        // Least recently used first: the MRU policy keeps the hot set busy, the cold tail goes.
+        foreach (var a in _actors.Where(a => a.Ready && a.InFlight == 0).OrderBy(a => a.LastDoneSeq))
+        {
+            if (live - result.Count <= floor) break;
+            if (inputExhausted || since(a.LastDoneTicks) >= timeout) result.Add(a);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,29 @@
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Execution.Pools;
+
+/// <summary>One actor of a pool, as the loop sees it.</summary>
+internal sealed class PoolActor(int index, ResourceRequest resources, long createdTicks)
+{
+    public int Index => index;
+
+    public ResourceRequest Resources => resources;
+
+    /// <summary>Null while the actor is starting (its model loading).</summary>
+    public IActorHandle? Handle { get; set; }
+
+    public bool Stopping { get; set; }
+
+    public int InFlight { get; set; }
+
+    /// <summary>When it last finished a task (or was created): most-recently-used dispatch and idle timeouts read this.</summary>
+    public long LastDoneTicks { get; set; } = createdTicks;
+
+    /// <summary>A loop-wide counter value at its last finish: orders actors that finished within one clock tick.</summary>
+    public long LastDoneSeq { get; set; }
+
+    public long TasksDone { get; set; }
+
+    public bool Ready => Handle is not null && !Stopping;
+}

@@ -1,0 +1,58 @@
+using Sluice.Blocks;
+using Sluice.Contracts;
+
+namespace Sluice.Execution.Runtime;
+
+/// <summary>The work of one task on one block: deterministic given its input, so it can be retried.</summary>
+public delegate ValueTask<Block> BlockWork(Block input, CancellationToken cancellationToken);
+
+/// <summary>What a read task's runner asks of the executor and tells it.</summary>
+public interface IReadCallbacks
+{
+    /// <summary>Waits until the executor lets the task read one more block (back-pressure reaches the reader here).</summary>
+    ValueTask WaitForCreditAsync(CancellationToken cancellationToken);
+
+    /// <summary>Called with each block the task produced, in order.</summary>
+    void OnBlock(BlockRef block);
+}
+
+/// <summary>The spec of one actor: the processor factory and where it runs.</summary>
+public sealed record ActorSpec(string Operator, int Index, Func<IBatchProcessor> Create, ProcessorContext Context, int? BatchSize);
+
+/// <summary>
+/// Where tasks and actors live and where blocks are stored. The executor sees only refs; a runtime
+/// on several nodes moves bytes when a consumer on another node needs them.
+/// </summary>
+public interface IWorkerRuntime : IAsyncDisposable
+{
+    string NodeId { get; }
+
+    NodeResources Resources { get; }
+
+    /// <summary>Bytes the block store holds now.</summary>
+    long StoredBytes { get; }
+
+    BlockRef Put(Block block);
+
+    Block Get(BlockRef block);
+
+    void Free(BlockRef block);
+
+    /// <summary>Reads one read task, block by block, asking for a credit before each, applying <paramref name="transform"/> to each block.</summary>
+    /// <returns>The number of blocks produced.</returns>
+    Task<int> RunReadAsync(ReadTask task, int taskIndex, int blockRows, BlockWork? transform, IReadCallbacks callbacks, CancellationToken cancellationToken);
+
+    /// <summary>Runs a stateless task on one block.</summary>
+    Task<BlockRef> RunTaskAsync(BlockWork work, BlockRef input, CancellationToken cancellationToken);
+
+    /// <summary>Creates an actor and initializes its processor (loads the model) once.</summary>
+    Task<IActorHandle> StartActorAsync(ActorSpec spec, CancellationToken cancellationToken);
+}
+
+/// <summary>A live actor: runs tasks on its processor; disposing it releases the processor.</summary>
+public interface IActorHandle : IAsyncDisposable
+{
+    ActorSpec Spec { get; }
+
+    Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken);
+}

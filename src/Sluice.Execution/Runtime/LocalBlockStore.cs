@@ -1,0 +1,32 @@
+using System.Collections.Concurrent;
+using Sluice.Blocks;
+
+namespace Sluice.Execution.Runtime;
+
+/// <summary>Blocks of one node, by id. Refs travel; the block stays here until freed.</summary>
+internal sealed class LocalBlockStore(string node)
+{
+    private readonly ConcurrentDictionary<long, Block> _blocks = new();
+    private long _nextId;
+    private long _bytes;
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    public int Count => _blocks.Count;
+
+    public BlockRef Put(Block block)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        _blocks[id] = block;
+        Interlocked.Add(ref _bytes, block.Bytes);
+        return new BlockRef(id, node, block.Rows, block.Bytes, block.Lineage);
+    }
+
+    public Block Get(BlockRef block) =>
+        _blocks.TryGetValue(block.Id, out var b) ? b : throw new InvalidOperationException($"block {block.Id} is not in the store of node {node} (freed twice?)");
+
+    public void Free(BlockRef block)
+    {
+        if (_blocks.TryRemove(block.Id, out var b)) Interlocked.Add(ref _bytes, -b.Bytes);
+    }
+}

@@ -1,0 +1,88 @@
+using Sluice.Blocks;
+using Sluice.Contracts;
+
+namespace Sluice.Execution.Runtime;
+
+/// <summary>
+/// The embedded default: tasks and actors run in this process on the thread pool, blocks live in an
+/// in-memory store and move between stages by reference, never copied.
+/// </summary>
+public sealed class LocalWorkerRuntime : IWorkerRuntime
+{
+    private readonly LocalBlockStore _store;
+
+    public LocalWorkerRuntime(NodeResources? resources = null)
+    {
+        Resources = resources ?? NodeResources.Detect();
+        _store = new LocalBlockStore(NodeId);
+    }
+
+    public string NodeId => "local";
+
+    public NodeResources Resources { get; }
+
+    public long StoredBytes => _store.Bytes;
+
+    public BlockRef Put(Block block) => _store.Put(block);
+
+    public Block Get(BlockRef block) => _store.Get(block);
+
+    public void Free(BlockRef block) => _store.Free(block);
+
+    public Task<int> RunReadAsync(ReadTask task, int taskIndex, int blockRows, BlockWork? transform, IReadCallbacks callbacks, CancellationToken cancellationToken) =>
+        Task.Run(async () =>
+        {
+            var seq = 0;
+            long firstRow = 0;
+            var batches = task.ReadAsync(blockRows, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using (batches.ConfigureAwait(false))
+            {
+                while (true)
+                {
+                    // Ask before pulling: a paused reader holds no unread block.
+                    await callbacks.WaitForCreditAsync(cancellationToken).ConfigureAwait(false);
+                    if (!await batches.MoveNextAsync().ConfigureAwait(false)) break;
+                    var block = new Block(batches.Current, new BlockLineage(taskIndex, task.Id, seq, firstRow));
+                    firstRow += block.Rows;
+                    if (transform is not null) block = await transform(block, cancellationToken).ConfigureAwait(false);
+                    callbacks.OnBlock(_store.Put(block));
+                    seq++;
+                }
+            }
+            return seq;
+        }, cancellationToken);
+
+    public Task<BlockRef> RunTaskAsync(BlockWork work, BlockRef input, CancellationToken cancellationToken) =>
+        Task.Run(async () => _store.Put(await work(_store.Get(input), cancellationToken).ConfigureAwait(false)), cancellationToken);
+
+    public async Task<IActorHandle> StartActorAsync(ActorSpec spec, CancellationToken cancellationToken)
+    {
+        var processor = spec.Create();
+        try
+        {
+            await Task.Run(async () => await processor.InitializeAsync(spec.Context, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await processor.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return new LocalActor(spec, processor, _store);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private sealed class LocalActor(ActorSpec spec, IBatchProcessor processor, LocalBlockStore store) : IActorHandle
+    {
+        public ActorSpec Spec => spec;
+
+        public Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken) =>
+            Task.Run(async () =>
+            {
+                var output = await BatchRunner.ApplyAsync(spec.Operator, processor.ProcessAsync, store.Get(input), spec.BatchSize, cancellationToken).ConfigureAwait(false);
+                return store.Put(output);
+            }, cancellationToken);
+
+        public ValueTask DisposeAsync() => processor.DisposeAsync();
+    }
+}

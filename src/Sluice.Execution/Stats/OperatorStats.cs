@@ -1,0 +1,23 @@
+namespace Sluice.Execution.Stats;
+
+/// <summary>Counters of one operator. Written only by the executor's loop.</summary>
+internal sealed class OperatorStats
+{
+    public long RowsOut;
+    public long BlocksOut;
+    public long BytesOut;
+    public long TasksDone;
+    public long TaskRetries;
+    public int ActorsStarted;
+    public long? FirstStartTicks;
+    public long? DoneTicks;
+    public string? BackPressure;
+    public string? LastScaling;
+
+    public void Produced(int rows, long bytes)
+    {
+        RowsOut += rows;
+        BlocksOut++;
+        BytesOut += bytes;
+    }
+}

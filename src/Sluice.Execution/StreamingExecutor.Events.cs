@@ -1,0 +1,124 @@
+using Sluice.Blocks;
+using Sluice.Contracts;
+using Sluice.Execution.Operators;
+
+namespace Sluice.Execution;
+
+internal sealed partial class StreamingExecutor
+{
+    private void Handle(ExecutorEvent e)
+    {
+        var ctx = _ctx!;
+        switch (e)
+        {
+            case ExecutorEvent.BlockRead read:
+                ctx.Budget.EndReservation(read.Op.Index, read.Runner.TakeReservation());
+                OnProduced(read.Op, read.Block);
+                break;
+            case ExecutorEvent.ReadEnded ended:
+                foreach (var r in ended.Runner.DrainReservations()) ctx.Budget.EndReservation(ended.Op.Index, r);
+                ended.Runner.Ended = true;
+                ended.Op.Remove(ended.Runner);
+                if (ended.Error is not null && !IsShutdown(ended.Error))
+                {
+                    throw ended.Error is SluiceException ? ended.Error
+                        : new SluiceException($"reading {ended.Runner.Task.Id} failed: {ended.Error.Message}", ended.Error);
+                }
+                _blocksPerTask[ended.Runner.TaskIndex] = ended.Blocks;
+                Output?.Flush(_runtime.Get);
+                CheckCommitted(ended.Runner.TaskIndex);
+                break;
+            case ExecutorEvent.TaskEnded task:
+                OnTaskEnded(task);
+                break;
+            case ExecutorEvent.ActorStarted started:
+                if (started.Error is not null && IsShutdown(started.Error)) break;
+                started.Op.OnActorStarted(ctx, started.Actor, started.Handle, started.Error);
+                break;
+            case ExecutorEvent.TaskMarked marked:
+                _pendingMarks--;
+                if (marked.Error is not null && !IsShutdown(marked.Error)) throw marked.Error;
+                break;
+            case ExecutorEvent.OutputTaken taken:
+                ctx.Budget.Release(_ops[^1].Index, taken.Block.Bytes);
+                _runtime.Free(taken.Block);
+                break;
+            case ExecutorEvent.Tick:
+                break;
+        }
+    }
+
+    private void OnProduced(OperatorState op, BlockRef block)
+    {
+        var ctx = _ctx!;
+        op.Stats.Produced(block.Rows, block.Bytes);
+        // Resume: a block committed by an earlier run is read again (its read task was not complete)
+        // but goes no further: its output is already written, exactly once.
+        if (_sink is not null && _sinkState.CommittedBlocks.Contains(Datasink.BlockKey(block.Lineage.TaskId, block.Lineage.Seq)))
+        {
+            _runtime.Free(block);
+            Commit(block.Lineage.TaskIndex);
+            return;
+        }
+        ctx.Budget.Charge(op.Index, block.Bytes);
+        if (op.Downstream is { } next) next.Enqueue(block);
+        else Output?.Accept(block, _runtime.Get);
+    }
+
+    private void OnTaskEnded(ExecutorEvent.TaskEnded e)
+    {
+        var ctx = _ctx!;
+        var op = e.Op;
+        op.Running--;
+        if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnTaskEnded(ctx, actor);
+        if (op.ProducesOutput) ctx.Budget.EndReservation(op.Index, e.Task.Reserved);
+        if (e.Error is not null)
+        {
+            if (IsShutdown(e.Error)) return;
+            if (e.Error is BadInputException || e.Task.Attempt >= _options.MaxTaskRetries) throw Located(op, e);
+            op.Stats.TaskRetries++;
+            Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt + 1, e.Error.Message);
+            op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt + 1), front: true);
+            return;
+        }
+        op.Stats.TasksDone++;
+        ctx.Budget.Release(op.Index - 1, e.Task.Input.Bytes);
+        _runtime.Free(e.Task.Input);
+        if (e.Output is { } output) OnProduced(op, output);
+        else if (!op.ProducesOutput)
+        {
+            op.Stats.Produced(e.Task.Input.Rows, e.Task.Input.Bytes);
+            Commit(e.Task.Input.Lineage.TaskIndex);
+        }
+    }
+
+    private void Commit(int taskIndex)
+    {
+        _committed[taskIndex] = _committed.GetValueOrDefault(taskIndex) + 1;
+        CheckCommitted(taskIndex);
+    }
+
+    /// <summary>A read task is complete once its block count is known and that many blocks are committed.</summary>
+    private void CheckCommitted(int taskIndex)
+    {
+        if (_sink is null || _blocksPerTask.GetValueOrDefault(taskIndex) is not { } total) return;
+        if (_committed.GetValueOrDefault(taskIndex) != total || !_marked.Add(taskIndex)) return;
+        _pendingMarks++;
+        var ctx = _ctx!;
+        ctx.Watch(MarkAsync(_taskIds[taskIndex], total, ctx.Token), t => new ExecutorEvent.TaskMarked(Operators.TaskMapOperator.Failure(t)));
+    }
+
+    private async Task<bool> MarkAsync(string taskId, int blocks, CancellationToken ct)
+    {
+        await _sink!.MarkTaskCompleteAsync(taskId, blocks, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    private bool IsShutdown(Exception e) => e is OperationCanceledException && _ctx!.Token.IsCancellationRequested;
+
+    private static Exception Located(OperatorState op, ExecutorEvent.TaskEnded e)
+    {
+        if (e.Error is SluiceException) return e.Error;
+        return new SluiceException($"stage '{op.Name}' failed on {e.Task.Input.Lineage.Describe(e.Task.Input.Rows)}: {e.Error!.Message}", e.Error);
+    }
+}

@@ -1,0 +1,176 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Blocks;
+using Sluice.Contracts;
+using Sluice.Execution.Budget;
+using Sluice.Execution.Operators;
+using Sluice.Execution.Planning;
+using Sluice.Execution.Runtime;
+using Sluice.Execution.Stats;
+using Sluice.Plan;
+
+namespace Sluice.Execution;
+
+/// <summary>
+/// The one control loop of a job. It owns every operator's input queue; each turn it handles what
+/// workers reported, dispatches downstream operators first (drain before you fill), lets the
+/// autoscalers act, and publishes a snapshot. Only this loop changes executor state, so nothing here
+/// takes a lock; workers talk to it through events.
+/// </summary>
+internal sealed partial class StreamingExecutor
+{
+    private readonly LogicalOperator _logical;
+    private readonly Datasink? _sink;
+    private readonly ExecutionOptions _options;
+    private readonly IWorkerRuntime _runtime;
+    private readonly ILogger _logger;
+    private readonly Dictionary<int, int?> _blocksPerTask = [];
+    private readonly List<int> _taskOrder = [];
+    private readonly Dictionary<int, int> _committed = [];
+    private readonly Dictionary<int, string> _taskIds = [];
+    private readonly HashSet<int> _marked = [];
+    private ExecutionSnapshot _snapshot = ExecutionSnapshot.Empty;
+    private List<OperatorState> _ops = [];
+    private ExecutorContext? _ctx;
+    private SinkState _sinkState = SinkState.Empty;
+    private int _pendingMarks;
+    private long _startTicks;
+    private long _lastPublishTicks;
+
+    public StreamingExecutor(LogicalOperator logical, Datasink? sink, ExecutionOptions options, bool collectOutput)
+    {
+        _logical = logical;
+        _sink = sink;
+        _options = options;
+        _runtime = options.Runtime ?? new LocalWorkerRuntime(options.Resources);
+        _logger = options.LoggerFactory?.CreateLogger("Sluice.Executor") ?? NullLogger.Instance;
+        if (collectOutput) Output = new OutputCollector(options.PreserveOrder, _blocksPerTask, _taskOrder);
+    }
+
+    public ExecutionSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    public OutputCollector? Output { get; }
+
+    public NodeResources Resources => _options.Resources ?? _runtime.Resources;
+
+    public long BudgetBytes => _options.MemoryBudgetBytes ?? ExecutionOptions.DefaultMemoryBudget(Resources.MemoryBytes);
+
+    public PhysicalPlan Plan() => Planner.Plan(_logical, _sink, Resources);
+
+    /// <summary>The consumer took a block out of <see cref="Output"/>: its bytes leave the budget.</summary>
+    public void Release(BlockRef block) => _ctx?.Post(new ExecutorEvent.OutputTaken(block));
+
+    public async Task<ExecutionSnapshot> RunAsync(CancellationToken cancellationToken)
+    {
+        var errors = _options.Validate().ToList();
+        if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
+        var plan = Plan();
+        var explained = plan.Explain(Resources, BudgetBytes);
+        Log.Plan(_logger, explained);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            await PrepareAsync(plan, stop.Token).ConfigureAwait(false);
+            await LoopAsync(stop.Token).ConfigureAwait(false);
+            if (_sink is not null) await _sink.CompleteAsync(stop.Token).ConfigureAwait(false);
+            Publish(force: true);
+            Output?.Complete();
+            return Snapshot;
+        }
+        catch (Exception e)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            if (_ctx is not null)
+            {
+                await _ctx.DrainAsync().ConfigureAwait(false);
+                Publish(force: true);
+            }
+            Output?.Complete(e);
+            throw;
+        }
+        finally
+        {
+            foreach (var op in _ops) await op.ShutdownAsync().ConfigureAwait(false);
+            if (_options.Runtime is null) await _runtime.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
+    {
+        var source = (SourceSpec)plan.Operators[0];
+        if (_sink is not null) _sinkState = await _sink.OpenAsync(_options.WriteMode, ct).ConfigureAwait(false);
+        var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
+        var toRun = new List<(int, ReadTask)>();
+        for (var i = 0; i < readTasks.Count; i++)
+        {
+            _taskIds[i] = readTasks[i].Id;
+            if (_sinkState.CompletedTasks.Contains(readTasks[i].Id)) continue;
+            _taskOrder.Add(i);
+            _blocksPerTask[i] = null;
+            toRun.Add((i, readTasks[i]));
+        }
+        if (_sink is not null && _options.WriteMode == WriteMode.Resume)
+            Log.Resume(_logger, readTasks.Count - toRun.Count, _sinkState.CommittedBlocks.Count);
+
+        _ops = [];
+        for (var i = 0; i < plan.Operators.Count; i++)
+        {
+            _ops.Add(plan.Operators[i] switch
+            {
+                SourceSpec s => new SourceOperator(i, s, toRun),
+                TaskMapSpec t => new TaskMapOperator(i, t),
+                ActorMapSpec a => new ActorPoolOperator(i, a, _options.Dispatch),
+                SinkSpec k => new SinkOperator(i, k),
+                _ => throw new NotSupportedException(plan.Operators[i].GetType().Name),
+            });
+            if (i > 0) _ops[i - 1].Downstream = _ops[i];
+        }
+        var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList());
+        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(Resources), _options, _logger, ct);
+        _startTicks = _ctx.NowTicks;
+        foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_ctx);
+    }
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        var ctx = _ctx!;
+        // Idle actors must be noticed even when no event arrives; a tick wakes the loop.
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.ActorIdleTimeout.TotalMilliseconds / 4, 10, 500));
+        using var timer = _options.TimeProvider.CreateTimer(_ => ctx.Post(new ExecutorEvent.Tick()), null, period, period);
+        while (true)
+        {
+            for (var i = _ops.Count - 1; i >= 0; i--) _ops[i].Dispatch(ctx);
+            foreach (var op in _ops) op.Scale(ctx);
+            PropagateDone();
+            Publish(force: false);
+            if (AllDone()) return;
+            await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
+            while (ctx.Events.TryRead(out var e)) Handle(e);
+        }
+    }
+
+    private void PropagateDone()
+    {
+        for (var i = 0; i < _ops.Count; i++)
+        {
+            var op = _ops[i];
+            if (!op.IsDone) continue;
+            op.Stats.DoneTicks ??= _ctx!.NowTicks;
+            if (op.Downstream is { UpstreamDone: false } next) next.UpstreamDone = true;
+        }
+    }
+
+    private bool AllDone() => _ops.All(o => o.IsDone) && _pendingMarks == 0 && (Output is null || Output.Held == 0);
+
+    private void Publish(bool force)
+    {
+        var ctx = _ctx;
+        if (ctx is null) return;
+        var now = ctx.NowTicks;
+        if (!force && _options.TimeProvider.GetElapsedTime(_lastPublishTicks, now) < TimeSpan.FromMilliseconds(50)) return;
+        _lastPublishTicks = now;
+        var ops = _ops.Select(o => o.Snapshot(ctx)).ToList();
+        Volatile.Write(ref _snapshot, new ExecutionSnapshot(ops, ctx.Budget.UsedBytes, ctx.Budget.PeakUsedBytes, ctx.Budget.Total,
+            ctx.Since(_startTicks), ctx.Resources.Describe()));
+    }
+}
