@@ -26,7 +26,7 @@ public static class Planner
                     var work = FunctionWork(map.Name, f, map.Options.BatchSize);
                     var last = ops.Count > 0 ? ops[^1] : null;
                     if (last is SourceSpec s && map.Options.Resources is null or { IsEmpty: true })
-                        ops[^1] = s with { Fused = Chain(s.Fused, work), FusedNames = [.. s.FusedNames, map.Name] };
+                        ops[^1] = new SourceSpec(s.Source, s.Options, Chain(s.Fused, work), [.. s.FusedNames, map.Name], s.Parallelism);
                     else if (last is TaskMapSpec t && t.Concurrency == (map.Options.Concurrency ?? cores))
                         ops[^1] = t with { Name = $"{t.Name}->{map.Name}", Work = Chain(t.Work, work)! };
                     else
