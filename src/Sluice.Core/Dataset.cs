@@ -1,7 +1,7 @@
 using Apache.Arrow;
 using Sluice.Contracts;
 using Sluice.Plan;
-using Sluice.Sources;
+using Sluice.InMemory;
 
 namespace Sluice;
 

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Sluice.Contracts;
 
-namespace Sluice.Sources;
+namespace Sluice.InMemory;
 
 /// <summary>In-memory rows, split into <paramref name="tasks"/> read tasks.</summary>
 internal sealed class ItemsDatasource(IReadOnlyList<IReadOnlyDictionary<string, object?>> items, int tasks) : Datasource

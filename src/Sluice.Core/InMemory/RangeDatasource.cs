@@ -3,7 +3,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using Sluice.Contracts;
 
-namespace Sluice.Sources;
+namespace Sluice.InMemory;
 
 /// <summary>The integers 0..n-1 in a column <c>id</c>, split into read tasks.</summary>
 internal sealed class RangeDatasource(long count, int tasks) : Datasource

@@ -1,0 +1,27 @@
+using Sluice.Contracts;
+using Sluice.IO.Csv;
+using Sluice.IO.JsonLines;
+using Sluice.IO.Parquet;
+using Sluice.IO.Text;
+
+namespace Sluice.IO;
+
+/// <summary>
+/// File datasources. Each takes a file, a directory (its files, sorted; names starting with '_' or
+/// '.' are skipped) or a glob with wildcards in the file-name part (<c>data/docs/*.txt</c>). Missing
+/// inputs fail in <see cref="Datasource.PlanAsync"/> with a <see cref="BadInputException"/>.
+/// </summary>
+public static class Sources
+{
+    /// <summary>Parquet: one read task per (file, row group), id <c>path#rgN</c>.</summary>
+    public static Datasource Parquet(string path) => new ParquetDatasource(path);
+
+    /// <summary>CSV with a header row: one read task per file. Throws <see cref="SluiceException"/> for an unknown declared column type.</summary>
+    public static Datasource Csv(string path, CsvOptions? options = null) => new CsvDatasource(path, options ?? new CsvOptions());
+
+    /// <summary>JSON Lines (one object per line, blank lines skipped): one read task per file.</summary>
+    public static Datasource JsonLines(string path) => new JsonLinesDatasource(path);
+
+    /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file.</summary>
+    public static Datasource Text(string path, bool skipEmpty = false) => new TextDatasource(path, skipEmpty);
+}
