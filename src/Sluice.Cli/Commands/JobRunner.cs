@@ -1,0 +1,55 @@
+using Sluice.Cli.Jobs;
+using Sluice.Cli.Output;
+using Sluice.Contracts;
+using Sluice.Execution;
+using Sluice.Execution.Stats;
+using Spectre.Console;
+
+namespace Sluice.Cli.Commands;
+
+/// <summary>Runs a parsed job with live progress and prints the stats table at the end.</summary>
+internal static class JobRunner
+{
+    public static async Task<ExecutionSnapshot> RunAsync(JobSpec spec, Dataset dataset, WriteMode? mode, bool quiet, CancellationToken ct)
+    {
+        var options = JobBuilder.Options(spec, mode);
+        var sink = JobBuilder.Sink(spec.Write);
+        var job = JobExecution.Start(dataset, sink, options, ct);
+        if (quiet)
+        {
+            var result = await job.Completion.ConfigureAwait(false);
+            return result;
+        }
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            await AnsiConsole.Live(StatsView.Live(job.Snapshot)).AutoClear(true).StartAsync(async live =>
+            {
+                while (!job.Completion.IsCompleted)
+                {
+                    await Task.WhenAny(job.Completion, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
+                    live.UpdateTarget(StatsView.Live(job.Snapshot));
+                }
+            }).ConfigureAwait(false);
+        }
+        else
+        {
+            while (!job.Completion.IsCompleted)
+            {
+                await Task.WhenAny(job.Completion, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
+                if (!job.Completion.IsCompleted)
+                    foreach (var line in StatsView.Lines(job.Snapshot)) Console.WriteLine(line);
+            }
+        }
+        try
+        {
+            var final = await job.Completion.ConfigureAwait(false);
+            AnsiConsole.Write(StatsView.Final(final));
+            return final;
+        }
+        catch
+        {
+            AnsiConsole.Write(StatsView.Final(job.Snapshot));
+            throw;
+        }
+    }
+}

