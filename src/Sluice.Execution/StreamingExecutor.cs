@@ -85,6 +85,7 @@ internal sealed partial class StreamingExecutor
                 await _ctx.DrainAsync().ConfigureAwait(false);
                 Publish(force: true);
             }
+            if (_sink is not null) await _sink.AbortAsync().ConfigureAwait(false);
             Output?.Complete(e);
             throw;
         }

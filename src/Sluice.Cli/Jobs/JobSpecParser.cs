@@ -40,6 +40,11 @@ internal static class JobSpecParser
         {
             throw new SpecException([$"{file} line {e.Start.Line}: not valid YAML: {e.InnerException?.Message ?? e.Message}"]);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this on some unterminated flow collections.
+            throw new SpecException([$"{file}: not valid YAML ({e.Message}); check for an unclosed {{ or ["]);
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new SpecException([$"{file}: the spec must be a mapping with read, stages and write"]);
         var reader = new SpecReader(file);

@@ -45,4 +45,10 @@ public abstract class Datasink
 
     /// <summary>Marks the whole output complete (writes the success marker).</summary>
     public abstract ValueTask CompleteAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The job failed or was stopped: remove what is half-written. Committed parts and the manifest
+    /// stay (a resumed job builds on them); without the success marker the output is visibly incomplete.
+    /// </summary>
+    public virtual ValueTask AbortAsync() => ValueTask.CompletedTask;
 }

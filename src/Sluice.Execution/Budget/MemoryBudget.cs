@@ -45,9 +45,12 @@ internal sealed class MemoryBudget
 
     public long ReservationOf(int op) => _reservation[op];
 
-    public BackpressureDecision TryReserve(int op)
+    /// <param name="inputBytes">The bytes of the block the new task will consume (0 for a read).</param>
+    public BackpressureDecision TryReserve(int op, long inputBytes = 0)
     {
-        var estimate = _estimate[op];
+        // Until an operator has produced a block, a map's output is assumed to be at most twice its
+        // input (a read has no input: it goes one block at a time until its first block is seen).
+        var estimate = _estimate[op] > 0 ? _estimate[op] : 2 * inputBytes;
         var mine = _used[op] + _reserved[op];
         if (mine == 0 && _inFlight[op] == 0)
             return Grant(op, estimate, "nothing in flight: progress is always allowed");

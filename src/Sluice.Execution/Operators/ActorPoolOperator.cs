@@ -53,7 +53,7 @@ internal sealed class ActorPoolOperator : OperatorState
                 Stats.BackPressure = Pool.Live == 0 ? "no actor" : "every actor slot is busy";
                 return;
             }
-            var decision = ctx.Budget.TryReserve(Index);
+            var decision = ctx.Budget.TryReserve(Index, NextInputBytes);
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;

@@ -46,6 +46,9 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
 
     protected bool HasInput => _input.Count > 0;
 
+    /// <summary>Bytes of the block that would be dispatched next.</summary>
+    protected long NextInputBytes => _input.First?.Value.Block.Bytes ?? 0;
+
     protected QueuedBlock Dequeue()
     {
         var b = _input.First!.Value;

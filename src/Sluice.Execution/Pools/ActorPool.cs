@@ -33,17 +33,29 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 
     public void Remove(PoolActor actor) => _actors.Remove(actor);
 
-    /// <summary>The actor that gets the next task, or null when every slot is taken.</summary>
+    /// <summary>
+    /// The actor that gets the next task, or null when every slot is taken. Most-recently-used picks
+    /// among idle actors first and doubles up on a busy actor only when none is idle: a second task
+    /// waits behind the first's model run, so giving it to a busy actor while another idles would
+    /// leave a core unused. When load drops, the hot set finishes and picks up again before the cold
+    /// tail is touched, so surplus actors stay idle and are released.
+    /// </summary>
     public PoolActor? Pick()
     {
         PoolActor? best = null;
         foreach (var a in _actors)
         {
             if (!a.Ready || a.InFlight >= options.MaxConcurrency) continue;
-            if (best is null) best = a;
-            else if (policy == DispatchPolicy.MostRecentlyUsed ? a.LastDoneSeq > best.LastDoneSeq : a.InFlight < best.InFlight) best = a;
+            if (best is null || Better(a, best)) best = a;
         }
         return best;
+    }
+
+    private bool Better(PoolActor a, PoolActor b)
+    {
+        if (policy == DispatchPolicy.LeastLoaded || a.InFlight != b.InFlight && (a.InFlight == 0 || b.InFlight == 0))
+            return a.InFlight < b.InFlight;
+        return a.LastDoneSeq > b.LastDoneSeq;
     }
 
     public void Finished(PoolActor actor, long nowTicks)

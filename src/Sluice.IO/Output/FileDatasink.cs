@@ -101,6 +101,12 @@ internal abstract class FileDatasink(string directory) : Datasink
         return ValueTask.CompletedTask;
     }
 
+    public override ValueTask AbortAsync()
+    {
+        DeleteTmp();
+        return ValueTask.CompletedTask;
+    }
+
     public override ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The main job, from a fresh clone: exports the built-in MiniLM model, makes a text dataset from
+# this machine's licence texts, and embeds every line with the embedded (single-process) engine.
+set -euo pipefail
+cd "$(dirname "$0")"
+dotnet run -c Release --project src/Sluice.Cli -- demo "$@"
