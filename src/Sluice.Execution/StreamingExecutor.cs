@@ -5,6 +5,7 @@ using Sluice.Contracts;
 using Sluice.Execution.Budget;
 using Sluice.Execution.Operators;
 using Sluice.Execution.Planning;
+using Sluice.Execution.Pools;
 using Sluice.Execution.Runtime;
 using Sluice.Execution.Stats;
 using Sluice.Plan;
@@ -31,6 +32,7 @@ internal sealed partial class StreamingExecutor
     private readonly HashSet<int> _marked = [];
     private ExecutionSnapshot _snapshot = ExecutionSnapshot.Empty;
     private List<OperatorState> _ops = [];
+    private List<ActorPoolOperator> _pools = [];
     private ExecutorContext? _ctx;
     private SinkState _sinkState = SinkState.Empty;
     private int _pendingMarks;
@@ -127,10 +129,36 @@ internal sealed partial class StreamingExecutor
             });
             if (i > 0) _ops[i - 1].Downstream = _ops[i];
         }
+        _pools = _ops.OfType<ActorPoolOperator>().ToList();
+        Preflight(plan);
         var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList());
-        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(Resources), _options, _logger, ct);
+        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(Resources), _options, _logger, ct)
+        {
+            Simulated = Resources.GpusSimulated ? new SimulatedDevices(Resources.GpuCount, _options.TimeProvider) : null,
+        };
         _startTicks = _ctx.NowTicks;
         foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_ctx);
+    }
+
+    /// <summary>Asks one processor of each actor stage whether it can run as configured; refuses the job with every reason.</summary>
+    private void Preflight(PhysicalPlan plan)
+    {
+        var problems = new List<string>();
+        foreach (var spec in plan.Operators.OfType<ActorMapSpec>())
+        {
+            var probe = spec.Create();
+            try
+            {
+                if (probe is IPreflightCheck check) problems.AddRange(check.Preflight(spec.Name, spec.Resources, Resources.GpusSimulated));
+            }
+            finally
+            {
+                probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            if (spec.Resources.Gpus > Resources.Gpus)
+                problems.Add($"stage '{spec.Name}': each actor asks for {spec.Resources.Gpus:0.##} gpus but the node has {Resources.Gpus:0.##}; lower resources.gpus or add GPUs (--sim-gpus N to simulate them)");
+        }
+        if (problems.Count > 0) throw new SluiceException("the job cannot start:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
     }
 
     private async Task LoopAsync(CancellationToken ct)
@@ -142,6 +170,7 @@ internal sealed partial class StreamingExecutor
         while (true)
         {
             for (var i = _ops.Count - 1; i >= 0; i--) _ops[i].Dispatch(ctx);
+            PoolBalancer.Rebalance(ctx, _pools);
             foreach (var op in _ops) op.Scale(ctx);
             PropagateDone();
             Publish(force: false);
@@ -173,6 +202,11 @@ internal sealed partial class StreamingExecutor
         _lastPublishTicks = now;
         var ops = _ops.Select(o => o.Snapshot(ctx)).ToList();
         Volatile.Write(ref _snapshot, new ExecutionSnapshot(ops, ctx.Budget.UsedBytes, ctx.Budget.PeakUsedBytes, ctx.Budget.Total,
-            ctx.Since(_startTicks), ctx.Resources.Describe()));
+            ctx.Since(_startTicks), ctx.Resources.Describe())
+        {
+            DeviceAllocation = [.. ctx.Resources.DeviceUse],
+            DeviceUtilization = ctx.Simulated?.Utilization() ?? [],
+            DeviceBusy = ctx.Simulated?.BusyTimes() ?? [],
+        });
     }
 }

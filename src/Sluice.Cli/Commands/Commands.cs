@@ -22,17 +22,23 @@ internal static class Commands
         DefaultValueFactory = _ => [],
     };
 
+    private static Option<int?> SimGpusOption() => new("--sim-gpus") { Description = "give this node N simulated GPUs (for simulate stages); same as --set execution.sim_gpus=N" };
+
+    private static string[] Overrides(ParseResult parse, Option<string[]> set, Option<int?> sim) =>
+        parse.GetValue(sim) is { } n ? [.. parse.GetValue(set)!, $"execution.sim_gpus={n}"] : parse.GetValue(set)!;
+
     public static Command Run()
     {
         var job = JobArgument();
         var set = SetOption();
+        var sim = SimGpusOption();
         var resume = new Option<bool>("--resume") { Description = "continue a stopped job: keep committed output, write only what is missing" };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace existing output" };
         var quiet = new Option<bool>("--quiet") { Description = "no live progress" };
-        var command = new Command("run", "run a job") { job, set, resume, overwrite, quiet };
+        var command = new Command("run", "run a job") { job, set, sim, resume, overwrite, quiet };
         command.SetAction((parse, ct) => Guard(async () =>
         {
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, parse.GetValue(set)!);
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim));
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
             var stats = await JobRunner.RunAsync(spec, build(), mode, parse.GetValue(quiet), ct).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
@@ -45,10 +51,11 @@ internal static class Commands
     {
         var job = JobArgument();
         var set = SetOption();
-        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set };
+        var sim = SimGpusOption();
+        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set, sim };
         command.SetAction((parse, ct) => Guard(() =>
         {
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, parse.GetValue(set)!);
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim));
             Console.WriteLine($"job '{spec.Name}'");
             Console.Write(JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null)));
             return Task.FromResult(Ok);

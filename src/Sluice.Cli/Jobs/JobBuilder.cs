@@ -37,6 +37,8 @@ internal static class JobBuilder
         _ => throw new SluiceException($"write.format: '{write.Format}' is not accepted; give one of: {string.Join(", ", JobSpecParser.WriteFormats)}"),
     };
 
+    private static NodeResources Node(NodeResources node, RunSpec run) => run.SimGpus is { } sim ? node.WithSimulatedGpus(sim) : node;
+
     public static ExecutionOptions Options(JobSpec spec, WriteMode? modeOverride)
     {
         var detected = NodeResources.Detect();
@@ -46,7 +48,7 @@ internal static class JobBuilder
             MemoryBudgetBytes = run.MemoryBudgetBytes,
             PreserveOrder = run.PreserveOrder,
             WriteMode = modeOverride ?? spec.Write.Mode,
-            Resources = detected with { Cpus = run.Cpus ?? detected.Cpus, MemoryBytes = run.MemoryBytes ?? detected.MemoryBytes },
+            Resources = Node(detected with { Cpus = run.Cpus ?? detected.Cpus, Gpus = run.Gpus ?? detected.Gpus, MemoryBytes = run.MemoryBytes ?? detected.MemoryBytes }, run),
             Dispatch = run.Dispatch,
             ActorIdleTimeout = run.ActorIdleTimeout ?? new ExecutionOptions().ActorIdleTimeout,
         };

@@ -20,7 +20,7 @@ internal static class JobSpecParser
     private static readonly string[] TopFields = ["name", "read", "stages", "write", "execution"];
     private static readonly string[] ReadFields = ["format", "path", "block_rows", "parallelism", "skip_empty", "delimiter", "columns"];
     private static readonly string[] WriteFields = ["format", "path", "mode"];
-    private static readonly string[] ExecutionFields = ["memory_budget", "preserve_order", "cpus", "memory", "dispatch", "actor_idle_timeout_s"];
+    private static readonly string[] ExecutionFields = ["memory_budget", "preserve_order", "cpus", "gpus", "sim_gpus", "memory", "dispatch", "actor_idle_timeout_s"];
     private static readonly string[] StageFields = ["name", "op", "batch_size", "pool", "resources", "max_concurrency", "concurrency"];
 
     public static (JobSpec Spec, Func<Dataset> Build) ParseFile(string file, IReadOnlyList<string> overrides)
@@ -104,7 +104,7 @@ internal static class JobSpecParser
         return new RunSpec(r.Bytes(node, "memory_budget", "execution"), r.Bool(node, "preserve_order", "execution") ?? false,
             r.Double(node, "cpus", "execution", min: 0.01), r.Bytes(node, "memory", "execution"),
             dispatch == "least_loaded" ? DispatchPolicy.LeastLoaded : DispatchPolicy.MostRecentlyUsed,
-            idle is { } s ? TimeSpan.FromSeconds(s) : null);
+            idle is { } s ? TimeSpan.FromSeconds(s) : null, r.Int(node, "gpus", "execution", min: 0), r.Int(node, "sim_gpus", "execution", min: 0));
     }
 
     private static void ParseStages(SpecReader r, YamlMappingNode root, List<StageSpec> stages, List<Func<Dataset, Dataset>> binds)

@@ -1,4 +1,5 @@
 using Sluice.Contracts;
+using Sluice.Execution.Simulation;
 using Sluice.Inference;
 using YamlDotNet.RepresentationModel;
 
@@ -7,7 +8,7 @@ namespace Sluice.Cli.Jobs;
 /// <summary>An op a job stage can name: its own fields, its defaults, and how it becomes a dataset stage.</summary>
 internal abstract class StageOp
 {
-    public static IReadOnlyDictionary<string, StageOp> All { get; } = new StageOp[] { new BertTokenizeOp(), new OnnxOp() }.ToDictionary(o => o.Name);
+    public static IReadOnlyDictionary<string, StageOp> All { get; } = new StageOp[] { new BertTokenizeOp(), new OnnxOp(), new SimulateOp() }.ToDictionary(o => o.Name);
 
     public abstract string Name { get; }
 
@@ -97,5 +98,21 @@ internal sealed class OnnxOp : StageOp
             else reader.Error(k, SpecReader.Join(path, key), "each entry must be `model_name: column_name`");
         }
         return result;
+    }
+}
+
+/// <summary><c>simulate</c>: a model stage on a simulated GPU, holding its device <c>fixed_ms + per_row_ms x rows</c> per batch.</summary>
+internal sealed class SimulateOp : StageOp
+{
+    public override string Name => "simulate";
+
+    public override IReadOnlyCollection<string> Fields { get; } = ["fixed_ms", "per_row_ms"];
+
+    public override ResourceRequest DefaultResources { get; } = new(Gpus: 1);
+
+    public override Func<Dataset, Dataset>? Bind(StageSpec stage, SpecReader reader)
+    {
+        var options = new SimulateOptions(reader.Double(stage.Node, "fixed_ms", stage.Path) ?? 0, reader.Double(stage.Node, "per_row_ms", stage.Path) ?? 1);
+        return ds => ds.MapBatches(() => new SimulateProcessor(options), nameof(SimulateProcessor), stage.Options);
     }
 }

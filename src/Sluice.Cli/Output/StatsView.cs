@@ -15,7 +15,7 @@ internal static class StatsView
     {
         var table = new Table().Border(TableBorder.Rounded)
             .Title(final ? $"[bold]Job stats[/] — {Format.Duration(s.Elapsed)}" : $"[bold]Sluice[/] — {Format.Duration(s.Elapsed)}")
-            .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources {s.Resources}");
+            .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources in use {s.Resources}{Devices(s)}");
         foreach (var c in new[] { "stage", "kind", "rows out", "rows/s", "tasks", "queued", "output held", "actors r/s/i", "state" })
             table.AddColumn(new TableColumn(c));
         foreach (var op in s.Operators)
@@ -30,10 +30,20 @@ internal static class StatsView
                 $"{op.TasksRunning} running, {Format.Count(op.TasksDone)} done{(op.TaskRetries > 0 ? $", {op.TaskRetries} retried" : "")}",
                 $"{op.QueuedBlocks} ({Format.Bytes(op.QueuedBytes)})",
                 Format.Bytes(op.OutputBytes),
-                op.Kind == "actors" ? $"{op.ActorsReady}/{op.ActorsStarting}/{op.ActorsIdle} ({op.ActorsStarted} started)" : "-",
+                op.Kind == "actors" ? $"{op.ActorsReady}/{op.ActorsStarting}/{op.ActorsIdle} ({op.ActorsStarted} started, peak {op.PeakActors}){Target(op)}" : "-",
                 state);
         }
         return table;
+    }
+
+    private static string Target(OperatorSnapshot op) =>
+        (op.Target is { } t ? $"\ntarget {t}" : "") + (op.CostMsPerRow is { } c ? $", {c:0.###} ms/row" : "") + (op.Resources is { } r ? $"\neach {r}" : "");
+
+    private static string Devices(ExecutionSnapshot s)
+    {
+        if (s.DeviceUtilization.Count == 0) return "";
+        var each = string.Join(" ", s.DeviceUtilization.Select((u, i) => $"{i}:{u:P0}"));
+        return $"\nsimulated GPU utilization (busy / wall): mean {s.DeviceUtilization.Average():P0} — {each}";
     }
 
     /// <summary>One plain line per operator, for logs and non-interactive terminals.</summary>
@@ -42,7 +52,7 @@ internal static class StatsView
         foreach (var op in s.Operators)
         {
             var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";
-            var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle" : "";
+            var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle (target {op.Target}) pool {op.LastScaling}" : "";
             yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{bp}{(op.Done ? " done" : "")}";
         }
     }

@@ -15,4 +15,9 @@ public interface IBatchProcessor : IAsyncDisposable
 }
 
 /// <summary>What an actor knows about where it runs.</summary>
-public sealed record ProcessorContext(string Operator, int ActorIndex, ResourceRequest Resources, IReadOnlyList<int> GpuIds);
+/// <param name="Operator">The stage's name.</param>
+/// <param name="ActorIndex">The actor's index within its pool.</param>
+/// <param name="Resources">What the actor holds.</param>
+/// <param name="GpuIds">The devices assigned to the actor (empty without gpus); with a fractional request, one shared device.</param>
+/// <param name="Simulated">The node's simulated accelerators when its GPUs are simulated, else null.</param>
+public sealed record ProcessorContext(string Operator, int ActorIndex, ResourceRequest Resources, IReadOnlyList<int> GpuIds, SimulatedDevices? Simulated = null);

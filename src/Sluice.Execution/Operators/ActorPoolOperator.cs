@@ -9,19 +9,52 @@ namespace Sluice.Execution.Operators;
 internal sealed class ActorPoolOperator : OperatorState
 {
     private readonly ActorMapSpec _spec;
+    private long _busyTicks;
+    private long _rowsDone;
 
     public ActorPoolOperator(int index, ActorMapSpec spec, DispatchPolicy policy)
         : base(index, spec)
     {
         _spec = spec;
         Pool = new ActorPool(spec.Options, spec.Resources, policy);
+        Target = spec.Options.Pool.Max;
     }
 
     public ActorPool Pool { get; }
 
+    public MapBatchesOptions Options => _spec.Options;
+
     public override string Kind => "actors";
 
     public override (int Ready, int Starting, int Idle) Actors => (Pool.ReadyCount, Pool.Starting, Pool.Idle);
+
+    /// <summary>How many actors the balancer wants this pool to have now.</summary>
+    public int Target { get; set; }
+
+    /// <summary>Set by the balancer when another pool of the same resource waits below its target.</summary>
+    public bool ShouldYield { get; set; }
+
+    public string? TargetReason { get; set; }
+
+    public int PeakReady { get; private set; }
+
+    public bool InputExhausted => UpstreamDone && !HasInput;
+
+    protected override Stats.OperatorSnapshot Describe(ExecutorContext ctx, Stats.OperatorSnapshot snapshot) => snapshot with
+    {
+        Target = Target,
+        TargetReason = TargetReason,
+        CostMsPerRow = CostPerRow(ctx) * 1000,
+        PeakActors = PeakReady,
+        Resources = Pool.Resources.ToString(),
+    };
+
+    /// <summary>Seconds of actor time per row, from finished work; null until a task has finished.</summary>
+    public double? CostPerRow(ExecutorContext ctx)
+    {
+        var busy = _busyTicks + Pool.Actors.Where(a => a.BusySinceTicks is not null).Sum(a => ctx.NowTicks - a.BusySinceTicks!.Value);
+        return _rowsDone == 0 ? null : busy / (double)ctx.Options.TimeProvider.TimestampFrequency / _rowsDone;
+    }
 
     /// <summary>Starts the pool's initial actors; refuses when the node cannot hold the pool's minimum.</summary>
     public void StartInitial(ExecutorContext ctx)
@@ -29,16 +62,13 @@ internal sealed class ActorPoolOperator : OperatorState
         var initial = _spec.Options.Pool.InitialOrDefault;
         for (var i = 0; i < initial; i++)
         {
-            if (!ctx.Resources.Fits(Pool.Resources))
+            if (StartActor(ctx)) continue;
+            if (i < _spec.Options.Pool.Min)
             {
-                if (i < _spec.Options.Pool.Min)
-                {
-                    throw new SluiceException(
-                        $"stage '{Name}': pool.min {_spec.Options.Pool.Min} actors x {Pool.Resources} do not fit the node ({ctx.Resources.Node}, in use {ctx.Resources.Describe()}); lower pool.min or the stage's resources");
-                }
-                break;
+                throw new SluiceException(
+                    $"stage '{Name}': pool.min {_spec.Options.Pool.Min} actors x {Pool.Resources} do not fit the node ({ctx.Resources.Node}, in use {ctx.Resources.Describe()}); lower pool.min or the stage's resources");
             }
-            StartActor(ctx);
+            break;
         }
         Stats.LastScaling = ScalingDecision.Up(Pool.Live, "initial").ToString();
     }
@@ -63,7 +93,7 @@ internal sealed class ActorPoolOperator : OperatorState
             MarkStarted(ctx);
             var queued = Dequeue();
             Running++;
-            actor.InFlight++;
+            if (actor.InFlight++ == 0) actor.BusySinceTicks = ctx.NowTicks;
             var task = new RunningTask(queued.Block, decision.ReserveBytes, actor, queued.Attempt);
             ctx.Watch(actor.Handle!.RunAsync(queued.Block, ctx.Token),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
@@ -72,7 +102,7 @@ internal sealed class ActorPoolOperator : OperatorState
 
     public override void Scale(ExecutorContext ctx)
     {
-        var exhausted = UpstreamDone && !HasInput;
+        var exhausted = InputExhausted;
         var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted);
         if (idle.Count > 0)
         {
@@ -80,30 +110,50 @@ internal sealed class ActorPoolOperator : OperatorState
             Record(ctx, ScalingDecision.Down(idle.Count, exhausted ? "input exhausted" : $"idle past {ctx.Options.ActorIdleTimeout.TotalSeconds:0.#}s"));
         }
         if (exhausted) return;
-        var up = Pool.DecideUp(QueuedBlocks, !UpstreamDone);
+        var floor = Math.Max(Target, _spec.Options.Pool.Min);
+        if (ShouldYield && Pool.Live > floor)
+        {
+            // Drain the surplus: no new tasks for them; each is released as its last task ends.
+            var surplus = Pool.Actors.Where(a => !a.Stopping).OrderBy(a => a.InFlight).ThenBy(a => a.LastDoneSeq).Take(Pool.Live - floor).ToList();
+            foreach (var a in surplus) StopActor(ctx, a);
+            Record(ctx, ScalingDecision.Down(surplus.Count, $"rebalance to {floor}: {TargetReason}"));
+            return;
+        }
+        var up = Pool.DecideUp(QueuedBlocks, !UpstreamDone, Target);
         if (up.Delta <= 0) return;
         var started = 0;
-        for (; started < up.Delta && ctx.Resources.Fits(Pool.Resources); started++) StartActor(ctx);
+        while (started < up.Delta && StartActor(ctx)) started++;
         if (started > 0)
             Record(ctx, ScalingDecision.Up(started, up.Reason + (started < up.Delta ? $"; {up.Delta - started} more wanted, resources full ({ctx.Resources.Describe()})" : "")));
     }
+
+    /// <summary>Whether this pool wants actors it cannot get (below target, work waiting, resources full).</summary>
+    public bool WantsResources(ExecutorContext ctx) =>
+        !InputExhausted && Pool.Live < Math.Min(Target, _spec.Options.Pool.Max) && QueuedBlocks > 0 && !ctx.Resources.Fits(Pool.Resources);
 
     public void OnActorStarted(ExecutorContext ctx, PoolActor actor, IActorHandle? handle, Exception? error)
     {
         if (error is not null)
         {
             Pool.Remove(actor);
-            ctx.Resources.Release(actor.Resources);
+            ctx.Resources.Release(actor.Grant);
             throw error is SluiceException ? error : new SluiceException($"stage '{Name}': actor {actor.Index} failed to start: {error.Message}", error);
         }
         actor.Handle = handle;
         actor.LastDoneTicks = ctx.NowTicks;
-        if (actor.Stopping) _ = handle!.DisposeAsync().AsTask();
+        if (actor.Stopping) Dispose(ctx, actor);
+        PeakReady = Math.Max(PeakReady, Pool.ReadyCount);
     }
 
-    public void OnTaskEnded(ExecutorContext ctx, PoolActor actor)
+    public void OnTaskEnded(ExecutorContext ctx, PoolActor actor, int rows, bool succeeded)
     {
         Pool.Finished(actor, ctx.NowTicks);
+        if (succeeded) _rowsDone += rows;
+        if (actor.InFlight == 0 && actor.BusySinceTicks is { } since)
+        {
+            _busyTicks += ctx.NowTicks - since;
+            actor.BusySinceTicks = null;
+        }
         if (actor.Stopping && actor.InFlight == 0) Dispose(ctx, actor);
     }
 
@@ -115,27 +165,29 @@ internal sealed class ActorPoolOperator : OperatorState
         }
     }
 
-    private void StartActor(ExecutorContext ctx)
+    private bool StartActor(ExecutorContext ctx)
     {
-        ctx.Resources.TryAcquire(Pool.Resources);
-        var actor = Pool.Add(ctx.NowTicks);
+        var grant = ctx.Resources.TryAcquire(Pool.Resources);
+        if (grant is null) return false;
+        var actor = Pool.Add(grant, ctx.NowTicks);
         Stats.ActorsStarted++;
-        var context = new ProcessorContext(Name, actor.Index, Pool.Resources, []);
+        var context = new ProcessorContext(Name, actor.Index, Pool.Resources, grant.GpuIds, ctx.Simulated);
         var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize);
         ctx.Watch(ctx.Runtime.StartActorAsync(spec, ctx.Token),
             t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
+        return true;
     }
 
     private void StopActor(ExecutorContext ctx, PoolActor actor)
     {
         actor.Stopping = true;
-        if (actor.InFlight == 0) Dispose(ctx, actor);
+        if (actor.InFlight == 0 && actor.Handle is not null) Dispose(ctx, actor);
     }
 
     private void Dispose(ExecutorContext ctx, PoolActor actor)
     {
         Pool.Remove(actor);
-        ctx.Resources.Release(actor.Resources);
+        ctx.Resources.Release(actor.Grant);
         if (actor.Handle is { } h) _ = h.DisposeAsync().AsTask();
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Sluice.Contracts;
 using Sluice.Execution.Budget;
 using Sluice.Execution.Runtime;
 
@@ -22,6 +23,9 @@ internal sealed class ExecutorContext(
     public ExecutionOptions Options => options;
 
     public ILogger Logger => logger;
+
+    /// <summary>The node's simulated accelerators, when its GPUs are simulated.</summary>
+    public SimulatedDevices? Simulated { get; init; }
 
     public CancellationToken Token => token;
 

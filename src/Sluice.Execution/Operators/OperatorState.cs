@@ -77,8 +77,11 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
             : TimeSpan.Zero;
         var rate = elapsed.TotalSeconds > 0 ? Stats.RowsOut / elapsed.TotalSeconds : 0;
         var (ready, starting, idle) = Actors;
-        return new OperatorSnapshot(Name, Kind, Stats.RowsOut, Stats.BlocksOut, Stats.BytesOut, Running, Stats.TasksDone, Stats.TaskRetries,
+        return Describe(ctx, new OperatorSnapshot(Name, Kind, Stats.RowsOut, Stats.BlocksOut, Stats.BytesOut, Running, Stats.TasksDone, Stats.TaskRetries,
             QueuedBlocks, QueuedBytes, ctx.Budget.UsedBy(Index), ready, starting, idle, Stats.ActorsStarted, Stats.BackPressure, Stats.LastScaling,
-            rate, elapsed, IsDone);
+            rate, elapsed, IsDone));
     }
+
+    /// <summary>Adds what only some operators know.</summary>
+    protected virtual OperatorSnapshot Describe(ExecutorContext ctx, OperatorSnapshot snapshot) => snapshot;
 }

@@ -1,4 +1,5 @@
 using Sluice.Contracts;
+using Sluice.Execution.Budget;
 
 namespace Sluice.Execution.Pools;
 
@@ -24,9 +25,9 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 
     public ResourceRequest Resources => resources;
 
-    public PoolActor Add(long nowTicks)
+    public PoolActor Add(ResourceGrant grant, long nowTicks)
     {
-        var actor = new PoolActor(_nextIndex++, resources, nowTicks);
+        var actor = new PoolActor(_nextIndex++, grant, nowTicks);
         _actors.Add(actor);
         return actor;
     }
@@ -67,16 +68,17 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     }
 
     /// <summary>How many actors to add for a backlog: as many as it warrants, not one per tick.</summary>
-    public ScalingDecision DecideUp(int queuedBlocks, bool upstreamActive)
+    public ScalingDecision DecideUp(int queuedBlocks, bool upstreamActive, int target)
     {
         var live = Live;
         if (live >= options.Pool.Max) return ScalingDecision.None($"at max {options.Pool.Max}");
+        if (live >= target) return ScalingDecision.None($"at target {target}");
         var freeSlots = _actors.Where(a => !a.Stopping).Sum(a => options.MaxConcurrency - a.InFlight);
         if (queuedBlocks <= freeSlots) return ScalingDecision.None($"queue {queuedBlocks} fits {freeSlots} free slots");
         // While upstream still produces, a queue of one block per slot is normal flow, not a backlog.
         var backlog = queuedBlocks - freeSlots;
         if (upstreamActive && backlog < options.MaxConcurrency) return ScalingDecision.None($"queue {queuedBlocks}, backlog {backlog} below one actor's slots");
-        var want = Math.Min((backlog + options.MaxConcurrency - 1) / options.MaxConcurrency, options.Pool.Max - live);
+        var want = Math.Min((backlog + options.MaxConcurrency - 1) / options.MaxConcurrency, Math.Min(options.Pool.Max, target) - live);
         return ScalingDecision.Up(want, $"queue {queuedBlocks} blocks, {freeSlots} free slots");
     }
 

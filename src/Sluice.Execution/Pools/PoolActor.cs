@@ -1,14 +1,18 @@
-using Sluice.Contracts;
+using Sluice.Execution.Budget;
 using Sluice.Execution.Runtime;
 
 namespace Sluice.Execution.Pools;
 
 /// <summary>One actor of a pool, as the loop sees it.</summary>
-internal sealed class PoolActor(int index, ResourceRequest resources, long createdTicks)
+internal sealed class PoolActor(int index, ResourceGrant grant, long createdTicks)
 {
     public int Index => index;
 
-    public ResourceRequest Resources => resources;
+    /// <summary>What the actor holds, with its devices.</summary>
+    public ResourceGrant Grant => grant;
+
+    /// <summary>When it went from no task to one (null while idle): busy time measures its stage's cost.</summary>
+    public long? BusySinceTicks { get; set; }
 
     /// <summary>Null while the actor is starting (its model loading).</summary>
     public IActorHandle? Handle { get; set; }

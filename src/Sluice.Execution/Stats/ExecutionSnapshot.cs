@@ -21,7 +21,22 @@ public sealed record OperatorSnapshot(
     string? LastScaling,
     double RowsPerSecond,
     TimeSpan BusyTime,
-    bool Done);
+    bool Done)
+{
+    /// <summary>Actor pools: how many actors the balancer wants now, and why.</summary>
+    public int? Target { get; init; }
+
+    public string? TargetReason { get; init; }
+
+    /// <summary>Actor pools: measured actor time per row, in milliseconds.</summary>
+    public double? CostMsPerRow { get; init; }
+
+    /// <summary>Actor pools: the most actors ready at once.</summary>
+    public int PeakActors { get; init; }
+
+    /// <summary>What each actor holds.</summary>
+    public string? Resources { get; init; }
+}
 
 /// <summary>The whole job at one moment.</summary>
 public sealed record ExecutionSnapshot(
@@ -33,4 +48,13 @@ public sealed record ExecutionSnapshot(
     string Resources)
 {
     public static ExecutionSnapshot Empty { get; } = new([], 0, 0, 0, TimeSpan.Zero, "");
+
+    /// <summary>Share of each GPU allocated to actors now (0..1).</summary>
+    public IReadOnlyList<double> DeviceAllocation { get; init; } = [];
+
+    /// <summary>Simulated GPUs: busy time over wall time since the job started, per device.</summary>
+    public IReadOnlyList<double> DeviceUtilization { get; init; } = [];
+
+    /// <summary>Simulated GPUs: busy time so far, per device (for utilization over a window).</summary>
+    public IReadOnlyList<TimeSpan> DeviceBusy { get; init; } = [];
 }
