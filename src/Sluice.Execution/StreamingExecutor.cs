@@ -37,7 +37,6 @@ internal sealed partial class StreamingExecutor
     private SinkState _sinkState = SinkState.Empty;
     private int _pendingMarks;
     private long _startTicks;
-    private long _lastPublishTicks;
 
     public StreamingExecutor(LogicalOperator logical, Datasink? sink, ExecutionOptions options, bool collectOutput)
     {
@@ -75,7 +74,7 @@ internal sealed partial class StreamingExecutor
             await PrepareAsync(plan, stop.Token).ConfigureAwait(false);
             await LoopAsync(stop.Token).ConfigureAwait(false);
             if (_sink is not null) await _sink.CompleteAsync(stop.Token).ConfigureAwait(false);
-            Publish(force: true);
+            Publish();
             Output?.Complete();
             return Snapshot;
         }
@@ -85,7 +84,7 @@ internal sealed partial class StreamingExecutor
             if (_ctx is not null)
             {
                 await _ctx.DrainAsync().ConfigureAwait(false);
-                Publish(force: true);
+                Publish();
             }
             if (_sink is not null) await _sink.AbortAsync().ConfigureAwait(false);
             Output?.Complete(e);
@@ -173,7 +172,7 @@ internal sealed partial class StreamingExecutor
             PoolBalancer.Rebalance(ctx, _pools);
             foreach (var op in _ops) op.Scale(ctx);
             PropagateDone();
-            Publish(force: false);
+            Publish();
             if (AllDone()) return;
             await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
             while (ctx.Events.TryRead(out var e)) Handle(e);
@@ -193,18 +192,19 @@ internal sealed partial class StreamingExecutor
 
     private bool AllDone() => _ops.All(o => o.IsDone) && _pendingMarks == 0 && (Output is null || Output.Held == 0);
 
-    private void Publish(bool force)
+    private void Publish()
     {
         var ctx = _ctx;
         if (ctx is null) return;
-        var now = ctx.NowTicks;
-        if (!force && _options.TimeProvider.GetElapsedTime(_lastPublishTicks, now) < TimeSpan.FromMilliseconds(50)) return;
-        _lastPublishTicks = now;
+        // Every turn publishes: a turn handles a batch of events, a snapshot is a few small records,
+        // and readers (progress, tests on a fake clock) then always see the loop's latest state.
         var ops = _ops.Select(o => o.Snapshot(ctx)).ToList();
         Volatile.Write(ref _snapshot, new ExecutionSnapshot(ops, ctx.Budget.UsedBytes, ctx.Budget.PeakUsedBytes, ctx.Budget.Total,
             ctx.Since(_startTicks), ctx.Resources.Describe())
         {
             DeviceAllocation = [.. ctx.Resources.DeviceUse],
+            PeakDeviceAllocation = [.. ctx.Resources.PeakDeviceUse],
+            PeakCpusAllocated = ctx.Resources.PeakCpusUsed,
             DeviceUtilization = ctx.Simulated?.Utilization() ?? [],
             DeviceBusy = ctx.Simulated?.BusyTimes() ?? [],
         });

@@ -67,7 +67,7 @@ internal sealed class OnnxOp : StageOp
         var p = stage.Path;
         var model = ExistingFile(reader, n, "model", p, "an .onnx model");
         var pooling = reader.Choice(n, "pooling", p, ["none", "mean"], required: false) ?? "none";
-        var provider = reader.Choice(n, "provider", p, [OnnxOptions.CpuProvider], required: false) ?? OnnxOptions.CpuProvider;
+        var provider = reader.Choice(n, "provider", p, OnnxOptions.ExecutionProviders, required: false) ?? OnnxOptions.AutoProvider;
         var options = new OnnxOptions(model ?? "")
         {
             Inputs = Names(reader, n, "inputs", p),

@@ -12,11 +12,13 @@ internal sealed class ResourceManager
     // Sums of fractional requests (0.25 + 0.5 + 0.25) must compare exactly against whole totals.
     private const double Epsilon = 1e-9;
     private readonly double[] _deviceUsed;
+    private readonly double[] _peakDeviceUsed;
 
     public ResourceManager(NodeResources node)
     {
         Node = node;
         _deviceUsed = new double[node.GpuCount];
+        _peakDeviceUsed = new double[node.GpuCount];
     }
 
     public NodeResources Node { get; }
@@ -29,6 +31,11 @@ internal sealed class ResourceManager
 
     public IReadOnlyList<double> DeviceUse => _deviceUsed;
 
+    /// <summary>The most each device was ever allocated (a check that nothing over-commits).</summary>
+    public IReadOnlyList<double> PeakDeviceUse => _peakDeviceUsed;
+
+    public double PeakCpusUsed { get; private set; }
+
     public bool Fits(ResourceRequest r) => CpusUsed + r.Cpus <= Node.Cpus + Epsilon && MemoryUsed + r.MemoryBytes <= Node.MemoryBytes && PickDevices(r.Gpus) is not null;
 
     public ResourceGrant? TryAcquire(ResourceRequest r)
@@ -39,7 +46,12 @@ internal sealed class ResourceManager
         CpusUsed += r.Cpus;
         MemoryUsed += r.MemoryBytes;
         var share = r.Gpus >= 1 ? 1.0 : r.Gpus;
-        foreach (var d in devices) _deviceUsed[d] += share;
+        foreach (var d in devices)
+        {
+            _deviceUsed[d] += share;
+            _peakDeviceUsed[d] = Math.Max(_peakDeviceUsed[d], _deviceUsed[d]);
+        }
+        PeakCpusUsed = Math.Max(PeakCpusUsed, CpusUsed);
         return new ResourceGrant(r, devices);
     }
 

@@ -52,6 +52,12 @@ public sealed record ExecutionSnapshot(
     /// <summary>Share of each GPU allocated to actors now (0..1).</summary>
     public IReadOnlyList<double> DeviceAllocation { get; init; } = [];
 
+    /// <summary>The most of each GPU ever allocated at once (never above 1).</summary>
+    public IReadOnlyList<double> PeakDeviceAllocation { get; init; } = [];
+
+    /// <summary>The most cpus ever allocated to actors at once.</summary>
+    public double PeakCpusAllocated { get; init; }
+
     /// <summary>Simulated GPUs: busy time over wall time since the job started, per device.</summary>
     public IReadOnlyList<double> DeviceUtilization { get; init; } = [];
 

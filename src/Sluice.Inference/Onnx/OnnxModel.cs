@@ -46,9 +46,12 @@ internal sealed class OnnxModel : IDisposable
     /// <summary>The outputs one Run asks for.</summary>
     public string[] RunOutputs { get; }
 
+    /// <param name="options">The processor's options.</param>
+    /// <param name="intraOpThreads">ONNX Runtime intra-op threads.</param>
+    /// <param name="addProvider">Adds an execution provider ahead of the CPU (CUDA); null: CPU only.</param>
     /// <exception cref="BadInputException">The model file does not exist.</exception>
-    /// <exception cref="SluiceException">The file is not a model ONNX Runtime can load, or the options name inputs or outputs it lacks.</exception>
-    public static OnnxModel Load(OnnxOptions options, int intraOpThreads)
+    /// <exception cref="SluiceException">The file is not a model ONNX Runtime can load, the options name inputs or outputs it lacks, or the provider cannot start.</exception>
+    public static OnnxModel Load(OnnxOptions options, int intraOpThreads, Action<SessionOptions>? addProvider = null)
     {
         var path = System.IO.Path.GetFullPath(options.Model);
         if (!File.Exists(path)) throw new BadInputException($"model file '{path}' does not exist (OnnxOptions.Model)");
@@ -61,12 +64,13 @@ internal sealed class OnnxModel : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        // Spinning intra-op threads steal the cores other actors were budgeted; measured 134 vs 114 rows/s
-        // for MiniLM at 2 threads without it (research/onnx.md §2).
-        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         InferenceSession? session = null;
         try
         {
+            // Spinning intra-op threads steal the cores other actors were budgeted; measured 134 vs 114 rows/s
+            // for MiniLM at 2 threads without it (research/onnx.md §2).
+            sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            addProvider?.Invoke(sessionOptions);
             session = new InferenceSession(path, sessionOptions);
             return new OnnxModel(path, sessionOptions, session, options);
         }

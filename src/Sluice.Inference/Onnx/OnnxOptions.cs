@@ -14,7 +14,15 @@ public enum Pooling
 /// <param name="Model">Path of the .onnx file.</param>
 public sealed record OnnxOptions(string Model)
 {
+    /// <summary>CUDA when the actor holds a real GPU, else the CPU.</summary>
+    public const string AutoProvider = "auto";
+
     public const string CpuProvider = "cpu";
+
+    /// <summary>The CUDA execution provider on the actor's first GPU; fails (never falls back) without one.</summary>
+    public const string CudaProvider = "cuda";
+
+    public static IReadOnlyList<string> ExecutionProviders { get; } = [AutoProvider, CpuProvider, CudaProvider];
 
     /// <summary>The model input that marks real tokens (1) and padding (0) in BERT-style models.</summary>
     public const string AttentionMaskInput = "attention_mask";
@@ -52,8 +60,11 @@ public sealed record OnnxOptions(string Model)
     /// <summary>ONNX Runtime intra-op threads; null: the actor's cpus (at least 1).</summary>
     public int? IntraOpThreads { get; init; }
 
-    /// <summary>Execution provider; only "cpu" is supported for now.</summary>
-    public string ExecutionProvider { get; init; } = CpuProvider;
+    /// <summary>
+    /// Execution provider: <see cref="AutoProvider"/> (cuda when the actor holds a real GPU, else cpu),
+    /// <see cref="CpuProvider"/> or <see cref="CudaProvider"/> (device = the actor's first GPU id).
+    /// </summary>
+    public string ExecutionProvider { get; init; } = AutoProvider;
 
     internal bool ShouldNormalize => Normalize ?? Pooling == Pooling.Mean;
 
@@ -61,8 +72,8 @@ public sealed record OnnxOptions(string Model)
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(Model)) errors.Add("OnnxOptions.Model: empty; give the path of an .onnx file");
-        if (!string.Equals(ExecutionProvider, CpuProvider, StringComparison.OrdinalIgnoreCase))
-            errors.Add($"OnnxOptions.ExecutionProvider: '{ExecutionProvider}' is not supported; supported: {CpuProvider} (CUDA needs Microsoft.ML.OnnxRuntime.Gpu.Linux, which Sluice does not load yet)");
+        if (!ExecutionProviders.Contains(ExecutionProvider, StringComparer.OrdinalIgnoreCase))
+            errors.Add($"OnnxOptions.ExecutionProvider: '{ExecutionProvider}' is not supported; give {AutoProvider} (cuda when the actor holds a real GPU, else cpu), {CpuProvider} or {CudaProvider}");
         if (IntraOpThreads is < 1) errors.Add($"OnnxOptions.IntraOpThreads: {IntraOpThreads} is not accepted; give 1 or more, or leave it out to use the actor's cpus");
         if (!Enum.IsDefined(Pooling)) errors.Add($"OnnxOptions.Pooling: {Pooling} is not accepted; give None or Mean");
         if (Normalize == true && Pooling == Pooling.None) errors.Add("OnnxOptions.Normalize: true needs Pooling = Mean (only pooled vectors are normalized)");

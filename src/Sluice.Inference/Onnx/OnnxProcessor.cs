@@ -9,12 +9,16 @@ namespace Sluice.Inference;
 /// Emits: the input batch (less the columns the model read, when <see cref="OnnxOptions.DropInputs"/>)
 /// plus one tensor column per chosen output and, with pooling, the pooled vectors in <see cref="OnnxOptions.OutputColumn"/>.
 /// Overlaps: concurrent calls convert columns and outputs in parallel; only the Run itself takes turns.
+/// Devices: with provider auto or cuda, an actor holding a real GPU runs its session on the CUDA
+/// provider on its first GPU id; a stage whose CUDA provider or libraries are missing is refused by
+/// <see cref="Preflight"/> before the job starts, never run on the CPU instead.
 /// Fails when: the model file is missing or the options name inputs/outputs the model lacks (at
 /// initialization); a column is missing or its element type or row shape does not fit its model input.
 /// </summary>
-public sealed class OnnxProcessor : IBatchProcessor
+public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
 {
     private readonly OnnxOptions _options;
+    private readonly CudaSupport _cuda;
 
     // One session per actor, used by up to max_concurrency calls: a session runs one Run at a time
     // well (its intra-op threads are the actor's cores); two Runs would only split those cores and
@@ -23,10 +27,26 @@ public sealed class OnnxProcessor : IBatchProcessor
     private OnnxModel? _model;
 
     public OnnxProcessor(OnnxOptions options)
+        : this(options, CudaSupport.ThisProcess)
+    {
+    }
+
+    internal OnnxProcessor(OnnxOptions options, CudaSupport cuda)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _cuda = cuda;
+    }
+
+    /// <summary>
+    /// Refuses a stage that would use CUDA (provider cuda, or auto with gpus) where it cannot: on
+    /// simulated GPUs, or where ONNX Runtime's CUDA provider or the CUDA/cuDNN libraries are missing.
+    /// </summary>
+    public IEnumerable<string> Preflight(string stage, ResourceRequest resources, bool gpusAreSimulated)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        return _cuda.Preflight(_options.ExecutionProvider, stage, resources, gpusAreSimulated);
     }
 
     public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
@@ -34,7 +54,8 @@ public sealed class OnnxProcessor : IBatchProcessor
         ArgumentNullException.ThrowIfNull(context);
         if (_model is not null) throw new InvalidOperationException("OnnxProcessor: InitializeAsync has already run");
         var threads = _options.IntraOpThreads ?? Math.Max(1, (int)Math.Floor(context.Resources.Cpus));
-        _model = OnnxModel.Load(_options, threads);
+        var device = CudaSupport.Device(_options.ExecutionProvider, context);
+        _model = OnnxModel.Load(_options, threads, device is { } d ? o => _cuda.AppendTo(o, d, context.Operator) : null);
         return ValueTask.CompletedTask;
     }
 
