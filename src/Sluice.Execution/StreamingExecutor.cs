@@ -100,7 +100,8 @@ internal sealed partial class StreamingExecutor
     private async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
     {
         var source = (SourceSpec)plan.Operators[0];
-        // Plan the reads first: a missing input must fail before the output is touched.
+        // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
+        Preflight(plan);
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
         if (_sink is not null) _sinkState = await _sink.OpenAsync(_options.WriteMode, ct).ConfigureAwait(false);
         var toRun = new List<(int, ReadTask)>();
@@ -129,7 +130,6 @@ internal sealed partial class StreamingExecutor
             if (i > 0) _ops[i - 1].Downstream = _ops[i];
         }
         _pools = _ops.OfType<ActorPoolOperator>().ToList();
-        Preflight(plan);
         var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList());
         _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(Resources), _options, _logger, ct)
         {
