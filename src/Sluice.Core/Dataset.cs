@@ -38,13 +38,22 @@ public sealed class Dataset
     /// <summary>A processor type, run on an actor pool: one instance per actor, initialized once.</summary>
     public Dataset MapBatches<TProcessor>(MapBatchesOptions? options = null)
         where TProcessor : IBatchProcessor, new() =>
-        MapBatches(static () => new TProcessor(), typeof(TProcessor).Name, options);
+        MapProcessor(static () => new TProcessor(), typeof(TProcessor).Name, ProcessorDescriptor.Of<TProcessor>(), options);
+
+    /// <summary>A processor type whose constructor takes <paramref name="processorOptions"/>, on an actor pool; runs on any node.</summary>
+    public Dataset MapBatches<TProcessor, TOptions>(TOptions processorOptions, MapBatchesOptions? options = null)
+        where TProcessor : IBatchProcessor =>
+        MapProcessor(() => (IBatchProcessor)Activator.CreateInstance(typeof(TProcessor), processorOptions)!, typeof(TProcessor).Name,
+            ProcessorDescriptor.Of<TProcessor, TOptions>(processorOptions), options);
 
     /// <summary>A processor made by a factory (one call per actor), run on an actor pool.</summary>
-    public Dataset MapBatches(Func<IBatchProcessor> factory, string typeName, MapBatchesOptions? options = null)
+    public Dataset MapBatches(Func<IBatchProcessor> factory, string typeName, MapBatchesOptions? options = null) =>
+        MapProcessor(factory, typeName, null, options);
+
+    private Dataset MapProcessor(Func<IBatchProcessor> factory, string typeName, ProcessorDescriptor? descriptor, MapBatchesOptions? options)
     {
         options ??= new MapBatchesOptions();
-        return With(new MapBatchesOperator(Plan, options.Name ?? typeName, new BatchTransform.Processor(factory, typeName), options));
+        return With(new MapBatchesOperator(Plan, options.Name ?? typeName, new BatchTransform.Processor(factory, typeName, descriptor), options));
     }
 
     /// <summary>A function of one row (copies values: for conveniences, not hot paths).</summary>

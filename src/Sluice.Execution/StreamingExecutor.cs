@@ -131,8 +131,10 @@ internal sealed partial class StreamingExecutor
         }
         _pools = _ops.OfType<ActorPoolOperator>().ToList();
         var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList());
-        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(Resources), _options, _logger, ct)
+        var nodes = _options.Resources is { } own ? [new NodeInfo(_runtime.NodeId, own)] : _runtime.Nodes;
+        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(nodes), _options, _logger, ct)
         {
+            // Simulated devices live in this process: in local mode, the only node's GPUs.
             Simulated = Resources.GpusSimulated ? new SimulatedDevices(Resources.GpuCount, _options.TimeProvider) : null,
         };
         _startTicks = _ctx.NowTicks;

@@ -47,7 +47,7 @@ internal sealed class BertTokenizeOp : StageOp
         var lowercase = reader.Bool(stage.Node, "lowercase", stage.Path) ?? true;
         if (vocab is null) return null;
         var options = new BertTokenizeOptions(vocab, column, maxLength, lowercase);
-        return ds => ds.MapBatches(() => new BertTokenizeProcessor(options), nameof(BertTokenizeProcessor), stage.Options);
+        return ds => ds.MapBatches<BertTokenizeProcessor, BertTokenizeOptions>(options, stage.Options);
     }
 }
 
@@ -84,7 +84,7 @@ internal sealed class OnnxOp : StageOp
         if (options.Normalize == true && options.Pooling == Pooling.None)
             reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
         if (model is null) return null;
-        return ds => ds.MapBatches(() => new OnnxProcessor(options), nameof(OnnxProcessor), stage.Options);
+        return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
     }
 
     private static Dictionary<string, string>? Names(SpecReader reader, YamlMappingNode node, string key, string path)
@@ -113,6 +113,6 @@ internal sealed class SimulateOp : StageOp
     public override Func<Dataset, Dataset>? Bind(StageSpec stage, SpecReader reader)
     {
         var options = new SimulateOptions(reader.Double(stage.Node, "fixed_ms", stage.Path) ?? 0, reader.Double(stage.Node, "per_row_ms", stage.Path) ?? 1);
-        return ds => ds.MapBatches(() => new SimulateProcessor(options), nameof(SimulateProcessor), stage.Options);
+        return ds => ds.MapBatches<SimulateProcessor, SimulateOptions>(options, stage.Options);
     }
 }

@@ -43,8 +43,8 @@ public abstract record BatchTransform
 
     public sealed record Function(Func<RecordBatch, RecordBatch> Apply) : BatchTransform;
 
-    /// <summary>A processor type; the factory makes one instance per actor.</summary>
-    public sealed record Processor(Func<IBatchProcessor> Create, string TypeName) : BatchTransform;
+    /// <summary>A processor type; the factory makes one instance per actor. With a descriptor, any node can make one.</summary>
+    public sealed record Processor(Func<IBatchProcessor> Create, string TypeName, ProcessorDescriptor? Descriptor = null) : BatchTransform;
 }
 
 public sealed record MapBatchesOperator(LogicalOperator Input, string Name, BatchTransform Transform, MapBatchesOptions Options)

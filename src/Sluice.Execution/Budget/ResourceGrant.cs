@@ -2,5 +2,5 @@ using Sluice.Contracts;
 
 namespace Sluice.Execution.Budget;
 
-/// <summary>What an actor was given: its request and, for gpus, the concrete devices.</summary>
-public sealed record ResourceGrant(ResourceRequest Request, IReadOnlyList<int> GpuIds);
+/// <summary>What an actor was given: its request, the node that holds it and, for gpus, the concrete devices on that node.</summary>
+public sealed record ResourceGrant(ResourceRequest Request, IReadOnlyList<int> GpuIds, string Node = "local");

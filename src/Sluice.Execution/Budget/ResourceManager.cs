@@ -3,84 +3,71 @@ using Sluice.Contracts;
 namespace Sluice.Execution.Budget;
 
 /// <summary>
-/// Holds the node's cpus, gpus and memory and never hands out more than the node has. GPUs are
-/// devices: a request of 1, 2, … takes that many whole free devices; a fraction takes a share of
-/// one device, packed onto the fullest device it fits so whole devices stay free for whole requests.
+/// Holds every node's cpus, gpus and memory and never hands out more than a node has. An actor goes
+/// to the node with the most of what it asks for still free, so a pool spreads over the nodes.
 /// </summary>
 internal sealed class ResourceManager
 {
-    // Sums of fractional requests (0.25 + 0.5 + 0.25) must compare exactly against whole totals.
-    private const double Epsilon = 1e-9;
-    private readonly double[] _deviceUsed;
-    private readonly double[] _peakDeviceUsed;
+    private readonly List<NodeBook> _books;
 
     public ResourceManager(NodeResources node)
+        : this([new NodeInfo("local", node)])
     {
-        Node = node;
-        _deviceUsed = new double[node.GpuCount];
-        _peakDeviceUsed = new double[node.GpuCount];
     }
 
-    public NodeResources Node { get; }
+    public ResourceManager(IReadOnlyList<NodeInfo> nodes)
+    {
+        if (nodes.Count == 0) throw new ArgumentException("a runtime needs at least one node", nameof(nodes));
+        _books = nodes.Select(n => new NodeBook(n)).ToList();
+    }
 
-    public double CpusUsed { get; private set; }
+    /// <summary>The first node (the driver's, or the only one).</summary>
+    public NodeResources Node => _books[0].Node.Resources;
 
-    public double GpusUsed => _deviceUsed.Sum();
+    public IReadOnlyList<NodeInfo> Nodes => _books.Select(b => b.Node).ToList();
 
-    public long MemoryUsed { get; private set; }
+    public double CpusUsed => _books.Sum(b => b.CpusUsed);
 
-    public IReadOnlyList<double> DeviceUse => _deviceUsed;
+    public double GpusUsed => _books.Sum(b => b.DeviceUsed.Sum());
+
+    public long MemoryUsed => _books.Sum(b => b.MemoryUsed);
+
+    public double TotalCpus => _books.Sum(b => b.Node.Resources.Cpus);
+
+    public double TotalGpus => _books.Sum(b => b.Node.Resources.Gpus);
+
+    public bool GpusSimulated => _books.Any(b => b.Node.Resources.GpusSimulated);
+
+    /// <summary>Each GPU's allocated share, nodes in order.</summary>
+    public IReadOnlyList<double> DeviceUse => _books.SelectMany(b => b.DeviceUsed).ToList();
 
     /// <summary>The most each device was ever allocated (a check that nothing over-commits).</summary>
-    public IReadOnlyList<double> PeakDeviceUse => _peakDeviceUsed;
+    public IReadOnlyList<double> PeakDeviceUse => _books.SelectMany(b => b.PeakDeviceUsed).ToList();
 
     public double PeakCpusUsed { get; private set; }
 
-    public bool Fits(ResourceRequest r) => CpusUsed + r.Cpus <= Node.Cpus + Epsilon && MemoryUsed + r.MemoryBytes <= Node.MemoryBytes && PickDevices(r.Gpus) is not null;
+    public bool Fits(ResourceRequest r) => _books.Any(b => b.Fits(r));
 
     public ResourceGrant? TryAcquire(ResourceRequest r)
     {
-        if (CpusUsed + r.Cpus > Node.Cpus + Epsilon || MemoryUsed + r.MemoryBytes > Node.MemoryBytes) return null;
-        var devices = PickDevices(r.Gpus);
-        if (devices is null) return null;
-        CpusUsed += r.Cpus;
-        MemoryUsed += r.MemoryBytes;
-        var share = r.Gpus >= 1 ? 1.0 : r.Gpus;
-        foreach (var d in devices)
-        {
-            _deviceUsed[d] += share;
-            _peakDeviceUsed[d] = Math.Max(_peakDeviceUsed[d], _deviceUsed[d]);
-        }
-        PeakCpusUsed = Math.Max(PeakCpusUsed, CpusUsed);
-        return new ResourceGrant(r, devices);
+        var book = _books.Where(b => b.Fits(r)).OrderByDescending(b => r.Gpus > 0 ? b.FreeGpus : b.FreeCpus).FirstOrDefault();
+        var grant = book?.TryAcquire(r);
+        if (grant is not null) PeakCpusUsed = Math.Max(PeakCpusUsed, CpusUsed);
+        return grant;
     }
 
-    public void Release(ResourceGrant grant)
-    {
-        CpusUsed -= grant.Request.Cpus;
-        MemoryUsed -= grant.Request.MemoryBytes;
-        var share = grant.Request.Gpus >= 1 ? 1.0 : grant.Request.Gpus;
-        foreach (var d in grant.GpuIds) _deviceUsed[d] = Math.Max(0, _deviceUsed[d] - share);
-    }
+    public void Release(ResourceGrant grant) => _books.FirstOrDefault(b => b.Node.Id == grant.Node)?.Release(grant);
 
-    private int[]? PickDevices(double gpus)
+    /// <summary>A node left or died: its books are dropped (its actors are gone with it).</summary>
+    public void RemoveNode(string id) => _books.RemoveAll(b => b.Node.Id == id);
+
+    /// <summary>A node joined: its resources become available.</summary>
+    public void AddNode(NodeInfo node)
     {
-        if (gpus <= 0) return [];
-        if (gpus >= 1)
-        {
-            var whole = (int)Math.Round(gpus);
-            var free = Enumerable.Range(0, _deviceUsed.Length).Where(d => _deviceUsed[d] <= Epsilon).Take(whole).ToArray();
-            return free.Length == whole ? free : null;
-        }
-        var best = -1;
-        for (var d = 0; d < _deviceUsed.Length; d++)
-        {
-            if (_deviceUsed[d] + gpus > 1 + Epsilon) continue;
-            if (best < 0 || _deviceUsed[d] > _deviceUsed[best]) best = d;
-        }
-        return best < 0 ? null : [best];
+        if (_books.All(b => b.Node.Id != node.Id)) _books.Add(new NodeBook(node));
     }
 
     public string Describe() =>
-        $"cpus {CpusUsed:0.##}/{Node.Cpus:0.##}, gpus {GpusUsed:0.##}/{Node.Gpus:0.##}{(Node.GpusSimulated ? " (simulated)" : "")}";
+        $"cpus {CpusUsed:0.##}/{TotalCpus:0.##}, gpus {GpusUsed:0.##}/{TotalGpus:0.##}{(GpusSimulated ? " (simulated)" : "")}" +
+        (_books.Count > 1 ? $" on {_books.Count} nodes" : "");
 }

@@ -172,7 +172,7 @@ internal sealed class ActorPoolOperator : OperatorState
         var actor = Pool.Add(grant, ctx.NowTicks);
         Stats.ActorsStarted++;
         var context = new ProcessorContext(Name, actor.Index, Pool.Resources, grant.GpuIds, ctx.Simulated);
-        var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize);
+        var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize, _spec.Descriptor, grant.Node);
         ctx.Watch(ctx.Runtime.StartActorAsync(spec, ctx.Token),
             t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
         return true;

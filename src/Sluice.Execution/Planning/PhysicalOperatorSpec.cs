@@ -35,7 +35,8 @@ public sealed record TaskMapSpec(string Name, BlockWork Work, int Concurrency, R
 /// Emits one block per input block. Back-pressures when its output share is full or every actor slot is
 /// taken. Completes when its input is done and drained; then its actors are released.
 /// </summary>
-public sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, string TypeName, MapBatchesOptions Options, ResourceRequest Resources)
+public sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, string TypeName, MapBatchesOptions Options, ResourceRequest Resources,
+    ProcessorDescriptor? Descriptor = null)
     : PhysicalOperatorSpec(Name)
 {
     public override string Describe() =>

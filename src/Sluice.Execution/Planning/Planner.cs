@@ -33,7 +33,7 @@ public static class Planner
                         ops.Add(new TaskMapSpec(map.Name, work, map.Options.Concurrency ?? cores, map.Options.Resources ?? ResourceRequest.None));
                     break;
                 case MapBatchesOperator { Transform: BatchTransform.Processor p } map:
-                    ops.Add(new ActorMapSpec(map.Name, p.Create, p.TypeName, map.Options, map.Options.Resources ?? ResourceRequest.OneCpu));
+                    ops.Add(new ActorMapSpec(map.Name, p.Create, p.TypeName, map.Options, map.Options.Resources ?? ResourceRequest.OneCpu, p.Descriptor));
                     break;
                 default:
                     throw new NotSupportedException($"logical operator {op.Describe()} has no physical mapping");

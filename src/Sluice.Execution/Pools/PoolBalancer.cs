@@ -28,7 +28,7 @@ internal static class PoolBalancer
             if (members.Count < 2) continue;
             var costs = members.Select(p => p.CostPerRow(ctx)).ToList();
             if (costs.Any(c => c is null)) continue;
-            var total = group.Key == "gpus" ? ctx.Resources.Node.Gpus : ctx.Resources.Node.Cpus;
+            var total = group.Key == "gpus" ? ctx.Resources.TotalGpus : ctx.Resources.TotalCpus;
             SetTargets(members, costs.Select(c => c!.Value).ToList(), total, group.Key);
             if (members.Any(p => p.WantsResources(ctx)))
                 foreach (var p in members) p.ShouldYield = p.Pool.Live > Math.Max(p.Target, p.Options.Pool.Min);

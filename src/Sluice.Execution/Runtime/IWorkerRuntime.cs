@@ -17,7 +17,10 @@ public interface IReadCallbacks
 }
 
 /// <summary>The spec of one actor: the processor factory and where it runs.</summary>
-public sealed record ActorSpec(string Operator, int Index, Func<IBatchProcessor> Create, ProcessorContext Context, int? BatchSize);
+/// <param name="Descriptor">How another node builds the processor; null for processors made by a lambda (local only).</param>
+/// <param name="Node">The node whose resources the actor was granted.</param>
+public sealed record ActorSpec(string Operator, int Index, Func<IBatchProcessor> Create, ProcessorContext Context, int? BatchSize,
+    ProcessorDescriptor? Descriptor = null, string? Node = null);
 
 /// <summary>
 /// Where tasks and actors live and where blocks are stored. The executor sees only refs; a runtime
@@ -27,7 +30,11 @@ public interface IWorkerRuntime : IAsyncDisposable
 {
     string NodeId { get; }
 
+    /// <summary>This process's node (the driver's in a cluster).</summary>
     NodeResources Resources { get; }
+
+    /// <summary>Every node whose resources actors may use (this one alone in local mode).</summary>
+    IReadOnlyList<NodeInfo> Nodes { get; }
 
     /// <summary>Bytes the block store holds now.</summary>
     long StoredBytes { get; }

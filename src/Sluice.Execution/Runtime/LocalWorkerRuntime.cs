@@ -37,6 +37,8 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
 
     public NodeResources Resources { get; }
 
+    public IReadOnlyList<NodeInfo> Nodes => [new NodeInfo(NodeId, Resources)];
+
     public long StoredBytes => _store.Bytes;
 
     public BlockRef Put(Block block) => _store.Put(block);
