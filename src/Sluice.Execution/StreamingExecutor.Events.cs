@@ -12,13 +12,19 @@ internal sealed partial class StreamingExecutor
         switch (e)
         {
             case ExecutorEvent.BlockRead read:
-                ctx.Budget.EndReservation(read.Op.Index, read.Runner.TakeReservation());
+                if (read.Runner.ReplaySeq is null) ctx.Budget.EndReservation(read.Op.Index, read.Runner.TakeReservation());
                 OnProduced(read.Op, read.Block);
                 break;
             case ExecutorEvent.ReadEnded ended:
                 foreach (var r in ended.Runner.DrainReservations()) ctx.Budget.EndReservation(ended.Op.Index, r);
                 ended.Runner.Ended = true;
                 ended.Op.Remove(ended.Runner);
+                if (ended.Runner.ReplaySeq is not null)
+                {
+                    // A replay stops itself once its block is out; only a real failure matters.
+                    if (ended.Error is not null && !ended.Runner.Delivered && !IsShutdown(ended.Error)) throw ended.Error;
+                    break;
+                }
                 if (ended.Error is not null && !IsShutdown(ended.Error))
                 {
                     throw ended.Error is SluiceException ? ended.Error
@@ -33,6 +39,13 @@ internal sealed partial class StreamingExecutor
                 break;
             case ExecutorEvent.ActorStarted started:
                 if (started.Error is not null && IsShutdown(started.Error)) break;
+                if (started.Error is ActorLostException)
+                {
+                    // Its node went away while the model loaded: forget it; the pool scales up elsewhere.
+                    started.Op.OnActorLost(ctx, started.Actor);
+                    SyncNodes();
+                    break;
+                }
                 started.Op.OnActorStarted(ctx, started.Actor, started.Handle, started.Error);
                 break;
             case ExecutorEvent.TaskMarked marked:
@@ -44,6 +57,7 @@ internal sealed partial class StreamingExecutor
                 _runtime.Free(taken.Block);
                 break;
             case ExecutorEvent.Tick:
+                SyncNodes();
                 break;
         }
     }
@@ -75,6 +89,7 @@ internal sealed partial class StreamingExecutor
         if (e.Error is not null)
         {
             if (IsShutdown(e.Error)) return;
+            if (Recover(op, e)) return;
             if (e.Error is BadInputException || e.Task.Attempt >= _options.MaxTaskRetries) throw Located(op, e);
             op.Stats.TaskRetries++;
             Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt + 1, e.Error.Message);
@@ -90,6 +105,43 @@ internal sealed partial class StreamingExecutor
             op.Stats.Produced(e.Task.Input.Rows, e.Task.Input.Bytes);
             Commit(e.Task.Input.Lineage.TaskIndex);
         }
+    }
+
+    /// <summary>
+    /// Faults of a cluster that the job survives: an actor lost with its node (its task runs again
+    /// elsewhere, not counted as a failure) and an input block lost with its node (recomputed from
+    /// its lineage: its read task is read again up to that block, which then flows through every
+    /// stage anew — deterministic stages give the same rows, and the sink writes each key once).
+    /// </summary>
+    private bool Recover(OperatorState op, ExecutorEvent.TaskEnded e)
+    {
+        var ctx = _ctx!;
+        switch (e.Error)
+        {
+            case BlockLostException lost when lost.Block is null || lost.Block.Id == e.Task.Input.Id:
+                ctx.Budget.Release(op.Index - 1, e.Task.Input.Bytes);
+                ((SourceOperator)_ops[0]).Replay(e.Task.Input.Lineage);
+                op.Stats.TaskRetries++;
+                Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "input block lost with its node; recomputing it from its read task");
+                SyncNodes();
+                return true;
+            case ActorLostException:
+                if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnActorLost(ctx, actor);
+                op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt), front: true);
+                op.Stats.TaskRetries++;
+                Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "actor lost with its node; running the task on another actor");
+                SyncNodes();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Follows the runtime's membership: nodes that joined offer their resources, nodes that left are dropped.</summary>
+    private void SyncNodes()
+    {
+        if (_options.Resources is not null) return;
+        _ctx!.Resources.Sync(_runtime.Nodes);
     }
 
     private void Commit(int taskIndex)

@@ -58,6 +58,14 @@ internal sealed class ResourceManager
 
     public void Release(ResourceGrant grant) => _books.FirstOrDefault(b => b.Node.Id == grant.Node)?.Release(grant);
 
+    /// <summary>Matches the books to the runtime's current nodes: joins add capacity, departures drop theirs.</summary>
+    public void Sync(IReadOnlyList<NodeInfo> nodes)
+    {
+        if (nodes.Count == _books.Count && nodes.All(n => _books.Any(b => b.Node.Id == n.Id))) return;
+        foreach (var n in nodes) AddNode(n);
+        foreach (var gone in _books.Where(b => nodes.All(n => n.Id != b.Node.Id)).Select(b => b.Node.Id).ToList()) RemoveNode(gone);
+    }
+
     /// <summary>A node left or died: its books are dropped (its actors are gone with it).</summary>
     public void RemoveNode(string id) => _books.RemoveAll(b => b.Node.Id == id);
 

@@ -95,7 +95,7 @@ internal sealed class ActorPoolOperator : OperatorState
             Running++;
             if (actor.InFlight++ == 0) actor.BusySinceTicks = ctx.NowTicks;
             var task = new RunningTask(queued.Block, decision.ReserveBytes, actor, queued.Attempt);
-            ctx.Watch(actor.Handle!.RunAsync(queued.Block, ctx.Token),
+            ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(queued.Block, ctx.Token)),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
         }
     }
@@ -145,6 +145,14 @@ internal sealed class ActorPoolOperator : OperatorState
         PeakReady = Math.Max(PeakReady, Pool.ReadyCount);
     }
 
+    /// <summary>The actor's node is gone: the actor stops taking tasks and leaves the pool once its calls have all returned.</summary>
+    public void OnActorLost(ExecutorContext ctx, PoolActor actor)
+    {
+        Record(ctx, ScalingDecision.Down(1, $"actor {actor.Index} lost with node {actor.Grant.Node}"));
+        actor.Stopping = true;
+        if (actor.InFlight == 0) Dispose(ctx, actor);
+    }
+
     public void OnTaskEnded(ExecutorContext ctx, PoolActor actor, int rows, bool succeeded)
     {
         Pool.Finished(actor, ctx.NowTicks);
@@ -173,7 +181,7 @@ internal sealed class ActorPoolOperator : OperatorState
         Stats.ActorsStarted++;
         var context = new ProcessorContext(Name, actor.Index, Pool.Resources, grant.GpuIds, ctx.Simulated);
         var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize, _spec.Descriptor, grant.Node);
-        ctx.Watch(ctx.Runtime.StartActorAsync(spec, ctx.Token),
+        ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.StartActorAsync(spec, ctx.Token)),
             t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
         return true;
     }
@@ -186,9 +194,11 @@ internal sealed class ActorPoolOperator : OperatorState
 
     private void Dispose(ExecutorContext ctx, PoolActor actor)
     {
+        if (!Pool.Actors.Contains(actor)) return;
         Pool.Remove(actor);
         ctx.Resources.Release(actor.Grant);
-        if (actor.Handle is { } h) _ = h.DisposeAsync().AsTask();
+        // Fire and forget: disposal of an actor on a dead node fails, and nothing waits on it.
+        if (actor.Handle is { } h) _ = h.DisposeAsync().AsTask().ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 
     private void Record(ExecutorContext ctx, ScalingDecision decision)

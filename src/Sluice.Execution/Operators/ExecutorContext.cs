@@ -46,4 +46,17 @@ internal sealed class ExecutorContext(
     }
 
     public Task DrainAsync() => Task.WhenAll(_outstanding.Keys);
+
+    /// <summary>Starts work so that a runtime that throws instead of returning a faulted task still reports through the task.</summary>
+    public static Task<T> Safely<T>(Func<Task<T>> start)
+    {
+        try
+        {
+            return start();
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<T>(e);
+        }
+    }
 }

@@ -8,6 +8,7 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
 {
     private readonly Queue<(int Index, ReadTask Task)> _pending = new(tasks);
     private readonly List<ReadRunner> _runners = [];
+    private readonly Dictionary<int, ReadTask> _byIndex = tasks.ToDictionary(t => t.Index, t => t.Task);
 
     public override string Kind => "read";
 
@@ -17,6 +18,7 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
 
     public override void Dispatch(ExecutorContext ctx)
     {
+        _ctxForReplay ??= ctx;
         foreach (var runner in _runners)
         {
             if (!runner.WantsCredit) continue;
@@ -36,7 +38,7 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
             var runner = new ReadRunner(this, taskIndex, task, ctx);
             _runners.Add(runner);
             runner.Grant(decision.ReserveBytes);
-            ctx.Watch(ctx.Runtime.RunReadAsync(task, taskIndex, spec.Options.BlockRows, spec.Fused, runner, ctx.Token),
+            ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunReadAsync(task, taskIndex, spec.Options.BlockRows, spec.Fused, runner, runner.Token)),
                 t => new ExecutorEvent.ReadEnded(this, runner, t.IsCompletedSuccessfully ? t.Result : 0, TaskMapOperator.Failure(t)));
         }
     }
@@ -53,6 +55,18 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
         runner.Grant(decision.ReserveBytes);
         return true;
     }
+
+    /// <summary>Reads one block again (its copy was lost with a node): the task is read up to it, and it flows on as new.</summary>
+    public void Replay(Sluice.Blocks.BlockLineage lineage)
+    {
+        _ctxForReplay!.Post(new ExecutorEvent.Tick());
+        var runner = new ReadRunner(this, lineage.TaskIndex, _byIndex[lineage.TaskIndex], _ctxForReplay, lineage.Seq);
+        _runners.Add(runner);
+        _ctxForReplay.Watch(ExecutorContext.Safely(() => _ctxForReplay.Runtime.RunReadAsync(runner.Task, lineage.TaskIndex, spec.Options.BlockRows, spec.Fused, runner, runner.Token)),
+            t => new ExecutorEvent.ReadEnded(this, runner, 0, TaskMapOperator.Failure(t)));
+    }
+
+    private ExecutorContext? _ctxForReplay;
 
     public void Remove(ReadRunner runner)
     {

@@ -23,7 +23,7 @@ internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorSta
             var queued = Dequeue();
             Running++;
             var task = new RunningTask(queued.Block, decision.ReserveBytes, null, queued.Attempt);
-            ctx.Watch(ctx.Runtime.RunTaskAsync(spec.Work, queued.Block, ctx.Token),
+            ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunTaskAsync(spec.Work, queued.Block, ctx.Token)),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, Failure(t)));
         }
     }
@@ -50,16 +50,16 @@ internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(ind
             var queued = Dequeue();
             Running++;
             var task = new RunningTask(queued.Block, 0, null, queued.Attempt);
-            var block = ctx.Runtime.Get(queued.Block);
-            ctx.Watch(WriteAsync(block, ctx.Token),
+            ctx.Watch(WriteAsync(ctx, queued.Block, ctx.Token),
                 t => new ExecutorEvent.TaskEnded(this, task, null, TaskMapOperator.Failure(t)));
         }
     }
 
-    private async Task<bool> WriteAsync(Block block, CancellationToken ct)
+    private async Task<bool> WriteAsync(ExecutorContext ctx, BlockRef block, CancellationToken ct)
     {
+        // Off the loop: in a cluster, getting the block may fetch its bytes from another node.
         await Task.Yield();
-        await spec.Sink.WriteAsync(block, ct).ConfigureAwait(false);
+        await spec.Sink.WriteAsync(ctx.Runtime.Get(block), ct).ConfigureAwait(false);
         return true;
     }
 }

@@ -11,9 +11,11 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
 {
     private readonly LocalBlockStore _store;
 
-    public LocalWorkerRuntime(NodeResources? resources = null)
+    /// <param name="nodeId">The node the refs name: "local" embedded; a cluster node's id when this is one node's store and task runner.</param>
+    public LocalWorkerRuntime(NodeResources? resources = null, string nodeId = "local")
     {
         Resources = resources ?? NodeResources.Detect();
+        NodeId = nodeId;
         _store = new LocalBlockStore(NodeId);
         EnsureThreads();
     }
@@ -33,7 +35,7 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
         if (workers < wanted) ThreadPool.SetMinThreads(wanted, io);
     }
 
-    public string NodeId => "local";
+    public string NodeId { get; }
 
     public NodeResources Resources { get; }
 

@@ -1,0 +1,27 @@
+using Sluice.Contracts;
+
+namespace Sluice.Execution.Tests;
+
+public class FaultRecoveryTests
+{
+    [Fact]
+    public async Task LostActorsAndLostBlocks_AreRecovered_EveryRowWrittenExactlyOnce()
+    {
+        CountingProcessor.CurrentKey = nameof(LostActorsAndLostBlocks_AreRecovered_EveryRowWrittenExactlyOnce);
+        // Blocks 3 and 7 of every read task are lost once (as if their node died); actor 1 dies on its first task.
+        var runtime = new FaultyRuntime(l => l.Seq is 3 or 7, actor => actor == 1);
+        var ds = Dataset.Range(8_000, new Plan.ReadOptions { BlockRows = 100 }, tasks: 4)
+            .MapBatches<CountingProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(2, 3), MaxConcurrency = 1 });
+        var sink = new MemorySink();
+        var stats = await ds.WriteAsync(sink, new ExecutionOptions { Runtime = runtime });
+
+        Assert.Equal(Enumerable.Range(0, 8_000).Select(i => (long)i), sink.Ids.Order());
+        Assert.Equal(8, runtime.BlocksLost);
+        Assert.Equal(1, runtime.ActorsKilled);
+        Assert.Equal(4, sink.CompletedTasks.Count);
+        Assert.True(sink.Completed);
+        var model = stats.Operators.Single(o => o.Name == "model");
+        Assert.True(model.TaskRetries >= 9, $"retries {model.TaskRetries}");
+        Assert.True(model.ActorsStarted >= 3, $"the lost actor was not replaced: {model.ActorsStarted} started");
+    }
+}
