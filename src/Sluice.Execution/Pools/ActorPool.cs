@@ -54,7 +54,10 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 
     private bool Better(PoolActor a, PoolActor b)
     {
-        if (policy == DispatchPolicy.LeastLoaded || a.InFlight != b.InFlight && (a.InFlight == 0 || b.InFlight == 0))
+        // Least-loaded spreads: fewest tasks, then the one that waited longest.
+        if (policy == DispatchPolicy.LeastLoaded)
+            return a.InFlight != b.InFlight ? a.InFlight < b.InFlight : a.LastDoneSeq < b.LastDoneSeq;
+        if (a.InFlight != b.InFlight && (a.InFlight == 0 || b.InFlight == 0))
             return a.InFlight < b.InFlight;
         return a.LastDoneSeq > b.LastDoneSeq;
     }
