@@ -10,7 +10,6 @@ internal sealed class BenchData
     public const int MaxLength = 128;
     public const int BlockRows = 256;
 
-    private static readonly string[] Roots = ["/usr/share/common-licenses", "/usr/share/doc"];
 
     public required string[] Texts { get; init; }
     public required PackagedModelFiles Model { get; init; }
@@ -30,25 +29,8 @@ internal sealed class BenchData
         return new BenchData { Texts = texts, Model = model, Ids = ids, Mask = mask, Types = types };
     }
 
-    /// <summary>The same selection as the CLI's DemoData: non-empty licence/copyright lines, cycled up to <paramref name="rows"/>.</summary>
-    public static string[] Lines(int rows)
-    {
-        var lines = new List<string>(rows);
-        foreach (var file in SourceFiles())
-        {
-            foreach (var line in SafeLines(file))
-            {
-                var t = line.Trim();
-                if (t.Length < 3) continue;
-                lines.Add(t);
-                if (lines.Count >= rows) break;
-            }
-            if (lines.Count >= rows) break;
-        }
-        if (lines.Count == 0) throw new InvalidOperationException($"no text found under {string.Join(" or ", Roots)}");
-        for (var i = 0; lines.Count < rows; i++) lines.Add(lines[i]);
-        return [.. lines];
-    }
+    /// <summary>The demo's rows: this machine's licence/copyright lines, cycled up to <paramref name="rows"/>.</summary>
+    public static string[] Lines(int rows) => [.. Sluice.IO.Samples.MachineText.Lines(rows)];
 
     /// <summary>One Parquet file, one row group, column <c>text</c> (so the job's 256-row blocks are consecutive rows).</summary>
     public void WriteParquet(string file)
@@ -140,23 +122,4 @@ internal sealed class BenchData
 
     private static long[] Column(RecordBatch batch, string name) =>
         TensorColumns.Elements<long>((FixedSizeListArray)batch.Column(name)).ToArray();
-
-    private static IEnumerable<string> SourceFiles()
-    {
-        if (Directory.Exists(Roots[0]))
-            foreach (var f in Directory.GetFiles(Roots[0]).Order(StringComparer.Ordinal)) yield return f;
-        if (Directory.Exists(Roots[1]))
-            foreach (var d in Directory.GetDirectories(Roots[1]).Order(StringComparer.Ordinal))
-            {
-                var copyright = Path.Combine(d, "copyright");
-                if (File.Exists(copyright)) yield return copyright;
-            }
-    }
-
-    private static string[] SafeLines(string file)
-    {
-        try { return File.ReadAllLines(file); }
-        catch (IOException) { return []; }
-        catch (UnauthorizedAccessException) { return []; }
-    }
 }
