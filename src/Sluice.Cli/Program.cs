@@ -13,6 +13,7 @@ internal static class Program
         root.Subcommands.Add(Commands.Commands.Explain());
         root.Subcommands.Add(Commands.Commands.Models());
         root.Subcommands.Add(Commands.Commands.Demo());
+        root.Subcommands.Add(Commands.ClusterCommands.Worker());
         return root.Parse(args).InvokeAsync();
     }
 }

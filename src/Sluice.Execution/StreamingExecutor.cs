@@ -145,19 +145,23 @@ internal sealed partial class StreamingExecutor
     private void Preflight(PhysicalPlan plan)
     {
         var problems = new List<string>();
+        // Actors may go to any node: check against the nodes (the node alone in local mode).
+        var nodes = _options.Resources is { } own ? [own] : _runtime.Nodes.Select(n => n.Resources).ToList();
+        var simulated = nodes.Any(n => n.GpusSimulated);
+        var mostGpus = nodes.Max(n => n.Gpus);
         foreach (var spec in plan.Operators.OfType<ActorMapSpec>())
         {
             var probe = spec.Create();
             try
             {
-                if (probe is IPreflightCheck check) problems.AddRange(check.Preflight(spec.Name, spec.Resources, Resources.GpusSimulated));
+                if (probe is IPreflightCheck check) problems.AddRange(check.Preflight(spec.Name, spec.Resources, simulated));
             }
             finally
             {
                 probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
-            if (spec.Resources.Gpus > Resources.Gpus)
-                problems.Add($"stage '{spec.Name}': each actor asks for {spec.Resources.Gpus:0.##} gpus but the node has {Resources.Gpus:0.##}; lower resources.gpus or add GPUs (--sim-gpus N to simulate them)");
+            if (spec.Resources.Gpus > mostGpus)
+                problems.Add($"stage '{spec.Name}': each actor asks for {spec.Resources.Gpus:0.##} gpus but no node has more than {mostGpus:0.##}; lower resources.gpus or add GPUs (--sim-gpus N to simulate them)");
         }
         if (problems.Count > 0) throw new SluiceException("the job cannot start:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
     }

@@ -35,12 +35,16 @@ internal static class Commands
         var resume = new Option<bool>("--resume") { Description = "continue a stopped job: keep committed output, write only what is missing" };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace existing output" };
         var quiet = new Option<bool>("--quiet") { Description = "no live progress" };
-        var command = new Command("run", "run a job") { job, set, sim, resume, overwrite, quiet };
+        var cluster = ClusterCommands.ClusterOption();
+        var workers = ClusterCommands.WorkersOption();
+        var fast = ClusterCommands.FastFailureOption();
+        var command = new Command("run", "run a job") { job, set, sim, resume, overwrite, quiet, cluster, workers, fast };
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim));
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
-            var stats = await JobRunner.RunAsync(spec, build(), mode, parse.GetValue(quiet), ct).ConfigureAwait(false);
+            var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(workers), parse.GetValue(fast),
+                runtime => JobRunner.RunAsync(spec, build(), mode, parse.GetValue(quiet), ct, runtime), ct).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
             return Ok;
         }));
@@ -103,7 +107,9 @@ internal static class Commands
     }
 
     /// <summary>Turns failures into one clear message and an exit code; a spec error lists every problem.</summary>
-    private static async Task<int> Guard(Func<Task<int>> action)
+    private static Task<int> Guard(Func<Task<int>> action) => GuardAsync(action);
+
+    public static async Task<int> GuardAsync(Func<Task<int>> action)
     {
         try
         {

@@ -2,6 +2,7 @@ using Sluice.Cli.Jobs;
 using Sluice.Cli.Output;
 using Sluice.Contracts;
 using Sluice.Execution;
+using Sluice.Execution.Runtime;
 using Sluice.Execution.Stats;
 using Spectre.Console;
 
@@ -10,9 +11,12 @@ namespace Sluice.Cli.Commands;
 /// <summary>Runs a parsed job with live progress and prints the stats table at the end.</summary>
 internal static class JobRunner
 {
-    public static async Task<ExecutionSnapshot> RunAsync(JobSpec spec, Dataset dataset, WriteMode? mode, bool quiet, CancellationToken ct)
+    /// <param name="runtime">A cluster's runtime; null = embedded.</param>
+    public static async Task<ExecutionSnapshot> RunAsync(JobSpec spec, Dataset dataset, WriteMode? mode, bool quiet, CancellationToken ct, IWorkerRuntime? runtime = null)
     {
         var options = JobBuilder.Options(spec, mode);
+        // On a cluster the nodes and their resources come from the runtime (its membership), not from this machine.
+        if (runtime is not null) options = options with { Runtime = runtime, Resources = null };
         var sink = JobBuilder.Sink(spec.Write);
         var job = JobExecution.Start(dataset, sink, options, ct);
         if (quiet)

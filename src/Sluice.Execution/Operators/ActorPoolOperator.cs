@@ -49,12 +49,13 @@ internal sealed class ActorPoolOperator : OperatorState
         Resources = Pool.Resources.ToString(),
     };
 
-    /// <summary>Seconds of actor time per row, from finished work; null until a task has finished.</summary>
-    public double? CostPerRow(ExecutorContext ctx)
-    {
-        var busy = _busyTicks + Pool.Actors.Where(a => a.BusySinceTicks is not null).Sum(a => ctx.NowTicks - a.BusySinceTicks!.Value);
-        return _rowsDone == 0 ? null : busy / (double)ctx.Options.TimeProvider.TimestampFrequency / _rowsDone;
-    }
+    /// <summary>
+    /// Seconds of actor time per row, from finished work only: busy time is booked at each task's end
+    /// (up to that moment) together with its rows, so a long task still running cannot inflate the
+    /// estimate. Null until a task has finished.
+    /// </summary>
+    public double? CostPerRow(ExecutorContext ctx) =>
+        _rowsDone == 0 ? null : _busyTicks / (double)ctx.Options.TimeProvider.TimestampFrequency / _rowsDone;
 
     /// <summary>Starts the pool's initial actors; refuses when the node cannot hold the pool's minimum.</summary>
     public void StartInitial(ExecutorContext ctx)
@@ -156,12 +157,12 @@ internal sealed class ActorPoolOperator : OperatorState
     public void OnTaskEnded(ExecutorContext ctx, PoolActor actor, int rows, bool succeeded)
     {
         Pool.Finished(actor, ctx.NowTicks);
-        if (succeeded) _rowsDone += rows;
-        if (actor.InFlight == 0 && actor.BusySinceTicks is { } since)
+        if (actor.BusySinceTicks is { } since && succeeded)
         {
             _busyTicks += ctx.NowTicks - since;
-            actor.BusySinceTicks = null;
+            _rowsDone += rows;
         }
+        actor.BusySinceTicks = actor.InFlight > 0 ? ctx.NowTicks : null;
         if (actor.Stopping && actor.InFlight == 0) Dispose(ctx, actor);
     }
 

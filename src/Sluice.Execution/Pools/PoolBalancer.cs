@@ -27,8 +27,18 @@ internal static class PoolBalancer
             var members = group.ToList();
             if (members.Count < 2) continue;
             var costs = members.Select(p => p.CostPerRow(ctx)).ToList();
-            if (costs.Any(c => c is null)) continue;
             var total = group.Key == "gpus" ? ctx.Resources.TotalGpus : ctx.Resources.TotalCpus;
+            if (costs.Any(c => c is null))
+            {
+                // Costs not known yet: an even split, so the first stage cannot take every device
+                // before the others have run a task (it would only have to give them back).
+                foreach (var p in members)
+                {
+                    p.Target = Math.Clamp((int)Math.Floor(total / members.Count / Amount(p, group.Key)), Math.Max(1, p.Options.Pool.Min), p.Options.Pool.Max);
+                    p.TargetReason = $"even split of {total:0.#} {group.Key} until every stage's cost is measured";
+                }
+                continue;
+            }
             SetTargets(members, costs.Select(c => c!.Value).ToList(), total, group.Key);
             if (members.Any(p => p.WantsResources(ctx)))
                 foreach (var p in members) p.ShouldYield = p.Pool.Live > Math.Max(p.Target, p.Options.Pool.Min);
@@ -43,18 +53,43 @@ internal static class PoolBalancer
         var shares = weights.Select(w => sum > 0 ? total * w / sum : total / members.Count).ToList();
         var targets = members.Select((p, i) => Math.Clamp((int)Math.Floor(shares[i] / per[i] + 1e-9), Math.Max(1, p.Options.Pool.Min), p.Options.Pool.Max)).ToList();
         // Hand what rounding left over to the stage furthest below its share.
-        while (true)
+        void GiveLeftover()
         {
-            var used = targets.Select((t, i) => t * per[i]).Sum();
-            var best = -1;
-            for (var i = 0; i < members.Count; i++)
+            while (true)
             {
-                if (targets[i] >= members[i].Options.Pool.Max || used + per[i] > total + 1e-9) continue;
-                if (best < 0 || shares[i] / per[i] - targets[i] > shares[best] / per[best] - targets[best]) best = i;
+                var used = targets.Select((t, i) => t * per[i]).Sum();
+                var best = -1;
+                for (var i = 0; i < members.Count; i++)
+                {
+                    if (targets[i] >= members[i].Options.Pool.Max || used + per[i] > total + 1e-9) continue;
+                    if (best < 0 || shares[i] / per[i] - targets[i] > shares[best] / per[best] - targets[best]) best = i;
+                }
+                if (best < 0) return;
+                targets[best]++;
             }
-            if (best < 0) break;
-            targets[best]++;
         }
+
+        GiveLeftover();
+        // Hysteresis: a pool whose size already rounds its share (floor or ceiling) keeps it, so a
+        // share near x.5 does not flip the target on every turn and churn actors (each a model load).
+        for (var i = 0; i < members.Count; i++)
+        {
+            var live = members[i].Pool.Live;
+            var exact = shares[i] / per[i];
+            if (live != targets[i] && live >= Math.Floor(exact) && live <= Math.Ceiling(exact) && live >= Math.Max(1, members[i].Options.Pool.Min) && live <= members[i].Options.Pool.Max)
+                targets[i] = live;
+        }
+        var over = targets.Select((t, i) => t * per[i]).Sum() - total;
+        for (var i = 0; over > 1e-9 && i < members.Count; i++)
+        {
+            // Kept sizes may add up past the total: trim those above their share first.
+            while (over > 1e-9 && targets[i] > Math.Max(1, members[i].Options.Pool.Min) && targets[i] > shares[i] / per[i])
+            {
+                targets[i]--;
+                over -= per[i];
+            }
+        }
+        GiveLeftover();
         for (var i = 0; i < members.Count; i++)
         {
             members[i].Target = targets[i];

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Sluice.Cli.Jobs;
+using Sluice.Cluster;
+using Sluice.Execution;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Cli.Commands;
+
+/// <summary>Cluster mode: <c>sluice worker</c>, and the <c>--cluster</c> switch of <c>sluice run</c>.</summary>
+internal static class ClusterCommands
+{
+    public static Option<string?> ClusterOption() => new("--cluster") { Description = "run on a cluster whose membership lives in Redis: redis://HOST:PORT" };
+
+    public static Option<int> WorkersOption() => new("--workers")
+    {
+        Description = "with --cluster: wait for this many worker nodes before starting (up to a minute)",
+        DefaultValueFactory = _ => 1,
+    };
+
+    public static Option<bool> FastFailureOption() => new("--fast-failure-detection")
+    {
+        Description = "declare a dead node within about a second (loopback tests; a long GC pause could evict a healthy node)",
+    };
+
+    public static Command Worker()
+    {
+        var cluster = ClusterOption();
+        cluster.Required = true;
+        var cpus = new Option<double?>("--cpus") { Description = "cores this node offers to actors (default: all)" };
+        var gpus = new Option<double?>("--gpus") { Description = "GPUs this node offers (default: detected)" };
+        var sim = new Option<int?>("--sim-gpus") { Description = "give this node N simulated GPUs (for simulate stages)" };
+        var memory = new Option<string?>("--memory") { Description = "memory this node offers, e.g. 8GiB (default: detected)" };
+        var nodeId = new Option<string?>("--node-id") { Description = "the node's name (default: worker-HOST-PID-random)" };
+        var fast = FastFailureOption();
+        var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C") { cluster, cpus, gpus, sim, memory, nodeId, fast };
+        command.SetAction((parse, ct) => Guard(async () =>
+        {
+            var detected = NodeResources.Detect();
+            long? bytes = null;
+            if (parse.GetValue(memory) is { } m)
+            {
+                if (!SpecReader.TryParseBytes(m, out var b) || b <= 0) throw new SluiceException($"--memory: '{m}' is not accepted; give a positive size such as 512MiB, 8GiB or 1048576");
+                bytes = b;
+            }
+            var resources = detected with
+            {
+                Cpus = parse.GetValue(cpus) ?? detected.Cpus,
+                Gpus = parse.GetValue(gpus) ?? detected.Gpus,
+                MemoryBytes = bytes ?? detected.MemoryBytes,
+            };
+            if (parse.GetValue(sim) is { } n) resources = resources.WithSimulatedGpus(n);
+            var options = new ClusterNodeOptions
+            {
+                Redis = parse.GetValue(cluster)!,
+                NodeId = parse.GetValue(nodeId),
+                Resources = resources,
+                FastFailureDetection = parse.GetValue(fast),
+            };
+            await ClusterWorker.RunAsync(options, id => Console.WriteLine($"worker {id} joined {options.Redis} ({resources}); Ctrl-C to leave"), ct).ConfigureAwait(false);
+            Console.WriteLine("worker left the cluster");
+            return Commands.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
+    public static async Task<T> WithRuntimeAsync<T>(string? redis, int workers, bool fastFailure, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct)
+    {
+        if (redis is null) return await run(null).ConfigureAwait(false);
+        var runtime = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions { Redis = redis, FastFailureDetection = fastFailure }, ct).ConfigureAwait(false);
+        await using (runtime.ConfigureAwait(false))
+        {
+            await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
+            Console.WriteLine($"driver {runtime.NodeId}: {runtime.Nodes.Count - 1} worker node(s): {string.Join(", ", runtime.Nodes.Skip(1).Select(n => $"{n.Id} ({n.Resources})"))}");
+            var result = await run(runtime).ConfigureAwait(false);
+            Console.WriteLine($"moved {await runtime.BytesMovedAsync(ct).ConfigureAwait(false):N0} bytes between nodes");
+            return result;
+        }
+    }
+
+    private static Task<int> Guard(Func<Task<int>> action) => Commands.GuardAsync(action);
+}

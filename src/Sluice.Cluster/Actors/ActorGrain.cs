@@ -1,0 +1,92 @@
+using Sluice.Cluster.Blocks;
+using Sluice.Cluster.Hosting;
+using Sluice.Cluster.Placement;
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Cluster.Actors;
+
+/// <summary>
+/// An actor on its node: holds one processor (a loaded model) for the life of the actor, fetches
+/// input blocks it does not hold, keeps its output in its node's store and returns the ref.
+/// Inference runs on the thread pool, never on the grain's turn: a model run blocks its thread for
+/// the whole batch, and the silo's own work (membership probes among it) must not wait behind it.
+/// </summary>
+[NodePlacement]
+[CollectionAgeLimit(AlwaysActive = true)]
+internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain, IActorGrain
+{
+    private readonly BlockFetcher _fetcher = new(node, grains);
+    private IBatchProcessor? _processor;
+    private ActorInit? _init;
+
+    public async Task<string?> InitializeAsync(ActorInit init)
+    {
+        if (_processor is not null) return null;
+        IBatchProcessor? processor = null;
+        try
+        {
+            processor = init.Descriptor.Create();
+            var context = init.Context(node.Simulated);
+            await Task.Run(async () => await processor.InitializeAsync(context, CancellationToken.None));
+        }
+        catch (Exception e)
+        {
+            if (processor is not null) await processor.DisposeAsync();
+            DeactivateOnIdle();
+            return e.Message;
+        }
+        _processor = processor;
+        _init = init;
+        return null;
+    }
+
+    public Task<ActorResult> RunAsync(BlockRefDto input)
+    {
+        if (_processor is not { } processor || _init is not { } init)
+            return Task.FromResult(new ActorResult(ActorOutcome.ActorLost, null, "the actor holds no processor (it was re-activated or released)"));
+        return Task.Run(async () =>
+        {
+            var inputRef = input.ToRef();
+            Sluice.Blocks.Block block;
+            try
+            {
+                block = await _fetcher.GetAsync(inputRef, CancellationToken.None);
+            }
+            catch (BlockLostException e)
+            {
+                return new ActorResult(ActorOutcome.InputLost, null, e.Message);
+            }
+            try
+            {
+                var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, CancellationToken.None);
+                return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Local.Put(output)), null);
+            }
+            catch (BadInputException e)
+            {
+                return new ActorResult(ActorOutcome.BadInput, null, e.Message);
+            }
+            catch (Exception e)
+            {
+                return new ActorResult(ActorOutcome.Failed, null, e.Message);
+            }
+        });
+    }
+
+    public async Task ReleaseAsync()
+    {
+        var processor = _processor;
+        _processor = null;
+        if (processor is not null) await processor.DisposeAsync();
+        DeactivateOnIdle();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_processor is { } processor)
+        {
+            _processor = null;
+            await processor.DisposeAsync();
+        }
+    }
+}

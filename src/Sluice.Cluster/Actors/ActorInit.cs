@@ -1,0 +1,26 @@
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Cluster.Actors;
+
+/// <summary>What an actor grain needs to build and initialize its processor on its node.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ActorInit(
+    [property: Id(0)] string Operator, [property: Id(1)] int ActorIndex,
+    [property: Id(2)] string ProcessorType, [property: Id(3)] string? OptionsType, [property: Id(4)] string? OptionsJson,
+    [property: Id(5)] double Cpus, [property: Id(6)] double Gpus, [property: Id(7)] long MemoryBytes,
+    [property: Id(8)] int[] GpuIds, [property: Id(9)] int? BatchSize)
+{
+    public static ActorInit Of(ActorSpec spec, ProcessorDescriptor descriptor)
+    {
+        var c = spec.Context;
+        return new(spec.Operator, spec.Index, descriptor.TypeName, descriptor.OptionsTypeName, descriptor.OptionsJson,
+            c.Resources.Cpus, c.Resources.Gpus, c.Resources.MemoryBytes, [.. c.GpuIds], spec.BatchSize);
+    }
+
+    public ProcessorDescriptor Descriptor => new(ProcessorType, OptionsType, OptionsJson);
+
+    /// <summary>The processor's context on the node that runs it: that node's simulated devices, not the driver's.</summary>
+    public ProcessorContext Context(SimulatedDevices? simulated) =>
+        new(Operator, ActorIndex, new ResourceRequest(Cpus, Gpus, MemoryBytes), GpuIds, simulated);
+}

@@ -1,0 +1,19 @@
+using Orleans.Concurrency;
+using Sluice.Cluster.Blocks;
+
+namespace Sluice.Cluster.Actors;
+
+/// <summary>One actor of one stage, on one node. Key: <c>{node}|{run}|{stage}|{index}</c>; placed on that node.</summary>
+public interface IActorGrain : IGrainWithStringKey
+{
+    /// <summary>Builds the processor from its descriptor and initializes it (loads the model).</summary>
+    /// <returns>Null, or why the processor could not start (its message, rethrown on the driver as a <see cref="SluiceException"/>).</returns>
+    Task<string?> InitializeAsync(ActorInit init);
+
+    /// <summary>Runs one task; an actor takes up to max_concurrency of these at once.</summary>
+    [AlwaysInterleave]
+    Task<ActorResult> RunAsync(BlockRefDto input);
+
+    /// <summary>Releases the processor and lets the grain go.</summary>
+    Task ReleaseAsync();
+}

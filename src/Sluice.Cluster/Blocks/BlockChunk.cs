@@ -1,0 +1,11 @@
+namespace Sluice.Cluster.Blocks;
+
+/// <summary>
+/// One piece of a block's Arrow IPC stream. <see cref="Found"/> is false when the owner no longer
+/// holds the block (it was freed).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record BlockChunk([property: Id(0)] bool Found, [property: Id(1)] byte[] Data, [property: Id(2)] long TotalBytes)
+{
+    public static BlockChunk Missing { get; } = new(false, [], 0);
+}

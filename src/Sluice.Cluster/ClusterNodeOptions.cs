@@ -1,0 +1,43 @@
+using Sluice.Execution;
+
+namespace Sluice.Cluster;
+
+/// <summary>How one node (a worker, or the driver's own silo) joins a cluster. Every cluster default is here and only here.</summary>
+public sealed record ClusterNodeOptions
+{
+    /// <summary>Where membership and the grain directory live: <c>redis://HOST:PORT</c>.</summary>
+    public required string Redis { get; init; }
+
+    /// <summary>The node's id (its silo name); null = <c>{role}-{host}-{pid}-{random}</c>, unique per process.</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>What the node offers to actors. A driver declares none by default: it reads, tokenizes and writes but hosts no actors.</summary>
+    public NodeResources Resources { get; init; } = new(0, 0, 0);
+
+    /// <summary>
+    /// Declare a node dead after ~1 s of missed probes (probe timeout 1 s, 2 missed probes, 1 vote).
+    /// For tests on loopback: in production a long GC pause would get a healthy node evicted.
+    /// </summary>
+    public bool FastFailureDetection { get; init; }
+
+    /// <summary>A grain call (a model load, a batch) may take this long; Orleans' 30 s default is too short for ML.</summary>
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Largest message a node accepts. Blocks travel in chunks of <see cref="ChunkBytes"/>, far below it.</summary>
+    public int MaxMessageBodyBytes { get; init; } = 256 << 20;
+
+    /// <summary>Bytes of one block chunk: well under the message limit, so a big block never hits it (DESIGN.md §6).</summary>
+    public int ChunkBytes { get; init; } = 8 << 20;
+
+    /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
+    public string ClusterId { get; init; } = "sluice";
+
+    public IEnumerable<string> Validate()
+    {
+        if (!RedisAddress.TryParse(Redis, out _)) yield return $"cluster: '{Redis}' is not accepted; give redis://HOST:PORT, e.g. redis://127.0.0.1:6379";
+        if (Resources.Cpus < 0 || Resources.Gpus < 0 || Resources.MemoryBytes < 0) yield return $"resources: negative values are not accepted ({Resources})";
+        if (ChunkBytes <= 0 || ChunkBytes > MaxMessageBodyBytes / 2) yield return $"chunk_bytes: {ChunkBytes} is not accepted; give a positive size at most half of max_message_body_bytes ({MaxMessageBodyBytes})";
+        if (ResponseTimeout <= TimeSpan.Zero) yield return $"response_timeout: {ResponseTimeout} is not accepted; give a positive time";
+        if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
+    }
+}

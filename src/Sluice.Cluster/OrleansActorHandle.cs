@@ -1,0 +1,53 @@
+using Sluice.Blocks;
+using Sluice.Cluster.Actors;
+using Sluice.Cluster.Blocks;
+using Sluice.Contracts;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Cluster;
+
+/// <summary>The driver's handle on an actor grain: a failed call means the actor's node is gone; a failed task comes back as a value.</summary>
+internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, string node) : IActorHandle
+{
+    public ActorSpec Spec => spec;
+
+    public async Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken)
+    {
+        ActorResult result;
+        try
+        {
+            result = await grain.RunAsync(BlockRefDto.Of(input)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw Lost(spec, node, e);
+        }
+        return result.Outcome switch
+        {
+            ActorOutcome.Ok => result.Output!.ToRef(),
+            ActorOutcome.BadInput => throw new BadInputException(result.Message!),
+            ActorOutcome.InputLost => throw new BlockLostException(input),
+            ActorOutcome.ActorLost => throw new ActorLostException($"stage '{spec.Operator}' actor {spec.Index} on node '{node}': {result.Message}"),
+            _ => throw new SluiceException(result.Message!),
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await grain.ReleaseAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Its node is gone, and the processor with it.
+        }
+    }
+
+    public static ActorLostException Lost(ActorSpec spec, string node, Exception e) =>
+        new($"stage '{spec.Operator}' actor {spec.Index}: node '{node}' is gone ({e.GetType().Name}: {e.Message})", e);
+}

@@ -1,0 +1,149 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Sluice.Blocks;
+using Sluice.Cluster.Actors;
+using Sluice.Cluster.Blocks;
+using Sluice.Cluster.Hosting;
+using Sluice.Contracts;
+using Sluice.Execution;
+using Sluice.Execution.Runtime;
+
+namespace Sluice.Cluster;
+
+/// <summary>
+/// The driver's runtime on a cluster. The driver hosts its own silo (calls from a silo to a dead
+/// node fail in about a second; an external client's would hang until the response timeout,
+/// orleans.md §5). Reads and light tasks run here exactly as embedded; actors are grains on the
+/// nodes the executor granted them; blocks stay in the store of the node that made them and only
+/// their refs travel, until a consumer on another node fetches the bytes.
+/// </summary>
+/// <remarks>
+/// Faults surface as exceptions the executor acts on: <see cref="ActorLostException"/> from
+/// <see cref="StartActorAsync"/> and <see cref="IActorHandle.RunAsync"/> when the actor's node is
+/// gone; <see cref="BlockLostException"/> from <see cref="Get"/> and <see cref="RunTaskAsync"/>
+/// (or from an actor's run) when a block's owner is gone.
+/// </remarks>
+public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
+{
+    private readonly IHost _host;
+    private readonly ClusterNode _node;
+    private readonly IGrainFactory _grains;
+    private readonly IClusterMembershipService _membership;
+    private readonly ISiloMetadataCache _metadata;
+    private readonly BlockFetcher _fetcher;
+    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+    private int _actorSeq;
+
+    private OrleansWorkerRuntime(IHost host)
+    {
+        _host = host;
+        _node = host.Services.GetRequiredService<ClusterNode>();
+        _grains = host.Services.GetRequiredService<IGrainFactory>();
+        _membership = host.Services.GetRequiredService<IClusterMembershipService>();
+        _metadata = host.Services.GetRequiredService<ISiloMetadataCache>();
+        _fetcher = new BlockFetcher(_node, _grains);
+        _nodes = [new NodeInfo(_node.Id, _node.Resources)];
+    }
+
+    /// <summary>Starts the driver's silo and joins the cluster.</summary>
+    public static async Task<OrleansWorkerRuntime> StartAsync(ClusterNodeOptions options, CancellationToken cancellationToken = default)
+    {
+        var host = ClusterHost.Build(options, "driver");
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        var runtime = new OrleansWorkerRuntime(host);
+        runtime.StartWatching();
+        return runtime;
+    }
+
+    public string NodeId => _node.Id;
+
+    public NodeResources Resources => _node.Resources;
+
+    public long StoredBytes => _node.Local.StoredBytes;
+
+    /// <summary>Bytes this driver fetched from other nodes.</summary>
+    public long BytesFetched => _node.BytesFetched;
+
+    public BlockRef Put(Block block) => _node.Local.Put(block);
+
+    /// <remarks>A block on another node is fetched (chunked Arrow IPC) and blocks the caller meanwhile: the interface is synchronous.</remarks>
+    public Block Get(BlockRef block) =>
+        block.Node == NodeId ? _node.Local.Get(block) : _fetcher.GetAsync(block, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <remarks>A block on another node is freed there in the background; one on a node that is gone is gone already.</remarks>
+    public void Free(BlockRef block)
+    {
+        if (block.Node == NodeId) _node.Local.Free(block);
+        else _ = _fetcher.FreeAsync(block);
+    }
+
+    public Task<int> RunReadAsync(ReadTask task, int taskIndex, int blockRows, BlockWork? transform, IReadCallbacks callbacks, CancellationToken cancellationToken) =>
+        _node.Local.RunReadAsync(task, taskIndex, blockRows, transform, callbacks, cancellationToken);
+
+    public async Task<BlockRef> RunTaskAsync(BlockWork work, BlockRef input, CancellationToken cancellationToken)
+    {
+        if (input.Node == NodeId) return await _node.Local.RunTaskAsync(work, input, cancellationToken).ConfigureAwait(false);
+        // Input made on a worker: bring a copy here for the task, then drop the copy (the executor frees the original).
+        var copy = _node.Local.Put(await _fetcher.GetAsync(input, cancellationToken).ConfigureAwait(false));
+        try
+        {
+            return await _node.Local.RunTaskAsync(work, copy, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _node.Local.Free(copy);
+        }
+    }
+
+    public async Task<IActorHandle> StartActorAsync(ActorSpec spec, CancellationToken cancellationToken)
+    {
+        var descriptor = spec.Descriptor ?? throw new SluiceException(
+            $"stage '{spec.Operator}': its processor is made by a lambda, which cannot run on a cluster (worker nodes build processors by type name); " +
+            "give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");
+        var node = spec.Node ?? NodeId;
+        var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
+        var grain = _grains.GetGrain<IActorGrain>(key);
+        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor));
+        string? error;
+        try
+        {
+            error = await init.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The load goes on over there: release the actor once it is done, or it would hold its model for nothing.
+            _ = init.ContinueWith(_ => grain.ReleaseAsync(), TaskScheduler.Default);
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw OrleansActorHandle.Lost(spec, node, e);
+        }
+        if (error is not null) throw new SluiceException(error);
+        return new OrleansActorHandle(spec, grain, node);
+    }
+
+    /// <summary>Bytes fetched between nodes so far, summed over every live node (those of dead nodes are lost with them).</summary>
+    public async Task<long> BytesMovedAsync(CancellationToken cancellationToken = default)
+    {
+        var counts = await Task.WhenAll(Nodes.Select(n => _grains.GetGrain<IBlockStoreGrain>(n.Id).BytesFetchedAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return counts.Sum();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopWatchingAsync().ConfigureAwait(false);
+        // A graceful leave: the silo tells the cluster it is going, so nobody waits for probes to time out.
+        await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,11 @@
+using Orleans.Placement;
+
+namespace Sluice.Cluster.Placement;
+
+/// <summary>Places a grain on the node its key names: the key up to the first '|' is a node id (a silo name).</summary>
+[GenerateSerializer, Immutable]
+public sealed class NodePlacementStrategy : PlacementStrategy;
+
+/// <summary>Marks a grain class as placed by <see cref="NodePlacementStrategy"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class NodePlacementAttribute() : PlacementAttribute(new NodePlacementStrategy());

@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Sluice.Cluster.Tests.Support;
+
+/// <summary>A real worker node: <c>dotnet sluice.dll worker --cluster …</c> in its own process.</summary>
+internal sealed class WorkerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private WorkerProcess(Process process, string nodeId)
+    {
+        _process = process;
+        NodeId = nodeId;
+    }
+
+    public string NodeId { get; }
+
+    public int Pid => _process.Id;
+
+    public string Output => string.Join(Environment.NewLine, _output);
+
+    public static async Task<WorkerProcess> StartAsync(string redis, string nodeId, params string[] extra)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
+        foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--fast-failure-detection" }.Concat(extra)) info.ArgumentList.Add(a);
+        var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var worker = new WorkerProcess(process, nodeId);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            worker._output.Enqueue(e.Data);
+            if (e.Data.StartsWith($"worker {nodeId} joined", StringComparison.Ordinal)) joined.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) worker._output.Enqueue(e.Data); };
+        process.Exited += (_, _) => joined.TrySetException(new InvalidOperationException($"worker {nodeId} exited: {worker.Output}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await joined.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            worker.Dispose();
+            throw new TimeoutException($"worker {nodeId} did not join within 60 s: {worker.Output}");
+        }
+        return worker;
+    }
+
+    /// <summary>Kills the process outright, as <c>kill -9</c> would: no graceful leave.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+}
