@@ -120,7 +120,7 @@ internal sealed partial class StreamingExecutor
         {
             case BlockLostException lost when lost.Block is null || lost.Block.Id == e.Task.Input.Id:
                 ctx.Budget.Release(op.Index - 1, e.Task.Input.Bytes);
-                ((SourceOperator)_ops[0]).Replay(e.Task.Input.Lineage);
+                ((SourceOperator)_ops[0]).Replay(ctx, e.Task.Input.Lineage);
                 op.Stats.TaskRetries++;
                 Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "input block lost with its node; recomputing it from its read task");
                 SyncNodes();

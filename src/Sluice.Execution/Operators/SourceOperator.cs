@@ -18,7 +18,6 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
 
     public override void Dispatch(ExecutorContext ctx)
     {
-        _ctxForReplay ??= ctx;
         foreach (var runner in _runners)
         {
             if (!runner.WantsCredit) continue;
@@ -57,16 +56,13 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
     }
 
     /// <summary>Reads one block again (its copy was lost with a node): the task is read up to it, and it flows on as new.</summary>
-    public void Replay(Sluice.Blocks.BlockLineage lineage)
+    public void Replay(ExecutorContext ctx, Sluice.Blocks.BlockLineage lineage)
     {
-        _ctxForReplay!.Post(new ExecutorEvent.Tick());
-        var runner = new ReadRunner(this, lineage.TaskIndex, _byIndex[lineage.TaskIndex], _ctxForReplay, lineage.Seq);
+        var runner = new ReadRunner(this, lineage.TaskIndex, _byIndex[lineage.TaskIndex], ctx, lineage.Seq);
         _runners.Add(runner);
-        _ctxForReplay.Watch(ExecutorContext.Safely(() => _ctxForReplay.Runtime.RunReadAsync(runner.Task, lineage.TaskIndex, spec.Options.BlockRows, spec.Fused, runner, runner.Token)),
+        ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunReadAsync(runner.Task, lineage.TaskIndex, spec.Options.BlockRows, spec.Fused, runner, runner.Token)),
             t => new ExecutorEvent.ReadEnded(this, runner, 0, TaskMapOperator.Failure(t)));
     }
-
-    private ExecutorContext? _ctxForReplay;
 
     public void Remove(ReadRunner runner)
     {
