@@ -53,7 +53,7 @@ internal sealed partial class StreamingExecutor
                 if (marked.Error is not null && !IsShutdown(marked.Error)) throw marked.Error;
                 break;
             case ExecutorEvent.OutputTaken taken:
-                ctx.Budget.Release(_ops[^1].Index, taken.Block.Bytes);
+                ctx.Budget.Release(_ops[^1].Index, taken.Block);
                 _runtime.Free(taken.Block);
                 break;
             case ExecutorEvent.Tick:
@@ -74,7 +74,7 @@ internal sealed partial class StreamingExecutor
             Commit(block.Lineage.TaskIndex);
             return;
         }
-        ctx.Budget.Charge(op.Index, block.Bytes);
+        ctx.Budget.Charge(op.Index, block);
         if (op.Downstream is { } next) next.Enqueue(block);
         else Output?.Accept(block, _runtime.Get);
     }
@@ -97,7 +97,7 @@ internal sealed partial class StreamingExecutor
             return;
         }
         op.Stats.TasksDone++;
-        ctx.Budget.Release(op.Index - 1, e.Task.Input.Bytes);
+        ctx.Budget.Release(op.Index - 1, e.Task.Input);
         _runtime.Free(e.Task.Input);
         if (e.Output is { } output) OnProduced(op, output);
         else if (!op.ProducesOutput)
@@ -119,7 +119,7 @@ internal sealed partial class StreamingExecutor
         switch (e.Error)
         {
             case BlockLostException lost when lost.Block is null || lost.Block.Id == e.Task.Input.Id:
-                ctx.Budget.Release(op.Index - 1, e.Task.Input.Bytes);
+                ctx.Budget.Release(op.Index - 1, e.Task.Input);
                 ((SourceOperator)_ops[0]).Replay(ctx, e.Task.Input.Lineage);
                 op.Stats.TaskRetries++;
                 Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "input block lost with its node; recomputing it from its read task");

@@ -130,8 +130,12 @@ internal sealed partial class StreamingExecutor
             if (i > 0) _ops[i - 1].Downstream = _ops[i];
         }
         _pools = _ops.OfType<ActorPoolOperator>().ToList();
-        var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList());
         var nodes = _options.Resources is { } own ? [new NodeInfo(_runtime.NodeId, own)] : _runtime.Nodes;
+        // The driver's node holds what reads and writes make, within the job's budget; every other
+        // node holds its actors' outputs within a budget of its own, from the memory it declares.
+        var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList(),
+            node => node == _runtime.NodeId ? BudgetBytes
+                : ExecutionOptions.DefaultMemoryBudget(_runtime.Nodes.FirstOrDefault(n => n.Id == node)?.Resources.MemoryBytes ?? 0));
         _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(nodes), _options, _logger, ct)
         {
             // Simulated devices live in this process: in local mode, the only node's GPUs.

@@ -17,10 +17,14 @@ internal sealed class MemoryBudget
     private readonly long[] _estimate;
     private readonly int[] _inFlight;
     private readonly long _shared;
+    private readonly Dictionary<string, long> _nodeUsed = [];
+    private readonly Func<string, long> _nodeLimit;
 
-    public MemoryBudget(long total, IReadOnlyList<bool> producesOutput)
+    /// <param name="nodeLimit">Each node's own budget for the blocks it holds (in a cluster, blocks stay on the node that made them).</param>
+    public MemoryBudget(long total, IReadOnlyList<bool> producesOutput, Func<string, long>? nodeLimit = null)
     {
         Total = total;
+        _nodeLimit = nodeLimit ?? (_ => total);
         var producers = Math.Max(1, producesOutput.Count(p => p));
         var n = producesOutput.Count;
         _reservation = new long[n];
@@ -76,8 +80,27 @@ internal sealed class MemoryBudget
         _inFlight[op]--;
     }
 
-    /// <summary>A block produced by <paramref name="op"/> is now live.</summary>
-    public void Charge(int op, long bytes)
+    /// <summary>Bytes of live blocks each node holds.</summary>
+    public IReadOnlyDictionary<string, long> NodeUsed => _nodeUsed;
+
+    /// <summary>Whether <paramref name="node"/> can hold <paramref name="bytes"/> more of blocks within its own budget.</summary>
+    public bool NodeHasRoom(string node, long bytes) => _nodeUsed.GetValueOrDefault(node) + bytes <= _nodeLimit(node) || _nodeUsed.GetValueOrDefault(node) == 0;
+
+    /// <summary>A block produced by <paramref name="op"/> is now live, held by its node.</summary>
+    public void Charge(int op, Sluice.Blocks.BlockRef block)
+    {
+        Charge(op, block.Bytes);
+        _nodeUsed[block.Node] = _nodeUsed.GetValueOrDefault(block.Node) + block.Bytes;
+    }
+
+    /// <summary>A block produced by <paramref name="op"/> was consumed and freed from its node.</summary>
+    public void Release(int op, Sluice.Blocks.BlockRef block)
+    {
+        Release(op, block.Bytes);
+        _nodeUsed[block.Node] = _nodeUsed.GetValueOrDefault(block.Node) - block.Bytes;
+    }
+
+    private void Charge(int op, long bytes)
     {
         _used[op] += bytes;
         if (bytes > _estimate[op]) _estimate[op] = bytes;
@@ -85,8 +108,7 @@ internal sealed class MemoryBudget
         if (UsedBytes > PeakUsedBytes) PeakUsedBytes = UsedBytes;
     }
 
-    /// <summary>A block produced by <paramref name="op"/> was consumed and freed.</summary>
-    public void Release(int op, long bytes)
+    private void Release(int op, long bytes)
     {
         _used[op] -= bytes;
         UsedBytes -= bytes;

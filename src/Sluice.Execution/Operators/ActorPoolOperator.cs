@@ -90,6 +90,13 @@ internal sealed class ActorPoolOperator : OperatorState
                 Stats.BackPressure = decision.Reason;
                 return;
             }
+            if (!ctx.Budget.NodeHasRoom(actor.Grant.Node, decision.ReserveBytes))
+            {
+                // The actor's node holds as many blocks as its own budget allows: wait for consumers to fetch them.
+                ctx.Budget.EndReservation(Index, decision.ReserveBytes);
+                Stats.BackPressure = $"node {actor.Grant.Node} holds its budget of blocks";
+                return;
+            }
             Stats.BackPressure = null;
             MarkStarted(ctx);
             var queued = Dequeue();

@@ -30,7 +30,10 @@ public sealed class SimulateProcessor(SimulateOptions options) : IBatchProcessor
 
     public async ValueTask<RecordBatch> ProcessAsync(RecordBatch batch, CancellationToken cancellationToken)
     {
-        await _devices!.RunAsync(_device, options.Duration(batch.Length), cancellationToken).ConfigureAwait(false);
+        var duration = options.Duration(batch.Length);
+        if (duration < TimeSpan.Zero)
+            throw new SluiceException($"simulate: fixed_ms {options.FixedMs} + per_row_ms {options.PerRowMs} x {batch.Length} rows is negative; a device cannot be held for less than no time");
+        await _devices!.RunAsync(_device, duration, cancellationToken).ConfigureAwait(false);
         return batch;
     }
 
