@@ -83,4 +83,19 @@ public class ActorPoolTests
         Assert.Equal(2, pool.IdleToRelease(clock.GetElapsedTime, TimeSpan.FromSeconds(10), inputExhausted: false).Count);
         Assert.Equal(3, pool.IdleToRelease(clock.GetElapsedTime, TimeSpan.FromSeconds(10), inputExhausted: true).Count);
     }
+
+    [Fact]
+    public void Pick_PrefersAnIdleActorOnTheNodeHoldingTheInput()
+    {
+        var clock = new FakeTimeProvider();
+        var pool = new ActorPool(new MapBatchesOptions { Pool = new PoolSize(1, 8), MaxConcurrency = 2 }, ResourceRequest.OneCpu, DispatchPolicy.MostRecentlyUsed);
+        foreach (var node in new[] { "a", "b", "c" })
+        {
+            var actor = pool.Add(new ResourceGrant(ResourceRequest.OneCpu, [], node), clock.GetTimestamp());
+            actor.Handle = new Handle(new ActorSpec("s", actor.Index, () => throw new NotSupportedException(), new ProcessorContext("s", actor.Index, ResourceRequest.OneCpu, []), null));
+        }
+        Assert.Equal("b", pool.Pick("b")!.Grant.Node);
+        Assert.Equal("c", pool.Pick("c")!.Grant.Node);
+        Assert.NotNull(pool.Pick("elsewhere"));
+    }
 }

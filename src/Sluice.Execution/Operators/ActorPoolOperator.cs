@@ -78,7 +78,7 @@ internal sealed class ActorPoolOperator : OperatorState
     {
         while (HasInput)
         {
-            var actor = Pool.Pick();
+            var actor = Pool.Pick(NextInputNode);
             if (actor is null)
             {
                 Stats.BackPressure = Pool.Live == 0 ? "no actor" : "every actor slot is busy";

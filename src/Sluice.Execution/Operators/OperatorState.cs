@@ -49,6 +49,9 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     /// <summary>Bytes of the block that would be dispatched next.</summary>
     protected long NextInputBytes => _input.First?.Value.Block.Bytes ?? 0;
 
+    /// <summary>The node holding the block that would be dispatched next.</summary>
+    protected string? NextInputNode => _input.First?.Value.Block.Node;
+
     protected QueuedBlock Dequeue()
     {
         var b = _input.First!.Value;

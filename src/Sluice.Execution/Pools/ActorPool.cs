@@ -41,15 +41,18 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// leave a core unused. When load drops, the hot set finishes and picks up again before the cold
     /// tail is touched, so surplus actors stay idle and are released.
     /// </summary>
-    public PoolActor? Pick()
+    /// <param name="preferNode">The node holding the input: an idle actor there gets it first, so the bytes need not travel.</param>
+    public PoolActor? Pick(string? preferNode = null)
     {
         PoolActor? best = null;
+        PoolActor? local = null;
         foreach (var a in _actors)
         {
             if (!a.Ready || a.InFlight >= options.MaxConcurrency) continue;
             if (best is null || Better(a, best)) best = a;
+            if (a.InFlight == 0 && a.Grant.Node == preferNode && (local is null || Better(a, local))) local = a;
         }
-        return best;
+        return local ?? best;
     }
 
     private bool Better(PoolActor a, PoolActor b)
