@@ -63,6 +63,9 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         runtime.StartWatching();
         return runtime;
     }
+    /// <summary>Actors live on worker nodes, which build processors by type name: lambdas cannot travel.</summary>
+    public bool RunsLambdaProcessors => false;
+
 
     public string NodeId => _node.Id;
 

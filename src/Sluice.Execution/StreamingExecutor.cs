@@ -164,6 +164,8 @@ internal sealed partial class StreamingExecutor
             {
                 probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
+            if (spec.Descriptor is null && !_runtime.RunsLambdaProcessors)
+                problems.Add($"stage '{spec.Name}': its processor is made by a lambda, which cannot run on a cluster (worker nodes build processors by type name); give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");
             if (spec.Resources.Gpus > mostGpus)
                 problems.Add($"stage '{spec.Name}': each actor asks for {spec.Resources.Gpus:0.##} gpus but no node has more than {mostGpus:0.##}; lower resources.gpus or add GPUs (--sim-gpus N to simulate them)");
         }

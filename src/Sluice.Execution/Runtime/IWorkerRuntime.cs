@@ -52,6 +52,13 @@ public interface IWorkerRuntime : IAsyncDisposable
     /// <summary>Runs a stateless task on one block.</summary>
     Task<BlockRef> RunTaskAsync(BlockWork work, BlockRef input, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether this runtime can run a processor made by a lambda (one without a descriptor). Only a
+    /// runtime whose actors live in this process can; a plan that needs one elsewhere is refused
+    /// before it starts.
+    /// </summary>
+    bool RunsLambdaProcessors => true;
+
     /// <summary>Creates an actor and initializes its processor (loads the model) once.</summary>
     Task<IActorHandle> StartActorAsync(ActorSpec spec, CancellationToken cancellationToken);
 }
