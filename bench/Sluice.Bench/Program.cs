@@ -5,6 +5,7 @@ using Sluice.Bench;
 // dotnet run -c Release --project bench/Sluice.Bench -- pools [--rows N]
 var ci = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "pools") return await PoolsBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "cluster") return await ClusterBench.RunAsync(args);
 if (args.Length == 0 || args[0] != "embed")
 {
     Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K]");

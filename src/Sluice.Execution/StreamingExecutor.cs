@@ -136,7 +136,7 @@ internal sealed partial class StreamingExecutor
         var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList(),
             node => node == _runtime.NodeId ? BudgetBytes
                 : ExecutionOptions.DefaultMemoryBudget(_runtime.Nodes.FirstOrDefault(n => n.Id == node)?.Resources.MemoryBytes ?? 0));
-        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(nodes), _options, _logger, ct)
+        _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(nodes, _options.TimeProvider), _options, _logger, ct)
         {
             // Simulated devices live in this process: in local mode, the only node's GPUs.
             Simulated = Resources.GpusSimulated ? new SimulatedDevices(Resources.GpuCount, _options.TimeProvider) : null,

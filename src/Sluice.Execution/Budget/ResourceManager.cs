@@ -15,11 +15,27 @@ internal sealed class ResourceManager
     {
     }
 
-    public ResourceManager(IReadOnlyList<NodeInfo> nodes)
+    /// <summary>
+    /// A node where an actor was just lost gets no new actors for this long: until membership drops
+    /// it (about a second with fast failure detection, ~12 s with Orleans' defaults) every start
+    /// there would fail at once, and its freed resources would draw replacement after replacement.
+    /// </summary>
+    public static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(30);
+
+    private readonly Dictionary<string, long> _suspectUntil = [];
+    private readonly TimeProvider _time;
+
+    public ResourceManager(IReadOnlyList<NodeInfo> nodes, TimeProvider? time = null)
     {
         if (nodes.Count == 0) throw new ArgumentException("a runtime needs at least one node", nameof(nodes));
         _books = nodes.Select(n => new NodeBook(n)).ToList();
+        _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>An actor on <paramref name="node"/> was lost: place nothing there for <see cref="SuspectFor"/>.</summary>
+    public void Suspect(string node) => _suspectUntil[node] = _time.GetTimestamp() + (long)(SuspectFor.TotalSeconds * _time.TimestampFrequency);
+
+    private bool Usable(NodeBook b) => !_suspectUntil.TryGetValue(b.Node.Id, out var until) || _time.GetTimestamp() >= until;
 
     /// <summary>The first node (the driver's, or the only one).</summary>
     public NodeResources Node => _books[0].Node.Resources;
@@ -46,11 +62,11 @@ internal sealed class ResourceManager
 
     public double PeakCpusUsed { get; private set; }
 
-    public bool Fits(ResourceRequest r) => _books.Any(b => b.Fits(r));
+    public bool Fits(ResourceRequest r) => _books.Any(b => Usable(b) && b.Fits(r));
 
     public ResourceGrant? TryAcquire(ResourceRequest r)
     {
-        var book = _books.Where(b => b.Fits(r)).OrderByDescending(b => r.Gpus > 0 ? b.FreeGpus : b.FreeCpus).FirstOrDefault();
+        var book = _books.Where(b => Usable(b) && b.Fits(r)).OrderByDescending(b => r.Gpus > 0 ? b.FreeGpus : b.FreeCpus).FirstOrDefault();
         var grant = book?.TryAcquire(r);
         if (grant is not null) PeakCpusUsed = Math.Max(PeakCpusUsed, CpusUsed);
         return grant;
@@ -67,7 +83,11 @@ internal sealed class ResourceManager
     }
 
     /// <summary>A node left or died: its books are dropped (its actors are gone with it).</summary>
-    public void RemoveNode(string id) => _books.RemoveAll(b => b.Node.Id == id);
+    public void RemoveNode(string id)
+    {
+        _books.RemoveAll(b => b.Node.Id == id);
+        _suspectUntil.Remove(id);
+    }
 
     /// <summary>A node joined: its resources become available.</summary>
     public void AddNode(NodeInfo node)

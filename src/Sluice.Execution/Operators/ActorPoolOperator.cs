@@ -157,6 +157,8 @@ internal sealed class ActorPoolOperator : OperatorState
     public void OnActorLost(ExecutorContext ctx, PoolActor actor)
     {
         Record(ctx, ScalingDecision.Down(1, $"actor {actor.Index} lost with node {actor.Grant.Node}"));
+        // This process's own node is alive (the executor runs on it); any other node may be dead.
+        if (actor.Grant.Node != ctx.Runtime.NodeId) ctx.Resources.Suspect(actor.Grant.Node);
         actor.Stopping = true;
         if (actor.InFlight == 0) Dispose(ctx, actor);
     }
