@@ -14,6 +14,10 @@ internal static class Program
         root.Subcommands.Add(Commands.Commands.Models());
         root.Subcommands.Add(Commands.Commands.Demo());
         root.Subcommands.Add(Commands.ClusterCommands.Worker());
-        return root.Parse(args).InvokeAsync();
+        var parse = root.Parse(args);
+        // A worker drains on SIGTERM / Ctrl-C for up to its drain timeout: System.CommandLine would end the process
+        // 2 s after the signal (exit code 143), so the worker leaves the signals to its host's console lifetime.
+        var worker = parse.CommandResult.Command.Name == "worker" && parse.Errors.Count == 0;
+        return parse.InvokeAsync(worker ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
     }
 }

@@ -29,6 +29,12 @@ public sealed record ClusterNodeOptions
     /// <summary>Bytes of one block chunk: well under the message limit, so a big block never hits it (DESIGN.md §6).</summary>
     public int ChunkBytes { get; init; } = 8 << 20;
 
+    /// <summary>
+    /// A worker asked to leave (SIGTERM, Ctrl-C) drains first: its actors take no new task, the tasks they hold
+    /// finish, and its store serves its blocks until consumers have freed them all; then it leaves. This bounds the wait.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
     public string ClusterId { get; init; } = "sluice";
 
@@ -37,6 +43,7 @@ public sealed record ClusterNodeOptions
         if (!RedisAddress.TryParse(Redis, out _)) yield return $"cluster: '{Redis}' is not accepted; give redis://HOST:PORT, e.g. redis://127.0.0.1:6379";
         if (Resources.Cpus < 0 || Resources.Gpus < 0 || Resources.MemoryBytes < 0) yield return $"resources: negative values are not accepted ({Resources})";
         if (ChunkBytes <= 0 || ChunkBytes > MaxMessageBodyBytes / 2) yield return $"chunk_bytes: {ChunkBytes} is not accepted; give a positive size at most half of max_message_body_bytes ({MaxMessageBodyBytes})";
+        if (DrainTimeout < TimeSpan.Zero) yield return $"drain_timeout: {DrainTimeout} is not accepted; give zero (leave at once) or a positive time";
         if (ResponseTimeout <= TimeSpan.Zero) yield return $"response_timeout: {ResponseTimeout} is not accepted; give a positive time";
         if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Sluice.Cluster.Hosting;
@@ -7,12 +8,20 @@ namespace Sluice.Cluster;
 /// <summary>A worker node: a silo that hosts actors and serves its blocks, until stopped.</summary>
 public static class ClusterWorker
 {
-    /// <summary>Joins the cluster, calls <paramref name="started"/> with the node's id, and runs until <paramref name="cancellationToken"/> fires; then leaves gracefully.</summary>
-    public static async Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, CancellationToken cancellationToken = default)
+    /// <summary>How often a drain looks at what is left.</summary>
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Joins the cluster, calls <paramref name="started"/> with the node's id, and runs until <paramref name="cancellationToken"/>
+    /// fires or the process is asked to stop (SIGTERM, Ctrl-C); then drains (see <see cref="ClusterNodeOptions.DrainTimeout"/>)
+    /// and leaves gracefully. <paramref name="log"/> hears what the drain does.
+    /// </summary>
+    public static async Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         using var host = ClusterHost.Build(options, "worker");
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
-        started?.Invoke(host.Services.GetRequiredService<ClusterNode>().Id);
+        var node = host.Services.GetRequiredService<ClusterNode>();
+        started?.Invoke(node.Id);
         // SIGTERM and Ctrl-C reach the host's console lifetime (which keeps the process alive for a clean stop), or the caller's token.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken,
             host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
@@ -23,7 +32,42 @@ public static class ClusterWorker
         catch (OperationCanceledException)
         {
         }
+        await DrainAsync(node, options.DrainTimeout, log ?? (_ => { })).ConfigureAwait(false);
         // A graceful leave: the cluster learns at once that this node is going, instead of after missed probes.
+        log?.Invoke($"worker {node.Id}: leaving the cluster");
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Before the silo stops: the node's actors refuse new tasks and new actors (the driver reruns such a task on
+    /// another node), the tasks they hold finish, and the block store keeps serving until consumers have freed every
+    /// block this node made, so that leaving loses nothing the job still needs. Bounded by <paramref name="timeout"/>.
+    /// </summary>
+    internal static async Task DrainAsync(ClusterNode node, TimeSpan timeout, Action<string> log)
+    {
+        node.StartDraining();
+        log($"worker {node.Id}: draining before leaving (up to {timeout.TotalSeconds:0.#} s): no new tasks or actors; " +
+            $"{node.TasksInFlight} task(s) in flight, {node.HeldBlocks} block(s) ({node.HeldBytes:N0} bytes) held for consumers");
+        var clock = Stopwatch.StartNew();
+        var lastTasks = node.TasksInFlight;
+        var lastBlocks = node.HeldBlocks;
+        var lastReport = TimeSpan.Zero;
+        while (node.TasksInFlight > 0 || node.HeldBlocks > 0)
+        {
+            if (clock.Elapsed >= timeout)
+            {
+                log($"worker {node.Id}: drain timed out after {clock.Elapsed.TotalSeconds:0.#} s with {node.TasksInFlight} task(s) in flight and " +
+                    $"{node.HeldBlocks} block(s) ({node.HeldBytes:N0} bytes) never freed: they leave with this node (the driver recomputes what it still needs)");
+                return;
+            }
+            await Task.Delay(DrainPoll).ConfigureAwait(false);
+            var (tasks, blocks) = (node.TasksInFlight, node.HeldBlocks);
+            if ((tasks != lastTasks || blocks != lastBlocks) && clock.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
+            {
+                log($"worker {node.Id}: draining, {clock.Elapsed.TotalSeconds:0.0} s: {tasks} task(s) in flight, {blocks} block(s) held");
+                (lastTasks, lastBlocks, lastReport) = (tasks, blocks, clock.Elapsed);
+            }
+        }
+        log($"worker {node.Id}: drained in {clock.Elapsed.TotalSeconds:0.0} s: no task in flight, every block it made was consumed");
     }
 }

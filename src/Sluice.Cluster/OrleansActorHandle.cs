@@ -1,6 +1,7 @@
 using Sluice.Blocks;
 using Sluice.Cluster.Actors;
 using Sluice.Cluster.Blocks;
+using Sluice.Cluster.Placement;
 using Sluice.Contracts;
 using Sluice.Execution.Runtime;
 
@@ -21,6 +22,10 @@ internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, stri
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
+        }
+        catch (NodeDrainingException e)
+        {
+            throw Draining(spec, node, e);
         }
         catch (Exception e)
         {
@@ -47,6 +52,10 @@ internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, stri
             // Its node is gone, and the processor with it.
         }
     }
+
+    /// <summary>The actor's node is leaving gracefully: to the executor the actor is lost (dropped, its task run elsewhere); the node's blocks stay until consumed.</summary>
+    public static ActorLostException Draining(ActorSpec spec, string node, NodeDrainingException e) =>
+        new($"stage '{spec.Operator}' actor {spec.Index}: node '{node}' is draining (leaving the cluster gracefully; its blocks stay until consumed): {e.Message}", e);
 
     public static ActorLostException Lost(ActorSpec spec, string node, Exception e) =>
         new($"stage '{spec.Operator}' actor {spec.Index}: node '{node}' is gone ({e.GetType().Name}: {e.Message})", e);

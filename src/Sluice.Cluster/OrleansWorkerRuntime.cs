@@ -5,6 +5,7 @@ using Sluice.Blocks;
 using Sluice.Cluster.Actors;
 using Sluice.Cluster.Blocks;
 using Sluice.Cluster.Hosting;
+using Sluice.Cluster.Placement;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.Execution.Runtime;
@@ -126,6 +127,10 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
             // The load goes on over there: release the actor once it is done, or it would hold its model for nothing.
             _ = init.ContinueWith(_ => grain.ReleaseAsync(), TaskScheduler.Default);
             throw;
+        }
+        catch (NodeDrainingException e)
+        {
+            throw OrleansActorHandle.Draining(spec, node, e);
         }
         catch (Exception e)
         {

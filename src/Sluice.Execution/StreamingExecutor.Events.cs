@@ -129,7 +129,7 @@ internal sealed partial class StreamingExecutor
                 if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnActorLost(ctx, actor);
                 op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt), front: true);
                 op.Stats.TaskRetries++;
-                Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "actor lost with its node; running the task on another actor");
+                Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, $"actor lost with its node ({e.Error.Message}); running the task on another actor");
                 SyncNodes();
                 return true;
             default:

@@ -32,7 +32,14 @@ internal static class ClusterCommands
         var memory = new Option<string?>("--memory") { Description = "memory this node offers, e.g. 8GiB (default: detected)" };
         var nodeId = new Option<string?>("--node-id") { Description = "the node's name (default: worker-HOST-PID-random)" };
         var fast = FastFailureOption();
-        var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C") { cluster, cpus, gpus, sim, memory, nodeId, fast };
+        var drain = new Option<double?>("--drain-timeout")
+        {
+            Description = "on SIGTERM or Ctrl-C, seconds to drain before leaving: finish the tasks in hand and serve the blocks made here until consumed (default 60)",
+        };
+        var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
+        {
+            cluster, cpus, gpus, sim, memory, nodeId, fast, drain,
+        };
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var detected = NodeResources.Detect();
@@ -56,7 +63,14 @@ internal static class ClusterCommands
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
             };
-            await ClusterWorker.RunAsync(options, id => Console.WriteLine($"worker {id} joined {options.Redis} ({resources}); Ctrl-C to leave"), ct).ConfigureAwait(false);
+            if (parse.GetValue(drain) is { } seconds)
+            {
+                if (!(seconds >= 0) || double.IsInfinity(seconds)) throw new SluiceException($"--drain-timeout: '{seconds}' is not accepted; give seconds, 0 or more");
+                options = options with { DrainTimeout = TimeSpan.FromSeconds(seconds) };
+            }
+            // SIGTERM and Ctrl-C go to the node's host (Program leaves them to it for this command), which drains before leaving.
+            await ClusterWorker.RunAsync(options, id => Console.WriteLine($"worker {id} joined {options.Redis} ({resources}); Ctrl-C to leave"),
+                Console.WriteLine, ct).ConfigureAwait(false);
             Console.WriteLine("worker left the cluster");
             return Commands.Ok;
         }));

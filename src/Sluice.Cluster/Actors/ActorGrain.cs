@@ -23,6 +23,11 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
     public async Task<string?> InitializeAsync(ActorInit init)
     {
         if (_processor is not null) return null;
+        if (node.Draining)
+        {
+            DeactivateOnIdle();
+            throw new NodeDrainingException($"node '{node.Id}' is draining (leaving the cluster): it starts no new actor");
+        }
         IBatchProcessor? processor = null;
         try
         {
@@ -45,32 +50,46 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
     {
         if (_processor is not { } processor || _init is not { } init)
             return Task.FromResult(new ActorResult(ActorOutcome.ActorLost, null, "the actor holds no processor (it was re-activated or released)"));
+        // A draining node finishes what it has but takes nothing new: the driver runs this task on another actor.
+        if (!node.TryBeginTask()) throw new NodeDrainingException($"node '{node.Id}' is draining (leaving the cluster): it takes no new task");
         return Task.Run(async () =>
         {
-            var inputRef = input.ToRef();
-            Sluice.Blocks.Block block;
             try
             {
-                block = await _fetcher.GetAsync(inputRef, CancellationToken.None);
+                return await RunTaskAsync(processor, init, input);
             }
-            catch (BlockLostException e)
+            finally
             {
-                return new ActorResult(ActorOutcome.InputLost, null, e.Message);
-            }
-            try
-            {
-                var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, CancellationToken.None);
-                return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Local.Put(output)), null);
-            }
-            catch (BadInputException e)
-            {
-                return new ActorResult(ActorOutcome.BadInput, null, e.Message);
-            }
-            catch (Exception e)
-            {
-                return new ActorResult(ActorOutcome.Failed, null, e.Message);
+                node.EndTask();
             }
         });
+    }
+
+    private async Task<ActorResult> RunTaskAsync(IBatchProcessor processor, ActorInit init, BlockRefDto input)
+    {
+        var inputRef = input.ToRef();
+        Sluice.Blocks.Block block;
+        try
+        {
+            block = await _fetcher.GetAsync(inputRef, CancellationToken.None);
+        }
+        catch (BlockLostException e)
+        {
+            return new ActorResult(ActorOutcome.InputLost, null, e.Message);
+        }
+        try
+        {
+            var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, CancellationToken.None);
+            return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output)), null);
+        }
+        catch (BadInputException e)
+        {
+            return new ActorResult(ActorOutcome.BadInput, null, e.Message);
+        }
+        catch (Exception e)
+        {
+            return new ActorResult(ActorOutcome.Failed, null, e.Message);
+        }
     }
 
     public async Task ReleaseAsync()

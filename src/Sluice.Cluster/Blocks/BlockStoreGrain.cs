@@ -33,7 +33,7 @@ internal sealed class BlockStoreGrain(ClusterNode node) : Grain, IBlockStoreGrai
     public Task FreeAsync(long blockId)
     {
         _streams.TryRemove(blockId, out _);
-        node.Local.Free(new Sluice.Blocks.BlockRef(blockId, node.Id, 0, 0, default));
+        node.Release(blockId);
         return Task.CompletedTask;
     }
 

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Sluice.Blocks;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.Execution.Runtime;
@@ -10,7 +12,10 @@ namespace Sluice.Cluster.Hosting;
 /// </summary>
 internal sealed class ClusterNode
 {
+    private readonly ConcurrentDictionary<long, long> _held = new();
     private long _bytesFetched;
+    private int _tasksInFlight;
+    private volatile bool _draining;
 
     public ClusterNode(string id, NodeResources resources, int chunkBytes)
     {
@@ -37,4 +42,47 @@ internal sealed class ClusterNode
     public long BytesFetched => Interlocked.Read(ref _bytesFetched);
 
     public void CountFetched(long bytes) => Interlocked.Add(ref _bytesFetched, bytes);
+
+    /// <summary>The node is leaving gracefully: its actors refuse new tasks and new actors; its store still serves.</summary>
+    public bool Draining => _draining;
+
+    /// <summary>Tasks its actors accepted and have not finished.</summary>
+    public int TasksInFlight => Volatile.Read(ref _tasksInFlight);
+
+    /// <summary>Blocks this node's actors made that no consumer has freed yet.</summary>
+    public int HeldBlocks => _held.Count;
+
+    /// <summary>Bytes of <see cref="HeldBlocks"/>.</summary>
+    public long HeldBytes => _held.Values.Sum();
+
+    public void StartDraining() => _draining = true;
+
+    /// <summary>
+    /// Admits a task unless the node is draining. Counts first and checks after, so a drain that sees no task in
+    /// flight cannot miss one admitted at the same moment.
+    /// </summary>
+    public bool TryBeginTask()
+    {
+        Interlocked.Increment(ref _tasksInFlight);
+        if (!_draining) return true;
+        Interlocked.Decrement(ref _tasksInFlight);
+        return false;
+    }
+
+    public void EndTask() => Interlocked.Decrement(ref _tasksInFlight);
+
+    /// <summary>Keeps an actor's output in the store until a consumer frees it (a drain waits for that).</summary>
+    public BlockRef Keep(Block block)
+    {
+        var r = Local.Put(block);
+        _held[r.Id] = r.Bytes;
+        return r;
+    }
+
+    /// <summary>A consumer freed one of this node's blocks.</summary>
+    public void Release(long blockId)
+    {
+        Local.Free(new BlockRef(blockId, Id, 0, 0, default));
+        _held.TryRemove(blockId, out _);
+    }
 }

@@ -15,12 +15,14 @@ internal sealed class OwnCluster : IAsyncDisposable
 {
     private readonly RedisServer _redis;
     private readonly List<WorkerProcess> _workers;
+    private readonly string _tag;
 
-    private OwnCluster(RedisServer redis, List<WorkerProcess> workers, OrleansWorkerRuntime runtime)
+    private OwnCluster(RedisServer redis, List<WorkerProcess> workers, OrleansWorkerRuntime runtime, string tag)
     {
         _redis = redis;
         _workers = workers;
         Runtime = runtime;
+        _tag = tag;
     }
 
     public OrleansWorkerRuntime Runtime { get; }
@@ -47,7 +49,7 @@ internal sealed class OwnCluster : IAsyncDisposable
                 await runtime.DisposeAsync();
                 throw;
             }
-            return new OwnCluster(redis, started, runtime);
+            return new OwnCluster(redis, started, runtime, tag);
         }
         catch
         {
@@ -55,6 +57,20 @@ internal sealed class OwnCluster : IAsyncDisposable
             redis.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Starts one more worker (node id <c>w{N}-{tag}</c>, sorting after the others) and waits until the driver sees it.</summary>
+    public async Task<WorkerProcess> AddWorkerAsync(params string[] workerArgs)
+    {
+        var worker = await WorkerProcess.StartAsync(_redis.Uri, $"w{_workers.Count}-{_tag}", workerArgs);
+        _workers.Add(worker);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Runtime.Nodes.All(n => n.Id != worker.NodeId))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"the driver did not see worker {worker.NodeId} join within 30 s");
+            await Task.Delay(50);
+        }
+        return worker;
     }
 
     /// <summary>Every worker's output (stdout and stderr), for failure messages.</summary>

@@ -52,6 +52,31 @@ internal sealed class WorkerProcess : IDisposable
         return worker;
     }
 
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Asks the worker to leave, as <c>kill -TERM</c> (or a container runtime) would: it drains, then leaves.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        kill.WaitForExit(10_000);
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -TERM {Pid} exited with {kill.ExitCode}");
+    }
+
+    /// <summary>The exit code once the process has exited on its own within <paramref name="timeout"/>; null if it is still running.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        return _process.ExitCode;
+    }
+
     /// <summary>Kills the process outright, as <c>kill -9</c> would: no graceful leave.</summary>
     public void Kill()
     {
