@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Apache.Arrow;
 using Sluice.Blocks;
-using Sluice.Cluster.Tests.Support;
 using Sluice.Contracts;
 using Sluice.Execution.Runtime;
 using Sluice.Execution.Simulation;
@@ -19,7 +18,7 @@ public sealed class NodeLossTests
     {
         using var redis = await RedisServer.StartAsync();
         var tag = Guid.NewGuid().ToString("N")[..6];
-        using var doomed = await WorkerProcess.StartAsync(redis.Uri, $"doomed-{tag}", "--cpus", "2", "--sim-gpus", "1");
+        using var doomed = await WorkerProcess.StartAsync(redis.Uri, $"doomed-{tag}", "--cpus", "2", "--sim-gpus", "1", "--fast-failure-detection");
         await using var runtime = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions { Redis = redis.Uri, NodeId = $"driver-{tag}", FastFailureDetection = true });
         await runtime.WaitForWorkersAsync(1, TimeSpan.FromSeconds(60));
         var left = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

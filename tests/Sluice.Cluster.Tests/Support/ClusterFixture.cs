@@ -21,7 +21,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         _redis = await RedisServer.StartAsync();
         var tag = Guid.NewGuid().ToString("N")[..6];
         var started = await Task.WhenAll(Enumerable.Range(0, 2).Select(i =>
-            WorkerProcess.StartAsync(_redis.Uri, $"w{i}-{tag}", "--cpus", "2", "--sim-gpus", "2", "--memory", "2GiB")));
+            WorkerProcess.StartAsync(_redis.Uri, $"w{i}-{tag}", "--cpus", "2", "--sim-gpus", "2", "--memory", "2GiB", "--fast-failure-detection")));
         _workers.AddRange(started);
         Runtime = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions
         {

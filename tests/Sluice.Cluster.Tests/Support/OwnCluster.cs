@@ -38,7 +38,7 @@ internal sealed class OwnCluster : IAsyncDisposable
         {
             var tag = Guid.NewGuid().ToString("N")[..6];
             // Node ids sort as w0 < w1 < w2: the executor's books list the nodes in that order.
-            started.AddRange(await Task.WhenAll(Enumerable.Range(0, workers).Select(i => WorkerProcess.StartAsync(redis.Uri, $"w{i}-{tag}", workerArgs))));
+            started.AddRange(await Task.WhenAll(Enumerable.Range(0, workers).Select(i => WorkerProcess.StartAsync(redis.Uri, $"w{i}-{tag}", [.. workerArgs, "--fast-failure-detection"]))));
             var runtime = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions { Redis = redis.Uri, NodeId = $"driver-{tag}", FastFailureDetection = true });
             try
             {
@@ -62,7 +62,7 @@ internal sealed class OwnCluster : IAsyncDisposable
     /// <summary>Starts one more worker (node id <c>w{N}-{tag}</c>, sorting after the others) and waits until the driver sees it.</summary>
     public async Task<WorkerProcess> AddWorkerAsync(params string[] workerArgs)
     {
-        var worker = await WorkerProcess.StartAsync(_redis.Uri, $"w{_workers.Count}-{_tag}", workerArgs);
+        var worker = await WorkerProcess.StartAsync(_redis.Uri, $"w{_workers.Count}-{_tag}", [.. workerArgs, "--fast-failure-detection"]);
         _workers.Add(worker);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (Runtime.Nodes.All(n => n.Id != worker.NodeId))

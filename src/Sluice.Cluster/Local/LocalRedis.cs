@@ -1,14 +1,15 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 
-namespace Sluice.Cluster.Tests.Support;
+namespace Sluice.Cluster.Local;
 
-/// <summary>A real <c>redis-server</c> process on a free loopback port, without persistence; killed on dispose.</summary>
-internal sealed class RedisServer : IDisposable
+/// <summary>A <c>redis-server</c> process (Debian's package) on a free loopback port, without persistence; killed on dispose.</summary>
+public sealed class LocalRedis : IDisposable
 {
     private readonly Process _process;
 
-    private RedisServer(Process process, int port)
+    private LocalRedis(Process process, int port)
     {
         _process = process;
         Port = port;
@@ -18,31 +19,36 @@ internal sealed class RedisServer : IDisposable
 
     public string Uri => $"redis://127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    public static async Task<LocalRedis> StartAsync()
     {
         var exe = Find() ?? throw new InvalidOperationException(
-            "redis-server is not installed (not on PATH): cluster tests need it. Install it with `apt-get install -y redis-server` (.ci/run does).");
-        var port = FreePort.Next();
+            "redis-server is not installed (not on PATH): a local cluster needs it. Install it with `apt-get install -y redis-server` (.ci/run does).");
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
         var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) info.ArgumentList.Add(a);
+        foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RedisServer(process, port);
+        var server = new LocalRedis(process, port);
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
+                await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
                 return server;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
-                await Task.Delay(50);
+                await Task.Delay(50).ConfigureAwait(false);
             }
             catch
             {

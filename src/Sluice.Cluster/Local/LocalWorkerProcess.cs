@@ -1,15 +1,19 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Sluice.Cluster.Tests.Support;
+namespace Sluice.Cluster.Local;
 
-/// <summary>A real worker node: <c>dotnet sluice.dll worker --cluster …</c> in its own process.</summary>
-internal sealed class WorkerProcess : IDisposable
+/// <summary>
+/// A worker node in its own process on this machine: <c>dotnet sluice.dll worker --cluster …</c>.
+/// For tests, benchmarks and trying a cluster on one machine; sluice.dll is looked up beside the
+/// calling program unless given.
+/// </summary>
+public sealed class LocalWorkerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private WorkerProcess(Process process, string nodeId)
+    private LocalWorkerProcess(Process process, string nodeId)
     {
         _process = process;
         NodeId = nodeId;
@@ -21,14 +25,20 @@ internal sealed class WorkerProcess : IDisposable
 
     public string Output => string.Join(Environment.NewLine, _output);
 
-    public static async Task<WorkerProcess> StartAsync(string redis, string nodeId, params string[] extra)
+    /// <summary>Starts a worker and waits (up to a minute) until it has joined the cluster.</summary>
+    /// <param name="extra">More <c>sluice worker</c> options, e.g. <c>--cpus 2 --sim-gpus 2 --fast-failure-detection</c>.</param>
+    public static Task<LocalWorkerProcess> StartAsync(string redis, string nodeId, params string[] extra) =>
+        StartAsync(Path.Combine(AppContext.BaseDirectory, "sluice.dll"), redis, nodeId, extra);
+
+    public static async Task<LocalWorkerProcess> StartAsync(string sluiceDll, string redis, string nodeId, IEnumerable<string> extra)
     {
+        if (!File.Exists(sluiceDll)) throw new InvalidOperationException($"{sluiceDll} is missing: reference src/Sluice.Cli so that sluice.dll lands beside the program");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
-        foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--fast-failure-detection" }.Concat(extra)) info.ArgumentList.Add(a);
+        info.ArgumentList.Add(sluiceDll);
+        foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId }.Concat(extra)) info.ArgumentList.Add(a);
         var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var worker = new WorkerProcess(process, nodeId);
+        var worker = new LocalWorkerProcess(process, nodeId);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -42,7 +52,7 @@ internal sealed class WorkerProcess : IDisposable
         process.BeginErrorReadLine();
         try
         {
-            await joined.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await joined.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -68,7 +78,7 @@ internal sealed class WorkerProcess : IDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await _process.WaitForExitAsync(cts.Token);
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -1,0 +1,2 @@
+global using BenchRedis = Sluice.Cluster.Local.LocalRedis;
+global using BenchWorker = Sluice.Cluster.Local.LocalWorkerProcess;

@@ -1,0 +1,2 @@
+global using RedisServer = Sluice.Cluster.Local.LocalRedis;
+global using WorkerProcess = Sluice.Cluster.Local.LocalWorkerProcess;
