@@ -13,6 +13,7 @@ internal static class Program
         root.Subcommands.Add(Commands.Commands.Explain());
         root.Subcommands.Add(Commands.Commands.Models());
         root.Subcommands.Add(Commands.Commands.Demo());
+        root.Subcommands.Add(Commands.PartitionCommand.Create());
         root.Subcommands.Add(Commands.ClusterCommands.Worker());
         var parse = root.Parse(args);
         // A worker drains on SIGTERM / Ctrl-C for up to its drain timeout: System.CommandLine would end the process

@@ -1,0 +1,184 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Sluice.Inference.Partitioning;
+using Xunit.Abstractions;
+
+namespace Sluice.Inference.Tests;
+
+/// <summary>Pipeline partitioning of MiniLM (issue 5): chained stages reproduce the whole model.</summary>
+[Collection("models")]
+public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output)
+{
+    private const int Rows = 4;
+    private const int Length = 128;
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Partition_MiniLmIntoKStages_ChainedStagesEqualWholeModel(int k)
+    {
+        var dir = Path.Combine(models.Root, $"partition-{k}");
+
+        var plan = ModelPartitioner.Write(models.MiniLm.Model, new PartitionOptions(Stages: k), dir);
+        output.WriteLine(plan.ToTable());
+
+        Assert.Equal(k, plan.Stages.Count);
+        Assert.Equal(k - 1, plan.Cuts.Count);
+        // No initializer is shared across a cut in MiniLM: the stage bytes add up to the model's exactly.
+        Assert.Equal(0, plan.DuplicatedParameterBytes);
+        Assert.Equal(plan.TotalParameterBytes, plan.Stages.Sum(s => s.ParameterBytes));
+        Assert.Equal(WholeModelInitializerBytes(), plan.TotalParameterBytes);
+        Assert.All(plan.Stages[0].Inputs, i => Assert.Contains(i, new[] { "input_ids", "attention_mask", "token_type_ids" }));
+        for (var i = 1; i < k; i++)
+        {
+            Assert.Equal(plan.Cuts[i - 1], plan.Stages[i].Inputs[0]);
+            Assert.All(plan.Stages[i].Inputs.Skip(1), n => Assert.Contains(n, new[] { "input_ids", "attention_mask", "token_type_ids" }));
+        }
+        // The last stage (encoder layers) takes attention_mask and recomputes its 9-node mask chain.
+        Assert.Contains("attention_mask", plan.Stages[^1].Inputs);
+        Assert.Equal(9, plan.Stages[^1].DuplicatedNodes);
+        Assert.Equal(plan.ToJson(), PartitionPlan.FromJson(File.ReadAllText(Path.Combine(dir, PartitionPlan.FileName))).ToJson());
+
+        var feeds = Inputs();
+        var whole = Run(models.MiniLm.Model, feeds);
+        var chained = new Dictionary<string, Tensor>(feeds);
+        foreach (var stage in plan.Stages)
+            foreach (var (name, value) in Run(Path.Combine(dir, stage.File), chained)) chained[name] = value;
+
+        foreach (var (name, expected) in whole)
+        {
+            var diff = MaxAbsDiff(expected, chained[name]);
+            output.WriteLine($"{k} stages, {name}: max abs diff {diff:E2}");
+            Assert.True(diff <= 1e-4, $"{name}: max abs diff {diff} > 1e-4");
+        }
+    }
+
+    /// <summary>
+    /// MiniLM's 46.9 MB word-embedding Gather is one node, so every plan's largest stage is the embedding stage:
+    /// 47,675,408 B with 2 stages, and 3 stages can do only 4,112 B better (the position-id chain split off).
+    /// A cap just below the 2-stage maximum therefore needs exactly 3 stages.
+    /// </summary>
+    [Fact]
+    public void Plan_MaxStageBytesJustBelowTwoStageMaximum_PicksThreeStages()
+    {
+        var two = ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(Stages: 2)).Stages.Max(s => s.ParameterBytes);
+        var cap = two - 1;
+
+        var plan = ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(MaxStageBytes: cap));
+        output.WriteLine($"2-stage max {two:N0} B, cap {cap:N0} B");
+        output.WriteLine(plan.ToTable());
+
+        Assert.Equal(3, plan.Stages.Count);
+        Assert.All(plan.Stages, s => Assert.True(s.ParameterBytes <= cap));
+        Assert.Equal(2, ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(MaxStageBytes: two)).Stages.Count);
+    }
+
+    [Fact]
+    public void Plan_ImpossibleMaxStageBytes_SaysSmallestAchievable()
+    {
+        var e = Assert.Throws<BadInputException>(() => ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(MaxStageBytes: 1_000_000)));
+        output.WriteLine(e.Message);
+        Assert.Contains("--max-stage-bytes", e.Message);
+        Assert.Contains("1,000,000", e.Message);
+        Assert.Contains("smallest achievable largest stage", e.Message);
+    }
+
+    [Fact]
+    public void Plan_LatencyBalance_SaysHowCostIsEstimated()
+    {
+        var plan = ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(Stages: 3, Balance: PartitionBalance.Latency));
+        output.WriteLine(plan.ToTable());
+
+        Assert.Equal(3, plan.Stages.Count);
+        Assert.Contains("proxy", plan.CostModel);
+        var costs = plan.Stages.Select(s => s.EstimatedCost).ToArray();
+        Assert.True(costs.Max() / costs.Average() < 1.5, $"stage costs {string.Join(", ", costs)} are not balanced");
+    }
+
+    [Theory]
+    [InlineData(null, null, "exactly one")]
+    [InlineData(2, 1000L, "exactly one")]
+    [InlineData(1, null, "--stages")]
+    [InlineData(1000, null, "at most")]
+    [InlineData(null, 0L, "--max-stage-bytes")]
+    public void Plan_BadOptions_NamesTheOption(int? stages, long? maxBytes, string expected)
+    {
+        var e = Assert.Throws<BadInputException>(() => ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(stages, maxBytes)));
+        output.WriteLine(e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Plan_MissingModel_SaysSo()
+    {
+        var e = Assert.Throws<BadInputException>(() => ModelPartitioner.Plan(Path.Combine(models.Root, "nope.onnx"), new PartitionOptions(Stages: 2)));
+        Assert.Contains("does not exist", e.Message);
+    }
+
+    private long WholeModelInitializerBytes() =>
+        Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(models.MiniLm.Model)).Graph.Initializer.Sum(t => (long)t.RawData.Length);
+
+    /// <summary>A tensor copied out of ONNX Runtime: float activations or Int64 ids.</summary>
+    private sealed record Tensor(long[] Shape, float[]? Floats, long[]? Longs);
+
+    /// <summary>4 sequences of 128/77/20/5 tokens padded to 128, so the mask matters.</summary>
+    private static Dictionary<string, Tensor> Inputs()
+    {
+        var random = new Random(5);
+        var ids = new long[Rows * Length];
+        var mask = new long[Rows * Length];
+        int[] lengths = [128, 77, 20, 5];
+        for (var r = 0; r < Rows; r++)
+            for (var t = 0; t < lengths[r]; t++)
+            {
+                ids[r * Length + t] = t == 0 ? 101 : t == lengths[r] - 1 ? 102 : random.Next(1000, 30000);
+                mask[r * Length + t] = 1;
+            }
+        long[] shape = [Rows, Length];
+        return new()
+        {
+            ["input_ids"] = new(shape, null, ids),
+            ["attention_mask"] = new(shape, null, mask),
+            ["token_type_ids"] = new(shape, null, new long[Rows * Length]),
+        };
+    }
+
+    /// <summary>Runs a model as production does (ORT_ENABLE_ALL), fed the tensors it names from <paramref name="available"/>.</summary>
+    private static Dictionary<string, Tensor> Run(string model, IReadOnlyDictionary<string, Tensor> available)
+    {
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var session = new InferenceSession(model, options);
+        var names = session.InputNames.ToArray();
+        var values = names.Select(n =>
+        {
+            var t = available[n];
+            return t.Floats is not null ? OrtValue.CreateTensorValueFromMemory(t.Floats, t.Shape) : OrtValue.CreateTensorValueFromMemory(t.Longs!, t.Shape);
+        }).ToArray();
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, names, values, session.OutputNames);
+            var result = new Dictionary<string, Tensor>();
+            for (var i = 0; i < outputs.Count; i++)
+            {
+                var info = outputs[i].GetTensorTypeAndShape();
+                Assert.Equal(TensorElementType.Float, info.ElementDataType);
+                result[session.OutputNames[i]] = new(info.Shape, outputs[i].GetTensorDataAsSpan<float>().ToArray(), null);
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
+    }
+
+    private static double MaxAbsDiff(Tensor a, Tensor b)
+    {
+        Assert.Equal(a.Shape, b.Shape);
+        var max = 0.0;
+        for (var i = 0; i < a.Floats!.Length; i++) max = Math.Max(max, Math.Abs(a.Floats[i] - b.Floats![i]));
+        return max;
+    }
+}
