@@ -40,6 +40,15 @@ public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output
         Assert.Equal(9, plan.Stages[^1].DuplicatedNodes);
         Assert.Equal(plan.ToJson(), PartitionPlan.FromJson(File.ReadAllText(Path.Combine(dir, PartitionPlan.FileName))).ToJson());
 
+        // Every boundary input is typed [batch, seq, 384], so ONNX Runtime can fuse across the stage's layers.
+        for (var i = 1; i < k; i++)
+        {
+            using var stage = new InferenceSession(Path.Combine(dir, plan.Stages[i].File));
+            var boundary = stage.InputMetadata[plan.Stages[i].Inputs[0]];
+            Assert.Equal(3, boundary.Dimensions.Length);
+            Assert.Equal(384, boundary.Dimensions[2]);
+        }
+
         var feeds = Inputs();
         var whole = Run(models.MiniLm.Model, feeds);
         var chained = new Dictionary<string, Tensor>(feeds);

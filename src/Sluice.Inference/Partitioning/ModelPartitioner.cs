@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 
 namespace Sluice.Inference.Partitioning;
@@ -99,10 +100,24 @@ public static class ModelPartitioner
         foreach (var t in missing) probe.Graph.Output.Add(new ValueInfoProto { Name = t });
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
         using var session = new InferenceSession(probe.ToByteArray(), sessionOptions);
+        var observed = ObservedShapes(session, missing);
         foreach (var t in missing)
         {
             var meta = session.OutputMetadata[t];
             var shape = new TensorShapeProto();
+            if (meta.Dimensions.Length == 0 && observed.TryGetValue(t, out var seen))
+            {
+                // Static inference gave no rank: take it from a run on probe inputs whose free dims are
+                // 3 (the first, batch) and 7 (the others); a dim of the same size stays free, others are fixed.
+                for (var d = 0; d < seen.Length; d++)
+                {
+                    shape.Dim.Add(seen[d] == ProbeBatch ? new TensorShapeProto.Types.Dimension { DimParam = "batch" }
+                        : seen[d] == ProbeFree ? new TensorShapeProto.Types.Dimension { DimParam = $"{t}_dim{d}" }
+                        : new TensorShapeProto.Types.Dimension { DimValue = seen[d] });
+                }
+                result[t] = new ValueInfoProto { Name = t, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)meta.ElementDataType, Shape = shape } } };
+                continue;
+            }
             for (var d = 0; d < meta.Dimensions.Length; d++)
             {
                 var dim = meta.Dimensions[d];
@@ -118,5 +133,41 @@ public static class ModelPartitioner
             result[t] = new ValueInfoProto { Name = t, Type = new TypeProto { TensorType = type } };
         }
         return result;
+    }
+
+    private const int ProbeBatch = 3;
+    private const int ProbeFree = 7;
+
+    /// <summary>Runs the model once on probe inputs (ones) and returns the shapes the named tensors had; empty when it cannot run.</summary>
+    private static Dictionary<string, long[]> ObservedShapes(InferenceSession session, List<string> tensors)
+    {
+        var inputs = new List<NamedOnnxValue>();
+        foreach (var (name, meta) in session.InputMetadata)
+        {
+            var dims = meta.Dimensions.Select((d, i) => d > 0 ? d : i == 0 ? ProbeBatch : ProbeFree).ToArray();
+            var count = dims.Aggregate(1, (a, d) => a * d);
+            NamedOnnxValue? value = meta.ElementDataType switch
+            {
+                TensorElementType.Int64 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(Enumerable.Repeat(1L, count).ToArray(), dims)),
+                TensorElementType.Int32 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(Enumerable.Repeat(1, count).ToArray(), dims)),
+                TensorElementType.Float => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(new float[count], dims)),
+                _ => null,
+            };
+            if (value is null) return [];
+            inputs.Add(value);
+        }
+        try
+        {
+            using var results = session.Run(inputs, tensors);
+            return results.ToDictionary(r => r.Name, r => r.AsTensor<float>().Dimensions.ToArray().Select(d => (long)d).ToArray(), StringComparer.Ordinal);
+        }
+        catch (OnnxRuntimeException)
+        {
+            return [];
+        }
+        catch (InvalidCastException)
+        {
+            return [];
+        }
     }
 }
