@@ -1,6 +1,7 @@
 using Sluice.Contracts;
 using Sluice.Execution.Simulation;
 using Sluice.Inference;
+using Sluice.Inference.Partitioning;
 using YamlDotNet.RepresentationModel;
 
 namespace Sluice.Cli.Jobs;
@@ -57,7 +58,7 @@ internal sealed class OnnxOp : StageOp
     public override string Name => "onnx";
 
     public override IReadOnlyCollection<string> Fields { get; } =
-        ["model", "inputs", "outputs", "pooling", "pooling_output", "normalize", "output_column", "keep_inputs", "trim_padding", "threads", "provider"];
+        ["model", "inputs", "outputs", "pooling", "pooling_output", "normalize", "output_column", "keep_inputs", "trim_padding", "threads", "provider", "partition"];
 
     public override ResourceRequest DefaultResources => ResourceRequest.OneCpu;
 
@@ -84,7 +85,50 @@ internal sealed class OnnxOp : StageOp
         if (options.Normalize == true && options.Pooling == Pooling.None)
             reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
         if (model is null) return null;
+        var partition = reader.Map(n, "partition", p, required: false);
+        if (partition is not null) return Partitioned(stage, reader, partition, model, options);
         return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
+    }
+
+    /// <summary>
+    /// <c>partition: { stages: K }</c> or <c>{ max_stage_bytes: B }</c>: the model is cut into pipeline stages
+    /// (cached beside it under .partitions/), each its own operator <c>name.i</c> with the stage's pool and
+    /// resources, joined by the same bounded queues; boundary tensors travel as tensor columns.
+    /// </summary>
+    private static Func<Dataset, Dataset>? Partitioned(StageSpec stage, SpecReader reader, YamlMappingNode partition, string model, OnnxOptions whole)
+    {
+        var path = SpecReader.Join(stage.Path, "partition");
+        reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance"]);
+        var stages = reader.Int(partition, "stages", path, min: 2);
+        var maxBytes = reader.Bytes(partition, "max_stage_bytes", path);
+        var balance = reader.Choice(partition, "balance", path, ["params", "latency"], required: false) == "latency" ? PartitionBalance.Latency : PartitionBalance.Params;
+        if (stages is null == maxBytes is null)
+        {
+            reader.Error(partition, path, "give exactly one of stages (e.g. 3) or max_stage_bytes (e.g. 40MiB)");
+            return null;
+        }
+        var key = stages is { } k ? $"stages{k}" : $"max{maxBytes}";
+        var dir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ".partitions", $"{Path.GetFileNameWithoutExtension(model)}-{key}-{balance.ToString().ToLowerInvariant()}");
+        PartitionPlan plan;
+        try
+        {
+            var planFile = Path.Combine(dir, PartitionPlan.FileName);
+            plan = File.Exists(planFile) && File.GetLastWriteTimeUtc(planFile) >= File.GetLastWriteTimeUtc(model)
+                ? PartitionPlan.FromJson(File.ReadAllText(planFile))
+                : ModelPartitioner.Write(model, new PartitionOptions(stages, maxBytes, balance), dir);
+        }
+        catch (SluiceException e)
+        {
+            reader.Error(partition, path, e.Message);
+            return null;
+        }
+        var options = PipelineStages.For(plan, dir, whole);
+        return ds =>
+        {
+            for (var i = 0; i < options.Count; i++)
+                ds = ds.MapBatches<OnnxProcessor, OnnxOptions>(options[i], stage.Options with { Name = $"{stage.Name}.{i}" });
+            return ds;
+        };
     }
 
     private static Dictionary<string, string>? Names(SpecReader reader, YamlMappingNode node, string key, string path)

@@ -50,6 +50,9 @@ public sealed record OnnxOptions(string Model)
     /// <summary>Remove the columns the model read from the output batch.</summary>
     public bool DropInputs { get; init; } = true;
 
+    /// <summary>More columns to remove from the output batch (a pipeline stage drops the boundary tensor it consumed).</summary>
+    public IReadOnlyList<string>? DropColumns { get; init; }
+
     /// <summary>
     /// When the model has an <c>attention_mask</c> input, cut the sequence dimension of every [batch, seq]
     /// input to the longest unmasked row of the batch. Exact for BERT-style models (padding is masked

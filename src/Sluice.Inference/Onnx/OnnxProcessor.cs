@@ -68,9 +68,9 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
         using var runOptions = new RunOptions();
         using var outputs = await RunAsync(model, inputs, runOptions, batch.Length, cancellationToken).ConfigureAwait(false);
 
-        var result = _options.DropInputs
-            ? ArrowBatches.WithoutColumns(batch, model.Inputs.Select(b => b.Column).ToHashSet())
-            : batch;
+        var drop = new HashSet<string>(_options.DropColumns ?? [], StringComparer.Ordinal);
+        if (_options.DropInputs) drop.UnionWith(model.Inputs.Select(b => b.Column));
+        var result = drop.Count > 0 ? ArrowBatches.WithoutColumns(batch, drop) : batch;
         foreach (var binding in model.Outputs)
         {
             var (field, array) = TensorOutputs.ToColumn(binding, outputs[System.Array.IndexOf(model.RunOutputs, binding.ModelOutput)], batch.Length, inputs);

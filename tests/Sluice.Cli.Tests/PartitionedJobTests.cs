@@ -1,0 +1,70 @@
+using Apache.Arrow;
+using Sluice.Cli.Commands;
+using Sluice.Cli.Jobs;
+using Sluice.Execution;
+using Sluice.IO;
+
+namespace Sluice.Cli.Tests;
+
+/// <summary>An onnx stage with <c>partition: { stages: 3 }</c> runs as three pipeline operators and writes what the whole model does.</summary>
+[Collection(ModelCollection.Name)]
+public class PartitionedJobTests(ModelFiles models) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static async Task<Dictionary<string, float[]>> EmbeddingsAsync(string dir)
+    {
+        var result = new Dictionary<string, float[]>();
+        await foreach (var batch in Read.Parquet(dir).IterateBatchesAsync())
+        {
+            Assert.Equal(["text", "embedding"], batch.Schema.FieldsList.Select(f => f.Name));
+            var text = (StringArray)batch.Column("text");
+            var emb = (FixedSizeListArray)batch.Column("embedding");
+            for (var i = 0; i < batch.Length; i++) result[text.GetString(i)] = ((FloatArray)emb.GetSlicedValues(i)).Values.ToArray();
+        }
+        return result;
+    }
+
+    [Fact]
+    public async Task Run_OnnxStagePartitionedIntoThree_WritesTheWholeModelsEmbeddings()
+    {
+        // The model is copied so its partitions (cached beside it) stay inside this test's folder.
+        Directory.CreateDirectory(_dir["model"]);
+        File.Copy(models.MiniLm.Model, _dir["model/model.onnx"]);
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(60));
+        var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", _dir["model/model.onnx"], models.MiniLm.Vocab, _dir["whole"], blockRows: 32);
+        var (wholeSpec, wholeBuild) = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(wholeSpec, wholeBuild(), null, quiet: true, CancellationToken.None);
+
+        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml",
+            [$"write.path={_dir["split"]}", "stages.embed.partition.stages=3", "stages.embed.resources.cpus=0.5", "stages.embed.pool.max=1"]);
+        var plan = JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null));
+        Assert.Contains("embed.0 (OnnxProcessor)", plan);
+        Assert.Contains("embed.2 (OnnxProcessor)", plan);
+        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        Assert.Equal(["embed.0", "embed.1", "embed.2"], stats.Operators.Where(o => o.Name.StartsWith("embed", StringComparison.Ordinal)).Select(o => o.Name));
+        Assert.True(File.Exists(_dir["model/.partitions/model-stages3-params/plan.json"]));
+
+        var whole = await EmbeddingsAsync(_dir["whole"]);
+        var split = await EmbeddingsAsync(_dir["split"]);
+        Assert.Equal(whole.Keys.Order(StringComparer.Ordinal), split.Keys.Order(StringComparer.Ordinal));
+        foreach (var (text, expected) in whole)
+        {
+            var got = split[text];
+            double dot = 0, na = 0, nb = 0;
+            for (var i = 0; i < got.Length; i++) { dot += got[i] * expected[i]; na += got[i] * got[i]; nb += expected[i] * expected[i]; }
+            Assert.True(dot / Math.Sqrt(na * nb) >= 0.9999, $"'{text}': cosine {dot / Math.Sqrt(na * nb)}");
+        }
+    }
+
+    [Fact]
+    public void Parse_PartitionWithBothOrNeither_IsRefusedNamingTheField()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
+        var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
+        var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", ["stages.embed.partition.balance=params"]));
+        Assert.Contains("stages[1].partition: give exactly one of stages", Assert.Single(e.Errors));
+    }
+}
