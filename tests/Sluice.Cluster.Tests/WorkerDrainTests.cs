@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using Sluice.Cluster.Tests.Support;
 using Sluice.Contracts;
 using Sluice.Execution;
-using Sluice.Execution.Stats;
 using Sluice.IO;
 using Xunit.Abstractions;
 
@@ -39,22 +37,8 @@ public sealed class WorkerDrainTests(ITestOutputHelper output)
                 new ExecutionOptions { Runtime = cluster.Runtime, WriteMode = WriteMode.Overwrite, LoggerFactory = log });
             string Context() => $"{Environment.NewLine}snapshot: {JobOutput.Describe(job.Snapshot)}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}";
 
-            var clock = Stopwatch.StartNew();
-            while (Written(job.Snapshot) < 10)
-            {
-                if (job.Completion.IsCompleted) Assert.Fail($"the job ended before 10 blocks were written: {job.Completion.Exception?.InnerException}{Context()}");
-                if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"fewer than 10 blocks written within 90 s{Context()}");
-                await Task.Delay(20);
-            }
             // Hold the sink so that blocks queue for it, some of them in w0's store: the drain must serve them before leaving.
-            sink.Close();
-            while (Queued(job.Snapshot) < 4)
-            {
-                if (job.Completion.IsCompleted) Assert.Fail($"the job ended while the sink was held{Context()}");
-                if (clock.Elapsed > TimeSpan.FromSeconds(120)) Assert.Fail($"fewer than 4 blocks queued for the sink within 120 s{Context()}");
-                await Task.Delay(5);
-            }
-            var atLeave = job.Snapshot;
+            var (atLeave, clock) = await SinkBacklog.BuildAsync(job, sink, Context);
             var leftAt = clock.Elapsed;
             leaving.Terminate();
             await Task.Delay(500);
@@ -75,7 +59,7 @@ public sealed class WorkerDrainTests(ITestOutputHelper output)
             }
             var final = await job.Completion;
             var exitCode = await exit;
-            var detail = $"{Environment.NewLine}SIGTERM to {leaving.NodeId} at {leftAt.TotalSeconds:F1} s with {Written(atLeave)} blocks written and {Queued(atLeave)} queued for the sink; " +
+            var detail = $"{Environment.NewLine}SIGTERM to {leaving.NodeId} at {leftAt.TotalSeconds:F1} s with {SinkBacklog.Written(atLeave)} blocks written and {SinkBacklog.Queued(atLeave)} queued for the sink; " +
                 $"final {JobOutput.Describe(final)}executor log:{Environment.NewLine}{log.Tail(120)}{Environment.NewLine}{cluster.WorkerOutput()}";
 
             var dropped = log.Lines.Where(l => l.Contains($"lost with node {leaving.NodeId}", StringComparison.Ordinal)).ToList();
@@ -111,7 +95,5 @@ public sealed class WorkerDrainTests(ITestOutputHelper output)
         }
     }
 
-    private static int Queued(ExecutionSnapshot s) => s.Operators.LastOrDefault(o => o.Kind == "write")?.QueuedBlocks ?? 0;
 
-    private static long Written(ExecutionSnapshot s) => s.Operators.LastOrDefault(o => o.Kind == "write")?.TasksDone ?? 0;
 }

@@ -34,7 +34,7 @@ public sealed class WorkerJoinTests(ITestOutputHelper output)
 
             var clock = Stopwatch.StartNew();
             var readyBefore = 0;
-            while (Written(job.Snapshot) < 5)
+            while (SinkBacklog.Written(job.Snapshot) < 5)
             {
                 if (job.Completion.IsCompleted) Assert.Fail($"the job ended before 5 blocks were written: {job.Completion.Exception?.InnerException}{Context()}");
                 if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"fewer than 5 blocks written within 90 s{Context()}");
@@ -42,7 +42,7 @@ public sealed class WorkerJoinTests(ITestOutputHelper output)
                 await Task.Delay(20);
             }
             var joinedAt = clock.Elapsed;
-            var writtenAtJoin = Written(job.Snapshot);
+            var writtenAtJoin = SinkBacklog.Written(job.Snapshot);
             var joiner = await cluster.AddWorkerAsync(WorkerArgs);
             var seenAt = clock.Elapsed;
             if (job.Completion.IsCompleted) Assert.Fail($"the job ended before the second worker joined: make it longer{Context()}");
@@ -94,5 +94,4 @@ public sealed class WorkerJoinTests(ITestOutputHelper output)
     /// <summary>Model actors ready now; 0 before the job has built its stages.</summary>
     private static int ModelReady(ExecutionSnapshot s) => s.Operators.SingleOrDefault(o => o.Name == "model")?.ActorsReady ?? 0;
 
-    private static long Written(ExecutionSnapshot s) => s.Operators.LastOrDefault(o => o.Kind == "write")?.TasksDone ?? 0;
 }

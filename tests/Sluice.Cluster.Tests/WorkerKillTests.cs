@@ -4,7 +4,6 @@ using Sluice.Cluster.Tests.Support;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.Execution.Simulation;
-using Sluice.Execution.Stats;
 using Sluice.IO;
 using Sluice.Plan;
 
@@ -67,28 +66,10 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
                 new ExecutionOptions { Runtime = cluster.Runtime, WriteMode = WriteMode.Overwrite, LoggerFactory = log });
             string Context() => $"{Environment.NewLine}snapshot: {JobOutput.Describe(job.Snapshot)}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}";
 
-            // Kill once some blocks are committed, while the model stage is busy on every worker.
-            var clock = Stopwatch.StartNew();
-            while (Written(job.Snapshot) < 10)
-            {
-                if (job.Completion.IsCompleted)
-                {
-                    if (job.Completion.IsFaulted) Assert.Fail($"the job failed before the kill: {job.Completion.Exception!.InnerException}{Context()}");
-                    Assert.Fail($"the job ended before 10 blocks were written: make it longer{Context()}");
-                }
-                if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"fewer than 10 blocks written within 90 s{Context()}");
-                await Task.Delay(20);
-            }
-            // Hold the sink a moment, so that blocks queue for it in the stores of the nodes that made them (the first annotate
-            // actor is on w0): the kill loses them, and they must be recomputed from their read task.
-            sink.Close();
-            while (Queued(job.Snapshot) < 4)
-            {
-                if (job.Completion.IsCompleted) Assert.Fail($"the job ended while the sink was held{Context()}");
-                if (clock.Elapsed > TimeSpan.FromSeconds(120)) Assert.Fail($"fewer than 4 blocks queued for the sink within 120 s{Context()}");
-                await Task.Delay(5);
-            }
-            var atKill = job.Snapshot;
+            // Kill once some blocks are committed, while the model stage is busy on every worker; first hold the sink a
+            // moment, so that blocks queue for it in the stores of the nodes that made them (the first annotate actor
+            // is on w0): the kill loses them, and they must be recomputed from their read task.
+            var (atKill, clock) = await SinkBacklog.BuildAsync(job, sink, Context);
             var killedAt = clock.Elapsed;
             doomed.Kill();
             sink.Open();
@@ -112,7 +93,7 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
                 Assert.Fail($"the job failed after the kill: {e}{Context()}");
             }
             var final = await job.Completion;
-            var detail = $"{Environment.NewLine}killed {doomed.NodeId} at {killedAt.TotalSeconds:F1} s with {Written(atKill)} blocks written and {Queued(atKill)} queued for the sink; final {JobOutput.Describe(final)}executor log:{Environment.NewLine}{log.Tail()}";
+            var detail = $"{Environment.NewLine}killed {doomed.NodeId} at {killedAt.TotalSeconds:F1} s with {SinkBacklog.Written(atKill)} blocks written and {SinkBacklog.Queued(atKill)} queued for the sink; final {JobOutput.Describe(final)}executor log:{Environment.NewLine}{log.Tail()}";
 
             var lostActors = log.Lines.Count(l => l.Contains($"lost with node {doomed.NodeId}", StringComparison.Ordinal));
             var rerunTasks = log.Lines.Count(l => l.Contains("actor lost with its node", StringComparison.Ordinal));
@@ -153,7 +134,5 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
         }
     }
 
-    private static int Queued(ExecutionSnapshot s) => s.Operators.LastOrDefault(o => o.Kind == "write")?.QueuedBlocks ?? 0;
 
-    private static long Written(ExecutionSnapshot s) => s.Operators.LastOrDefault(o => o.Kind == "write")?.TasksDone ?? 0;
 }
