@@ -27,7 +27,7 @@ public sealed partial class OrleansWorkerRuntime
     /// </summary>
     public event Action<NodeInfo>? NodeLeft;
 
-    /// <summary>Every active node whose resources are known: this driver first, then the others by id.</summary>
+    /// <summary>Every active node whose resources and grain types are known: this driver first, then the others by id.</summary>
     public IReadOnlyList<NodeInfo> Nodes => Volatile.Read(ref _nodes);
 
     /// <summary>Waits until at least <paramref name="count"/> nodes besides this driver have joined.</summary>
@@ -74,6 +74,9 @@ public sealed partial class OrleansWorkerRuntime
         foreach (var member in _membership.CurrentSnapshot.Members.Values)
         {
             if (member.Status != SiloStatus.Active || member.Name == NodeId) continue;
+            // Placement only targets silos whose grain types this silo has learned (the cluster manifest trails
+            // membership by a moment): a node is usable once both are known, or its first actors would fail to place.
+            if (!_manifests.Current.Silos.ContainsKey(member.SiloAddress)) continue;
             if (NodeMetadata.Read(_metadata.GetSiloMetadata(member.SiloAddress).Metadata) is { } info && info.Id == member.Name) others.Add(info);
         }
         var now = new List<NodeInfo> { new(NodeId, Resources) };

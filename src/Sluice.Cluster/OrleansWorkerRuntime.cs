@@ -32,6 +32,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     private readonly IGrainFactory _grains;
     private readonly IClusterMembershipService _membership;
     private readonly ISiloMetadataCache _metadata;
+    private readonly IClusterManifestProvider _manifests;
     private readonly BlockFetcher _fetcher;
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private int _actorSeq;
@@ -43,6 +44,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         _grains = host.Services.GetRequiredService<IGrainFactory>();
         _membership = host.Services.GetRequiredService<IClusterMembershipService>();
         _metadata = host.Services.GetRequiredService<ISiloMetadataCache>();
+        _manifests = host.Services.GetRequiredService<IClusterManifestProvider>();
         _fetcher = new BlockFetcher(_node, _grains);
         _nodes = [new NodeInfo(_node.Id, _node.Resources)];
     }

@@ -10,6 +10,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Warning, Message = "stage '{Stage}' task on {Rows} retried (attempt {Attempt}): {Error}")]
     public static partial void Retry(ILogger logger, string stage, string rows, int attempt, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stage '{Stage}' actor {Actor} lost while starting: {Error}")]
+    public static partial void StartLost(ILogger logger, string stage, int actor, string error);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "plan:\n{Plan}")]
     public static partial void Plan(ILogger logger, string plan);
 

@@ -42,6 +42,7 @@ internal sealed partial class StreamingExecutor
                 if (started.Error is ActorLostException)
                 {
                     // Its node went away while the model loaded: forget it; the pool scales up elsewhere.
+                    Log.StartLost(ctx.Logger, started.Op.Name, started.Actor.Index, started.Error.Message);
                     started.Op.OnActorLost(ctx, started.Actor);
                     SyncNodes();
                     break;
