@@ -153,12 +153,21 @@ internal sealed partial class StreamingExecutor
         var nodes = _options.Resources is { } own ? [own] : _runtime.Nodes.Select(n => n.Resources).ToList();
         var simulated = nodes.Any(n => n.GpusSimulated);
         var mostGpus = nodes.Max(n => n.Gpus);
+        var gpuNodes = nodes.Where(n => n.Gpus > 0).ToList();
+        // Device memory is checked only where every GPU node states it (0 means unknown: no limit to hold stages to).
+        long? largestDevice = gpuNodes.Count > 0 && gpuNodes.All(n => n.GpuMemoryBytes > 0) ? gpuNodes.Max(n => n.GpuMemoryBytes) : null;
         foreach (var spec in plan.Operators.OfType<ActorMapSpec>())
         {
             var probe = spec.Create();
             try
             {
                 if (probe is IPreflightCheck check) problems.AddRange(check.Preflight(spec.Name, spec.Resources, simulated));
+                if (probe is IDeviceMemoryNeed need && spec.Resources.Gpus > 0 && largestDevice is { } device
+                    && need.DeviceBytesPerGpu(spec.Resources) is var bytes && bytes > device)
+                {
+                    problems.Add($"stage '{spec.Name}': each GPU must hold {Mib(bytes)} (model weights) but the largest GPU has {Mib(device)}" +
+                        $"{(simulated ? " (execution.sim_gpu_memory / --sim-gpu-memory)" : "")}; {need.HowToFit(device)}");
+                }
             }
             finally
             {
@@ -171,6 +180,8 @@ internal sealed partial class StreamingExecutor
         }
         if (problems.Count > 0) throw new SluiceException("the job cannot start:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
     }
+
+    private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024):0.#} MiB";
 
     private async Task LoopAsync(CancellationToken ct)
     {

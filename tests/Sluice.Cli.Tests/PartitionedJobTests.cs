@@ -59,6 +59,61 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         }
     }
 
+    /// <summary>MiniLM is 86.7 MiB; its largest 2-stage partition 45.5 MiB (the word embeddings): 64 MiB devices need exactly 2 stages.</summary>
+    private static readonly string[] SmallGpus = ["execution.sim_gpus=2", "execution.sim_gpu_memory=64MiB", "stages.embed.resources.gpus=1", "stages.embed.pool.max=1"];
+
+    [Fact]
+    public async Task Run_ModelBiggerThanSimulatedGpu_IsRefusedSayingHowToFit()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
+        var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
+        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", SmallGpus);
+
+        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None));
+
+        Assert.Contains("stage 'embed': each GPU must hold 86.", e.Message);
+        Assert.Contains("the largest GPU has 64 MiB", e.Message);
+        Assert.Contains("partition: { max_stage_bytes: 64MiB }", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir["out"], "_SUCCESS")));
+    }
+
+    [Fact]
+    public async Task Run_PartitionAuto_PicksFewestStagesThatFitAndWritesTheWholeModelsEmbeddings()
+    {
+        Directory.CreateDirectory(_dir["model"]);
+        File.Copy(models.MiniLm.Model, _dir["model/model.onnx"]);
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(40));
+        var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", _dir["model/model.onnx"], models.MiniLm.Vocab, _dir["whole"], blockRows: 20);
+        var (wholeSpec, wholeBuild) = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(wholeSpec, wholeBuild(), null, quiet: true, CancellationToken.None);
+
+        // Devices large enough: auto leaves the model whole.
+        var (bigSpec, bigBuild) = JobSpecParser.Parse(yaml, "job.yaml", ["execution.sim_gpus=2", "execution.sim_gpu_memory=1GiB", "stages.embed.partition=auto"]);
+        Assert.Contains("embed (OnnxProcessor)", JobExecution.Explain(bigBuild(), JobBuilder.Sink(bigSpec.Write), JobBuilder.Options(bigSpec, null)));
+
+        // 64 MiB devices: 2 stages fit, and auto takes 2, not more.
+        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", [.. SmallGpus, $"write.path={_dir["split"]}", "stages.embed.partition=auto"]);
+        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        Assert.Equal(["embed.0", "embed.1"], stats.Operators.Where(o => o.Name.StartsWith("embed", StringComparison.Ordinal)).Select(o => o.Name));
+        Assert.All(Directory.GetFiles(_dir["model/.partitions"], "stage*.onnx", SearchOption.AllDirectories), f => Assert.True(new FileInfo(f).Length <= 64L << 20, f));
+
+        var whole = await EmbeddingsAsync(_dir["whole"]);
+        var split = await EmbeddingsAsync(_dir["split"]);
+        Assert.Equal(whole.Keys.Order(StringComparer.Ordinal), split.Keys.Order(StringComparer.Ordinal));
+        foreach (var (text, expected) in whole)
+            Assert.True(expected.Zip(split[text]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"'{text}' differs from the whole model's embedding");
+    }
+
+    [Fact]
+    public void Parse_PartitionAutoWithoutDeviceMemory_SaysWhatToGive()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
+        var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
+        var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", ["execution.sim_gpus=2", "stages.embed.partition=auto"]));
+        Assert.Contains("stages[1].partition: auto needs the memory of a GPU", Assert.Single(e.Errors));
+        Assert.Contains("execution.sim_gpu_memory", e.Errors[0]);
+    }
+
     [Fact]
     public void Parse_PartitionWithBothOrNeither_IsRefusedNamingTheField()
     {

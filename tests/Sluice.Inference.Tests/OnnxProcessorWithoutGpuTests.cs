@@ -52,16 +52,23 @@ public sealed class OnnxProcessorWithoutGpuTests(ITestOutputHelper output) : IDi
     }
 
     [Fact]
-    public void Preflight_SimulatedGpus_SaysOnnxCannotRunThereAndWhatToUseInstead()
+    public void Preflight_CudaOnSimulatedGpus_SaysItCannotRunThereAndWhatToUseInstead()
     {
-        var processor = new OnnxProcessor(new OnnxOptions("model.onnx"));
+        var processor = new OnnxProcessor(new OnnxOptions("model.onnx") { ExecutionProvider = "cuda" });
 
         var problem = Assert.Single(processor.Preflight("embed", new ResourceRequest(Gpus: 1), gpusAreSimulated: true));
 
         Assert.StartsWith("stage 'embed':", problem, StringComparison.Ordinal);
         Assert.Contains("cannot run on simulated GPUs", problem);
-        Assert.Contains("simulate op", problem);
-        Assert.Contains("cpus instead of gpus", problem);
+        Assert.Contains("use provider auto", problem);
+    }
+
+    [Fact]
+    public void Preflight_AutoOnSimulatedGpus_ReturnsNothing()
+    {
+        var processor = new OnnxProcessor(new OnnxOptions("model.onnx"));
+
+        Assert.Empty(processor.Preflight("embed", new ResourceRequest(Gpus: 1), gpusAreSimulated: true));
     }
 
     [Theory]
@@ -117,5 +124,32 @@ public sealed class OnnxProcessorWithoutGpuTests(ITestOutputHelper output) : IDi
         await using var processor = new OnnxProcessor(new OnnxOptions(Model()));
 
         await processor.InitializeAsync(Context(0, []), CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_AutoOnSimulatedGpu_RunsOnCpuHoldingThatDevice()
+    {
+        var devices = new SimulatedDevices(2);
+        await using var processor = new OnnxProcessor(new OnnxOptions(Model()));
+        await processor.InitializeAsync(Context(1, [1], devices), CancellationToken.None);
+        var (field, array) = TensorColumns.Create("x", new float[] { 1, 2, 3, 4, 5, 6, 7, 8 }, 2, [4]);
+
+        var result = await processor.ProcessAsync(new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema([field], null), [array], 2), CancellationToken.None);
+
+        Assert.Equal([1f, 2, 3, 4, 5, 6, 7, 8], TensorColumns.Elements<float>(Batches.Tensor(result, "y")).ToArray());
+        var busy = devices.BusyTimes();
+        output.WriteLine($"device busy: {string.Join(", ", busy.Select(b => b.TotalMilliseconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))} ms");
+        Assert.True(busy[1] > TimeSpan.Zero, "the run did not hold simulated device 1");
+        Assert.Equal(TimeSpan.Zero, busy[0]);
+    }
+
+    [Fact]
+    public void DeviceBytesPerGpu_IsTheModelFilesSize()
+    {
+        var model = Model();
+        var processor = new OnnxProcessor(new OnnxOptions(model));
+
+        Assert.Equal(new FileInfo(model).Length, processor.DeviceBytesPerGpu(new ResourceRequest(Gpus: 1)));
+        Assert.Contains("max_stage_bytes: 64MiB", processor.HowToFit(64L << 20));
     }
 }

@@ -28,7 +28,8 @@ internal static class ClusterCommands
         cluster.Required = true;
         var cpus = new Option<double?>("--cpus") { Description = "cores this node offers to actors (default: all)" };
         var gpus = new Option<double?>("--gpus") { Description = "GPUs this node offers (default: detected)" };
-        var sim = new Option<int?>("--sim-gpus") { Description = "give this node N simulated GPUs (for simulate stages)" };
+        var sim = new Option<int?>("--sim-gpus") { Description = "give this node N simulated GPUs (simulate stages; onnx stages run on the CPU holding one)" };
+        var simMemory = new Option<string?>("--sim-gpu-memory") { Description = "memory of each simulated GPU, e.g. 64MiB (default: unlimited)" };
         var memory = new Option<string?>("--memory") { Description = "memory this node offers, e.g. 8GiB (default: detected)" };
         var nodeId = new Option<string?>("--node-id") { Description = "the node's name (default: worker-HOST-PID-random)" };
         var fast = FastFailureOption();
@@ -38,7 +39,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, cpus, gpus, sim, memory, nodeId, fast, drain,
+            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -55,7 +56,11 @@ internal static class ClusterCommands
                 Gpus = parse.GetValue(gpus) ?? detected.Gpus,
                 MemoryBytes = bytes ?? detected.MemoryBytes,
             };
-            if (parse.GetValue(sim) is { } n) resources = resources.WithSimulatedGpus(n);
+            long simBytes = 0;
+            if (parse.GetValue(simMemory) is { } sm && (!SpecReader.TryParseBytes(sm, out simBytes) || simBytes <= 0))
+                throw new SluiceException($"--sim-gpu-memory: '{sm}' is not accepted; give a positive size such as 64MiB or 16GiB");
+            if (parse.GetValue(sim) is { } n) resources = resources.WithSimulatedGpus(n, simBytes);
+            else if (simBytes > 0) throw new SluiceException("--sim-gpu-memory is the memory of each simulated GPU: give --sim-gpus N too");
             var options = new ClusterNodeOptions
             {
                 Redis = parse.GetValue(cluster)!,

@@ -22,26 +22,34 @@ internal static class Commands
         DefaultValueFactory = _ => [],
     };
 
-    private static Option<int?> SimGpusOption() => new("--sim-gpus") { Description = "give this node N simulated GPUs (for simulate stages); same as --set execution.sim_gpus=N" };
+    private static Option<int?> SimGpusOption() => new("--sim-gpus") { Description = "give this node N simulated GPUs (simulate stages; onnx stages run on the CPU holding one); same as --set execution.sim_gpus=N" };
 
-    private static string[] Overrides(ParseResult parse, Option<string[]> set, Option<int?> sim) =>
-        parse.GetValue(sim) is { } n ? [.. parse.GetValue(set)!, $"execution.sim_gpus={n}"] : parse.GetValue(set)!;
+    private static Option<string?> SimGpuMemoryOption() => new("--sim-gpu-memory") { Description = "memory of each simulated GPU, e.g. 64MiB: a model whose weights exceed it must be partitioned; same as --set execution.sim_gpu_memory=64MiB" };
+
+    private static string[] Overrides(ParseResult parse, Option<string[]> set, Option<int?> sim, Option<string?> simMemory)
+    {
+        var all = new List<string>(parse.GetValue(set)!);
+        if (parse.GetValue(sim) is { } n) all.Add($"execution.sim_gpus={n}");
+        if (parse.GetValue(simMemory) is { } m) all.Add($"execution.sim_gpu_memory={m}");
+        return [.. all];
+    }
 
     public static Command Run()
     {
         var job = JobArgument();
         var set = SetOption();
         var sim = SimGpusOption();
+        var simMemory = SimGpuMemoryOption();
         var resume = new Option<bool>("--resume") { Description = "continue a stopped job: keep committed output, write only what is missing" };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace existing output" };
         var quiet = new Option<bool>("--quiet") { Description = "no live progress" };
         var cluster = ClusterCommands.ClusterOption();
         var workers = ClusterCommands.WorkersOption();
         var fast = ClusterCommands.FastFailureOption();
-        var command = new Command("run", "run a job") { job, set, sim, resume, overwrite, quiet, cluster, workers, fast };
+        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, workers, fast };
         command.SetAction((parse, ct) => Guard(async () =>
         {
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim));
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim, simMemory));
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
             var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(workers), parse.GetValue(fast),
                 runtime => JobRunner.RunAsync(spec, build(), mode, parse.GetValue(quiet), ct, runtime), ct).ConfigureAwait(false);
@@ -56,10 +64,11 @@ internal static class Commands
         var job = JobArgument();
         var set = SetOption();
         var sim = SimGpusOption();
-        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set, sim };
+        var simMemory = SimGpuMemoryOption();
+        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set, sim, simMemory };
         command.SetAction((parse, ct) => Guard(() =>
         {
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim));
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim, simMemory));
             Console.WriteLine($"job '{spec.Name}'");
             Console.Write(JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null)));
             return Task.FromResult(Ok);

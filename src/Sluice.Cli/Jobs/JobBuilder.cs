@@ -37,7 +37,11 @@ internal static class JobBuilder
         _ => throw new SluiceException($"write.format: '{write.Format}' is not accepted; give one of: {string.Join(", ", JobSpecParser.WriteFormats)}"),
     };
 
-    private static NodeResources Node(NodeResources node, RunSpec run) => run.SimGpus is { } sim ? node.WithSimulatedGpus(sim) : node;
+    private static NodeResources Node(NodeResources node, RunSpec run) => run.SimGpus is { } sim ? node.WithSimulatedGpus(sim, run.SimGpuMemory ?? 0) : node;
+
+    /// <summary>Memory of each GPU this job's node has: simulated (execution.sim_gpu_memory) or detected; 0 where unknown.</summary>
+    public static long DeviceMemory(RunSpec run) =>
+        run.SimGpus is > 0 ? run.SimGpuMemory ?? 0 : NodeResources.Detect().GpuMemoryBytes;
 
     public static ExecutionOptions Options(JobSpec spec, WriteMode? modeOverride)
     {

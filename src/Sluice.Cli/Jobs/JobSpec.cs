@@ -14,4 +14,4 @@ internal sealed record StageSpec(string Name, string Op, string Path, YamlMappin
 
 internal sealed record WriteSpec(string Format, string Path, WriteMode Mode);
 
-internal sealed record RunSpec(long? MemoryBudgetBytes, bool PreserveOrder, double? Cpus, long? MemoryBytes, DispatchPolicy Dispatch, TimeSpan? ActorIdleTimeout, int? Gpus = null, int? SimGpus = null);
+internal sealed record RunSpec(long? MemoryBudgetBytes, bool PreserveOrder, double? Cpus, long? MemoryBytes, DispatchPolicy Dispatch, TimeSpan? ActorIdleTimeout, int? Gpus = null, int? SimGpus = null, long? SimGpuMemory = null);

@@ -20,7 +20,7 @@ internal static class JobSpecParser
     private static readonly string[] TopFields = ["name", "read", "stages", "write", "execution"];
     private static readonly string[] ReadFields = ["format", "path", "block_rows", "parallelism", "skip_empty", "delimiter", "columns"];
     private static readonly string[] WriteFields = ["format", "path", "mode"];
-    private static readonly string[] ExecutionFields = ["memory_budget", "preserve_order", "cpus", "gpus", "sim_gpus", "memory", "dispatch", "actor_idle_timeout_s"];
+    private static readonly string[] ExecutionFields = ["memory_budget", "preserve_order", "cpus", "gpus", "sim_gpus", "sim_gpu_memory", "memory", "dispatch", "actor_idle_timeout_s"];
     private static readonly string[] StageFields = ["name", "op", "batch_size", "pool", "resources", "max_concurrency", "concurrency"];
 
     public static (JobSpec Spec, Func<Dataset> Build) ParseFile(string file, IReadOnlyList<string> overrides)
@@ -58,6 +58,7 @@ internal static class JobSpecParser
         var run = ParseExecution(reader, root);
         var stages = new List<StageSpec>();
         var binds = new List<Func<Dataset, Dataset>>();
+        reader.Run = run;
         ParseStages(reader, root, stages, binds);
         if (reader.Errors.Count > 0) throw new SpecException(reader.Errors);
         var spec = new JobSpec(name, read!, stages, write!, run);
@@ -101,10 +102,14 @@ internal static class JobSpecParser
         r.CheckKeys(node, "execution", ExecutionFields);
         var dispatch = r.Choice(node, "dispatch", "execution", ["mru", "least_loaded"], required: false);
         var idle = r.Double(node, "actor_idle_timeout_s", "execution");
+        var simGpus = r.Int(node, "sim_gpus", "execution", min: 0);
+        var simGpuMemory = r.Bytes(node, "sim_gpu_memory", "execution");
+        if (simGpuMemory is not null && simGpus is not > 0)
+            r.Error(SpecReader.Node(node, "sim_gpu_memory"), "execution.sim_gpu_memory", "is the memory of each simulated GPU: give execution.sim_gpus too (e.g. sim_gpus: 4)");
         return new RunSpec(r.Bytes(node, "memory_budget", "execution"), r.Bool(node, "preserve_order", "execution") ?? false,
             r.Double(node, "cpus", "execution", min: 0.01), r.Bytes(node, "memory", "execution"),
             dispatch == "least_loaded" ? DispatchPolicy.LeastLoaded : DispatchPolicy.MostRecentlyUsed,
-            idle is { } s ? TimeSpan.FromSeconds(s) : null, r.Int(node, "gpus", "execution", min: 0), r.Int(node, "sim_gpus", "execution", min: 0));
+            idle is { } s ? TimeSpan.FromSeconds(s) : null, r.Int(node, "gpus", "execution", min: 0), simGpus, simGpuMemory);
     }
 
     private static void ParseStages(SpecReader r, YamlMappingNode root, List<StageSpec> stages, List<Func<Dataset, Dataset>> binds)

@@ -11,6 +11,9 @@ internal sealed class SpecReader(string file)
 {
     public List<string> Errors { get; } = [];
 
+    /// <summary>The job's execution section, parsed before the stages (which may depend on it: partition: auto).</summary>
+    public RunSpec? Run { get; set; }
+
     public void Error(YamlNode? node, string path, string message) =>
         Errors.Add(node is null ? $"{file}: {path}: {message}" : $"{file} line {node.Start.Line}: {path}: {message}");
 

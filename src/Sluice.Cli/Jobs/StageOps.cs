@@ -85,9 +85,36 @@ internal sealed class OnnxOp : StageOp
         if (options.Normalize == true && options.Pooling == Pooling.None)
             reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
         if (model is null) return null;
+        if (SpecReader.Node(n, "partition") is YamlScalarNode { Value: var auto })
+        {
+            if (auto != "auto")
+            {
+                reader.Error(SpecReader.Node(n, "partition"), SpecReader.Join(p, "partition"), $"'{auto}' is not accepted; give auto, or a mapping: {{ stages: K }} or {{ max_stage_bytes: B }}");
+                return null;
+            }
+            return Auto(stage, reader, model, options);
+        }
         var partition = reader.Map(n, "partition", p, required: false);
-        if (partition is not null) return Partitioned(stage, reader, partition, model, options);
+        if (partition is not null) return Partitioned(stage, reader, partition, model, options, null, null, PartitionBalance.Params);
         return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
+    }
+
+    /// <summary>
+    /// <c>partition: auto</c>: as many pipeline stages as it takes, and no more, for each to fit one GPU of this job's
+    /// node (execution.sim_gpu_memory, or the detected device memory); the model whole when it already fits.
+    /// </summary>
+    private static Func<Dataset, Dataset>? Auto(StageSpec stage, SpecReader reader, string model, OnnxOptions whole)
+    {
+        var path = SpecReader.Join(stage.Path, "partition");
+        var node = SpecReader.Node(stage.Node, "partition");
+        var device = reader.Run is { } run ? JobBuilder.DeviceMemory(run) : 0;
+        if (device <= 0)
+        {
+            reader.Error(node, path, "auto needs the memory of a GPU, and this node states none: give execution.sim_gpu_memory (with sim_gpus), or partition: { stages: K } or { max_stage_bytes: B }");
+            return null;
+        }
+        if (new FileInfo(model).Length <= device) return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(whole, stage.Options);
+        return Partitioned(stage, reader, null, model, whole, null, device, PartitionBalance.Params);
     }
 
     /// <summary>
@@ -95,17 +122,22 @@ internal sealed class OnnxOp : StageOp
     /// (cached beside it under .partitions/), each its own operator <c>name.i</c> with the stage's pool and
     /// resources, joined by the same bounded queues; boundary tensors travel as tensor columns.
     /// </summary>
-    private static Func<Dataset, Dataset>? Partitioned(StageSpec stage, SpecReader reader, YamlMappingNode partition, string model, OnnxOptions whole)
+    private static Func<Dataset, Dataset>? Partitioned(StageSpec stage, SpecReader reader, YamlMappingNode? partition, string model, OnnxOptions whole,
+        int? stages, long? maxBytes, PartitionBalance balance)
     {
         var path = SpecReader.Join(stage.Path, "partition");
-        reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance"]);
-        var stages = reader.Int(partition, "stages", path, min: 2);
-        var maxBytes = reader.Bytes(partition, "max_stage_bytes", path);
-        var balance = reader.Choice(partition, "balance", path, ["params", "latency"], required: false) == "latency" ? PartitionBalance.Latency : PartitionBalance.Params;
-        if (stages is null == maxBytes is null)
+        YamlNode? at = partition ?? SpecReader.Node(stage.Node, "partition");
+        if (partition is not null)
         {
-            reader.Error(partition, path, "give exactly one of stages (e.g. 3) or max_stage_bytes (e.g. 40MiB)");
-            return null;
+            reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance"]);
+            stages = reader.Int(partition, "stages", path, min: 2);
+            maxBytes = reader.Bytes(partition, "max_stage_bytes", path);
+            balance = reader.Choice(partition, "balance", path, ["params", "latency"], required: false) == "latency" ? PartitionBalance.Latency : PartitionBalance.Params;
+            if (stages is null == maxBytes is null)
+            {
+                reader.Error(partition, path, "give exactly one of stages (e.g. 3) or max_stage_bytes (e.g. 40MiB)");
+                return null;
+            }
         }
         var key = stages is { } k ? $"stages{k}" : $"max{maxBytes}";
         var dir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ".partitions", $"{Path.GetFileNameWithoutExtension(model)}-{key}-{balance.ToString().ToLowerInvariant()}");
@@ -119,7 +151,7 @@ internal sealed class OnnxOp : StageOp
         }
         catch (SluiceException e)
         {
-            reader.Error(partition, path, e.Message);
+            reader.Error(at, path, e.Message);
             return null;
         }
         var options = PipelineStages.For(plan, dir, whole);

@@ -11,6 +11,7 @@ internal static class NodeMetadata
     private const string Gpus = "sluice.gpus";
     private const string SimGpus = "sluice.sim_gpus";
     private const string Memory = "sluice.memory";
+    private const string GpuMemory = "sluice.gpu_memory";
 
     public static Dictionary<string, string> Of(string nodeId, NodeResources r) => new()
     {
@@ -19,6 +20,7 @@ internal static class NodeMetadata
         [Gpus] = r.Gpus.ToString("R", CultureInfo.InvariantCulture),
         [SimGpus] = r.GpusSimulated ? "true" : "false",
         [Memory] = r.MemoryBytes.ToString(CultureInfo.InvariantCulture),
+        [GpuMemory] = r.GpuMemoryBytes.ToString(CultureInfo.InvariantCulture),
     };
 
     /// <summary>The node described by <paramref name="metadata"/>; null when it is not a Sluice node (or its metadata has not arrived yet).</summary>
@@ -30,6 +32,7 @@ internal static class NodeMetadata
             long.Parse(memory, CultureInfo.InvariantCulture))
         {
             GpusSimulated = metadata.TryGetValue(SimGpus, out var sim) && sim == "true",
+            GpuMemoryBytes = metadata.TryGetValue(GpuMemory, out var gpuMemory) ? long.Parse(gpuMemory, CultureInfo.InvariantCulture) : 0,
         };
         return new NodeInfo(id, resources);
     }

@@ -42,6 +42,28 @@ public sealed class SimulatedDevices
         }
     }
 
+    /// <summary>
+    /// Holds <paramref name="device"/> alone while <paramref name="work"/> runs (real work standing in for the device's:
+    /// a model run on the CPU), waiting first if another batch holds it; its time counts as the device's busy time.
+    /// </summary>
+    public async ValueTask<T> HoldAsync<T>(int device, Func<T> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if ((uint)device >= (uint)_locks.Length)
+            throw new ArgumentOutOfRangeException(nameof(device), $"device {device} does not exist; the node has {_locks.Length} simulated GPUs");
+        await _locks[device].WaitAsync(cancellationToken).ConfigureAwait(false);
+        var start = _time.GetTimestamp();
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            Interlocked.Add(ref _busyTicks[device], _time.GetTimestamp() - start);
+            _locks[device].Release();
+        }
+    }
+
     /// <summary>Time each device has been busy so far.</summary>
     public TimeSpan[] BusyTimes() =>
         Enumerable.Range(0, _busyTicks.Length).Select(i => TimeSpan.FromSeconds(Interlocked.Read(ref _busyTicks[i]) / (double)_time.TimestampFrequency)).ToArray();

@@ -42,7 +42,10 @@ internal sealed class CudaSupport(Func<IReadOnlyCollection<string>> availablePro
         if (resources.Gpus <= 0)
             problems.Add($"stage '{stage}': OnnxOptions.ExecutionProvider is {OnnxOptions.CudaProvider} but the stage asks for no gpus; give it gpus (e.g. gpus: 1) so each actor is assigned a device, or use provider {OnnxOptions.AutoProvider} or {OnnxOptions.CpuProvider}");
         else if (gpusAreSimulated)
-            return [SimulatedGpus(stage)];
+        {
+            // auto runs on the CPU while holding the simulated device (OnnxProcessor); only cuda by name cannot.
+            return Is(provider, OnnxOptions.CudaProvider) ? [SimulatedGpus(stage)] : [];
+        }
         problems.AddRange(Missing(stage));
         return problems;
     }
@@ -94,7 +97,7 @@ internal sealed class CudaSupport(Func<IReadOnlyCollection<string>> availablePro
     }
 
     public static string SimulatedGpus(string stage) =>
-        $"stage '{stage}': the onnx op cannot run on simulated GPUs (they exist only in time, --sim-gpus); use the simulate op to model a GPU stage, or give this stage cpus instead of gpus";
+        $"stage '{stage}': provider {OnnxOptions.CudaProvider} cannot run on simulated GPUs (they exist only in time, --sim-gpus); use provider {OnnxOptions.AutoProvider}, which runs the model on the CPU while holding the simulated device, or the simulate op, or give this stage cpus instead of gpus";
 
     private static bool Is(string provider, string name) => string.Equals(provider, name, StringComparison.OrdinalIgnoreCase);
 

@@ -11,11 +11,14 @@ namespace Sluice.Inference;
 /// Overlaps: concurrent calls convert columns and outputs in parallel; only the Run itself takes turns.
 /// Devices: with provider auto or cuda, an actor holding a real GPU runs its session on the CUDA
 /// provider on its first GPU id; a stage whose CUDA provider or libraries are missing is refused by
-/// <see cref="Preflight"/> before the job starts, never run on the CPU instead.
+/// <see cref="Preflight"/> before the job starts, never run on the CPU instead. With provider auto, an actor
+/// holding a simulated GPU runs on the CPU and holds its simulated device for each Run (so device time,
+/// exclusivity and utilization are those of the real model). Device memory: each GPU holds the model's
+/// weights (<see cref="DeviceBytesPerGpu"/>); a stage needing more than the devices have is refused before it starts.
 /// Fails when: the model file is missing or the options name inputs/outputs the model lacks (at
 /// initialization); a column is missing or its element type or row shape does not fit its model input.
 /// </summary>
-public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
+public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMemoryNeed
 {
     private readonly OnnxOptions _options;
     private readonly CudaSupport _cuda;
@@ -25,6 +28,8 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
     // double the activation memory. Conversions outside the gate overlap the Run of another call.
     private readonly SemaphoreSlim _runGate = new(1, 1);
     private OnnxModel? _model;
+    private SimulatedDevices? _simulated;
+    private int _simulatedDevice;
 
     public OnnxProcessor(OnnxOptions options)
         : this(options, CudaSupport.ThisProcess)
@@ -49,6 +54,16 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
         return _cuda.Preflight(_options.ExecutionProvider, stage, resources, gpusAreSimulated);
     }
 
+    /// <summary>The model file's bytes (its weights, nearly all of it), on each GPU of the actor.</summary>
+    public long DeviceBytesPerGpu(ResourceRequest resources)
+    {
+        var file = new FileInfo(_options.Model);
+        return file.Exists ? file.Length : 0;
+    }
+
+    public string HowToFit(long deviceBytes) =>
+        $"cut the model into pipeline stages that each fit: partition: {{ max_stage_bytes: {deviceBytes / (1024 * 1024)}MiB }} (or partition: auto)";
+
     public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -56,6 +71,11 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
         var threads = _options.IntraOpThreads ?? Math.Max(1, (int)Math.Floor(context.Resources.Cpus));
         var device = CudaSupport.Device(_options.ExecutionProvider, context);
         _model = OnnxModel.Load(_options, threads, device is { } d ? o => _cuda.AppendTo(o, d, context.Operator) : null);
+        if (device is null && context.Simulated is { } simulated && context.GpuIds.Count > 0)
+        {
+            _simulated = simulated;
+            _simulatedDevice = context.GpuIds[0];
+        }
         return ValueTask.CompletedTask;
     }
 
@@ -98,6 +118,8 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck
         try
         {
             using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
+            if (_simulated is { } devices)
+                return await devices.HoldAsync(_simulatedDevice, () => model.Session.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs), cancellationToken).ConfigureAwait(false);
             return model.Session.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
