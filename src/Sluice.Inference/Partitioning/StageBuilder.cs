@@ -14,9 +14,10 @@ internal sealed record StageGraph(
     double Cost);
 
 /// <summary>
-/// Builds stages from chosen cuts: a stage is a backward walk from its outputs (the next cut's tensor, or the
-/// graph outputs) that stops at the previous cut's tensor, graph inputs and initializers. Duplicable nodes it
-/// reaches (the attention-mask chain) are copied; graph inputs it reaches become its inputs.
+/// Builds stages from chosen cuts: a stage is a backward walk from its outputs (the next cut's tensor and the
+/// graph outputs its own nodes finish, or, for the last stage, the graph outputs not finished earlier) that
+/// stops at the previous cut's tensor, graph inputs and initializers. Duplicable nodes it reaches (the
+/// attention-mask chain) are copied; graph inputs it reaches become its inputs.
 /// </summary>
 internal static class StageBuilder
 {
@@ -26,7 +27,11 @@ internal static class StageBuilder
         var input = index == 0 ? null : cuts[index - 1];
         var low = input?.After ?? -1;
         var high = last ? g.Nodes.Count - 1 : cuts[index].After;
-        var outputs = last ? g.Graph.Output.Select(o => o.Name).ToList() : [cuts[index].Tensor];
+        // Graph outputs finished inside this stage's node range (a tower done early) leave from this stage.
+        bool Finishes(string o) => g.Producer.TryGetValue(o, out var p) && p > low && p <= high;
+        var finished = g.Graph.Output.Select(o => o.Name).Where(o => last ? !(g.Producer.TryGetValue(o, out var p) && p <= low) : Finishes(o));
+        var crossing = last ? null : cuts[index].Tensor;
+        var outputs = crossing is null ? finished.ToList() : [crossing, .. finished.Where(o => o != crossing)];
 
         var nodes = new SortedSet<int>();
         var graphInputs = new HashSet<string>(StringComparer.Ordinal);
@@ -47,7 +52,7 @@ internal static class StageBuilder
         }
 
         var inputs = new List<string>();
-        if (input is not null) inputs.Add(input.Tensor);
+        if (input?.Tensor is { } boundary) inputs.Add(boundary);
         inputs.AddRange(g.Graph.Input.Select(i => i.Name).Where(graphInputs.Contains));
         var inits = g.Graph.Initializer.Select(i => i.Name).Where(initializers.Contains).ToList();
         return new StageGraph(

@@ -44,4 +44,11 @@ internal static class Feeds
             }
         return new() { [ResNet18Export.Input] = HostTensor.Of(data, rows, 3, side, side) };
     }
+
+    /// <summary>The images of <see cref="Images"/> rounded to uint8 pixels, as the dual-tower model takes them.</summary>
+    public static HostTensor Pixels(int rows, int seed = 7)
+    {
+        var image = Images(rows, seed)[ResNet18Export.Input];
+        return HostTensor.Of(image.Floats!.Select(v => (byte)Math.Round(v)).ToArray(), image.Shape);
+    }
 }

