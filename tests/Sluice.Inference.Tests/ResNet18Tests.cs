@@ -59,4 +59,32 @@ public sealed class ResNet18Tests(ModelFixture models, ITestOutputHelper output)
         output.WriteLine($"{k} stages: max abs diff {diff:E2}");
         Assert.True(diff <= 1e-4, $"max abs diff {diff} > 1e-4");
     }
+
+    /// <summary>Latency balance profiles ResNet18 (batch 8): 3 stages of measured time within half of their mean; chained, they equal the whole.</summary>
+    [Fact]
+    public void Partition_ResNet18LatencyBalanceIntoThreeStages_MeasuredStageTimesBalanced()
+    {
+        var dir = Path.Combine(models.Root, "resnet18-latency-3");
+
+        var plan = ModelPartitioner.Write(models.ResNet18.Model, new PartitionOptions(Stages: 3, Balance: PartitionBalance.Latency), dir);
+        var byParams = ModelPartitioner.Plan(models.ResNet18.Model, new PartitionOptions(Stages: 3));
+        output.WriteLine(plan.ToTable());
+
+        Assert.StartsWith("measured: ONNX Runtime profile", plan.CostModel);
+        Assert.Contains("[8,3,224,224]", plan.CostModel);
+        var costs = plan.Stages.Select(s => s.EstimatedCost).ToArray();
+        var ratio = costs.Max() / costs.Average();
+        output.WriteLine($"stage µs {string.Join(", ", costs.Select(c => c.ToString("N0")))}; max/mean {ratio:F3}; " +
+            $"sum {costs.Sum():N0} µs vs a directly timed run {PartitionTests.TimedRunMicroseconds(models.ResNet18.Model):N0} µs");
+        output.WriteLine($"latency cuts: {string.Join(" | ", plan.Cuts)}");
+        output.WriteLine($"params cuts:  {string.Join(" | ", byParams.Cuts)}");
+        Assert.True(ratio < 1.5, $"stage costs {string.Join(", ", costs)} are not balanced (max/mean {ratio:F2})");
+
+        var feeds = Feeds.Images(2);
+        var whole = OrtRun.Run(models.ResNet18.Model, feeds);
+        var chained = OrtRun.RunChain(plan.Stages.Select(s => Path.Combine(dir, s.File)), feeds);
+        var diff = OrtRun.MaxAbsDiff(whole[ResNet18Export.Output], chained[ResNet18Export.Output]);
+        output.WriteLine($"latency-balanced stages: max abs diff {diff:E2}");
+        Assert.True(diff <= 1e-4, $"max abs diff {diff} > 1e-4");
+    }
 }

@@ -13,7 +13,7 @@ internal static class PartitionCommand
         var maxBytes = new Option<long?>("--max-stage-bytes") { Description = "the most parameter bytes a stage may hold: the fewest stages that fit" };
         var balance = new Option<PartitionBalance>("--balance")
         {
-            Description = "balance stages by parameter bytes (params) or by an estimated compute proxy (latency)",
+            Description = "balance stages by parameter bytes (params) or by per-node latency measured with ONNX Runtime profiling (latency)",
             DefaultValueFactory = _ => PartitionBalance.Params,
         };
         var outDir = new Option<string>("--out") { Description = "directory to write stage*.onnx and plan.json into", Required = true };

@@ -1,14 +1,14 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 
 namespace Sluice.Inference.Partitioning;
 
 /// <summary>
 /// Pipeline partitioning (DESIGN.md §5): cuts an ONNX graph where it narrows to one activation tensor into
-/// stages balanced by parameter bytes or a compute proxy. Small subgraphs computed from graph inputs only
-/// (the attention-mask chain) are duplicated into the stages that need them, which are fed those inputs.
+/// stages balanced by parameter bytes or by latency (measured with ONNX Runtime profiling, see <see cref="LatencyProfiler"/>).
+/// Small subgraphs computed from graph inputs only (the attention-mask chain) are duplicated into the stages that
+/// need them, which are fed those inputs.
 /// </summary>
 public static class ModelPartitioner
 {
@@ -36,7 +36,8 @@ public static class ModelPartitioner
 
         var g = new GraphIndex(model.Graph);
         var cuts = CutPointFinder.Find(g);
-        var balancer = new StageBalancer(g, cuts);
+        var costs = options.Balance == PartitionBalance.Latency ? LatencyProfiler.Measure(model, g) : NodeCosts.Proxy(g);
+        var balancer = new StageBalancer(g, cuts, costs.PerNode);
         var chosen = ChooseCuts(options, cuts, balancer);
         var stages = Enumerable.Range(0, chosen.Count + 1).Select(i => StageBuilder.Walk(g, chosen, i)).ToList();
 
@@ -52,12 +53,13 @@ public static class ModelPartitioner
         var plan = new PartitionPlan(
             path,
             options.Balance,
-            GraphIndex.CostModel,
+            costs.Model,
+            costs.Unit,
             total,
             stages.Sum(s => s.ParameterBytes) - total,
             cuts.Count,
             chosen.Select(c => c.Tensor).ToList(),
-            stages.Select(s => new PartitionStage(s.Index, StageFile(s.Index), s.ParameterBytes, s.Nodes.Count, s.DuplicatedNodes, s.Inputs, s.Outputs, s.Cost)).ToList());
+            stages.Select(s => new PartitionStage(s.Index, StageFile(s.Index), s.ParameterBytes, s.Nodes.Count, s.DuplicatedNodes, s.Inputs, s.Outputs, s.Nodes.Sum(n => costs.PerNode[n]))).ToList());
         if (outDir is not null) File.WriteAllText(Path.Combine(outDir, PartitionPlan.FileName), plan.ToJson());
         return plan;
     }
@@ -141,21 +143,8 @@ public static class ModelPartitioner
     /// <summary>Runs the model once on probe inputs (ones) and returns the shapes the named tensors had; empty when it cannot run.</summary>
     private static Dictionary<string, long[]> ObservedShapes(InferenceSession session, List<string> tensors)
     {
-        var inputs = new List<NamedOnnxValue>();
-        foreach (var (name, meta) in session.InputMetadata)
-        {
-            var dims = meta.Dimensions.Select((d, i) => d > 0 ? d : i == 0 ? ProbeBatch : ProbeFree).ToArray();
-            var count = dims.Aggregate(1, (a, d) => a * d);
-            NamedOnnxValue? value = meta.ElementDataType switch
-            {
-                TensorElementType.Int64 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(Enumerable.Repeat(1L, count).ToArray(), dims)),
-                TensorElementType.Int32 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(Enumerable.Repeat(1, count).ToArray(), dims)),
-                TensorElementType.Float => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(new float[count], dims)),
-                _ => null,
-            };
-            if (value is null) return [];
-            inputs.Add(value);
-        }
+        var inputs = ProbeInputs.Create(session, ProbeBatch, ProbeFree, seed: null, out _);
+        if (inputs is null) return [];
         try
         {
             using var results = session.Run(inputs, tensors);

@@ -6,7 +6,10 @@ public enum PartitionBalance
     /// <summary>Initializer (parameter) bytes per stage: to fit each stage on a device.</summary>
     Params,
 
-    /// <summary>Estimated compute per stage (a FLOP proxy, see <see cref="PartitionPlan.CostModel"/>).</summary>
+    /// <summary>
+    /// Compute time per stage, measured by profiling the whole model in ONNX Runtime (the FLOP proxy when it cannot
+    /// be run; <see cref="PartitionPlan.CostModel"/> says which).
+    /// </summary>
     Latency,
 }
 

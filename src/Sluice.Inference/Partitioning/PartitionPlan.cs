@@ -13,7 +13,8 @@ namespace Sluice.Inference.Partitioning;
 /// <param name="DuplicatedNodes">Nodes computed from graph inputs only (the attention-mask chain) copied in from an earlier stage.</param>
 /// <param name="Inputs">Inputs in order: the previous stage's output first, then the graph inputs this stage needs.</param>
 /// <param name="Outputs">The tensor crossing to the next stage first, then the model outputs this stage finishes (all that remain, for the last stage).</param>
-/// <param name="EstimatedCost">Per-position compute estimate (see <see cref="PartitionPlan.CostModel"/>).</param>
+/// <param name="EstimatedCost">The stage's cost in <see cref="PartitionPlan.CostUnit"/>: measured kernel microseconds
+/// (duplicated nodes included) or a per-position FLOP proxy, as <see cref="PartitionPlan.CostModel"/> says.</param>
 public sealed record PartitionStage(
     int Index,
     string File,
@@ -27,7 +28,9 @@ public sealed record PartitionStage(
 /// <summary>How a model was cut into pipeline stages; written as <c>plan.json</c> beside the stage models.</summary>
 /// <param name="Model">The source model's path.</param>
 /// <param name="Balance">What the stages were balanced by.</param>
-/// <param name="CostModel">How <see cref="PartitionStage.EstimatedCost"/> was estimated.</param>
+/// <param name="CostModel">How <see cref="PartitionStage.EstimatedCost"/> was obtained: starts <c>measured:</c> (ONNX Runtime
+/// profiling, for <see cref="PartitionBalance.Latency"/>) or <c>estimated:</c> (the FLOP proxy, with why when latency was asked for).</param>
+/// <param name="CostUnit">The unit of <see cref="PartitionStage.EstimatedCost"/>: <c>microseconds</c> or <c>flop-proxy</c>.</param>
 /// <param name="TotalParameterBytes">Initializer bytes of the whole model.</param>
 /// <param name="DuplicatedParameterBytes">Initializer bytes held by more than one stage (stage sum − total).</param>
 /// <param name="CutPoints">How many places the model could be cut.</param>
@@ -37,6 +40,7 @@ public sealed record PartitionPlan(
     string Model,
     PartitionBalance Balance,
     string CostModel,
+    string CostUnit,
     long TotalParameterBytes,
     long DuplicatedParameterBytes,
     int CutPoints,
@@ -71,7 +75,7 @@ public sealed record PartitionPlan(
             string.Join(", ", s.Inputs),
             string.Join(", ", s.Outputs),
         }).ToList();
-        string[] header = ["stage", "file", "param bytes", "nodes", "est. cost", "inputs", "outputs"];
+        string[] header = ["stage", "file", "param bytes", "nodes", CostUnit == NodeCosts.Microseconds ? "cost (µs)" : "est. cost", "inputs", "outputs"];
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         var sb = new StringBuilder();
         void Line(string[] cells) =>

@@ -12,7 +12,7 @@ internal sealed class StageBalancer
     private readonly long[] _bytes;   // cumulative parameter bytes at each boundary
     private readonly double[] _cost;  // cumulative cost at each boundary
 
-    public StageBalancer(GraphIndex g, IReadOnlyList<CutPoint> cuts)
+    public StageBalancer(GraphIndex g, IReadOnlyList<CutPoint> cuts, IReadOnlyList<double> nodeCost)
     {
         var ends = cuts.Select(c => c.After).Append(g.Nodes.Count - 1).ToArray();
         _bytes = new long[ends.Length + 1];
@@ -25,7 +25,7 @@ internal sealed class StageBalancer
             for (; node <= ends[k]; node++)
             {
                 b += g.ParameterBytes[node];
-                c += g.Cost[node];
+                c += nodeCost[node];
             }
             _bytes[k + 1] = b;
             _cost[k + 1] = c;

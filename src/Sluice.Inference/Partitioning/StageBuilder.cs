@@ -10,8 +10,7 @@ internal sealed record StageGraph(
     IReadOnlyList<string> Outputs,
     IReadOnlyList<string> InitializerNames,
     int DuplicatedNodes,
-    long ParameterBytes,
-    double Cost);
+    long ParameterBytes);
 
 /// <summary>
 /// Builds stages from chosen cuts: a stage is a backward walk from its outputs (the next cut's tensor and the
@@ -62,8 +61,7 @@ internal static class StageBuilder
             outputs,
             inits,
             nodes.Count(n => g.Duplicable[n] && (n <= low || n > high)),
-            inits.Sum(n => GraphIndex.Bytes(g.Initializers[n])),
-            nodes.Sum(n => g.Cost[n]));
+            inits.Sum(n => GraphIndex.Bytes(g.Initializers[n])));
     }
 
     /// <summary>The stage as an ONNX model sharing the source's opsets; <paramref name="boundary"/> types the crossing tensors.</summary>
