@@ -147,26 +147,58 @@ internal static class JobSpecParser
     private static MapBatchesOptions ParseRunOptions(SpecReader r, YamlMappingNode s, string path, string name, StageOp op)
     {
         var defaults = new MapBatchesOptions();
-        var pool = r.Map(s, "pool", path, required: false);
-        var poolPath = $"{path}.pool";
-        if (pool is not null) r.CheckKeys(pool, poolPath, ["min", "max", "initial"]);
-        var min = pool is null ? defaults.Pool.Min : r.Int(pool, "min", poolPath, min: 0) ?? defaults.Pool.Min;
-        var max = pool is null ? defaults.Pool.Max : r.Int(pool, "max", poolPath, min: 1) ?? Math.Max(min, defaults.Pool.Max);
-        var initial = pool is null ? null : r.Int(pool, "initial", poolPath, min: 0);
-        var res = r.Map(s, "resources", path, required: false);
-        var resPath = $"{path}.resources";
-        if (res is not null) r.CheckKeys(res, resPath, ["cpus", "gpus", "memory"]);
-        var resources = res is null ? op.DefaultResources
-            : new ResourceRequest(r.Double(res, "cpus", resPath) ?? 0, r.Double(res, "gpus", resPath) ?? 0, r.Bytes(res, "memory", resPath) ?? 0);
         var options = defaults with
         {
             Name = name,
             BatchSize = r.Int(s, "batch_size", path, min: 1),
-            Pool = new PoolSize(min, max, initial),
-            Resources = resources,
+            Pool = ParsePool(r, s, path, defaults.Pool),
+            Resources = ParseResources(r, s, path, op.DefaultResources),
             MaxConcurrency = r.Int(s, "max_concurrency", path, min: 1) ?? defaults.MaxConcurrency,
             Concurrency = r.Int(s, "concurrency", path, min: 1),
         };
+        return Validated(r, s, path, options);
+    }
+
+    /// <summary>The fields one part of a partitioned stage may set for itself (<c>partition.parts[i]</c>); the rest it inherits from its stage.</summary>
+    internal static readonly string[] PartFields = ["batch_size", "pool", "resources", "max_concurrency"];
+
+    /// <summary>A part's own pool, resources, batch size and max_concurrency over the stage's.</summary>
+    internal static MapBatchesOptions ParsePartOptions(SpecReader r, YamlMappingNode part, string path, MapBatchesOptions stage)
+    {
+        r.CheckKeys(part, path, PartFields);
+        var options = stage with
+        {
+            BatchSize = r.Int(part, "batch_size", path, min: 1) ?? stage.BatchSize,
+            Pool = ParsePool(r, part, path, stage.Pool),
+            Resources = ParseResources(r, part, path, stage.Resources),
+            MaxConcurrency = r.Int(part, "max_concurrency", path, min: 1) ?? stage.MaxConcurrency,
+        };
+        return Validated(r, part, path, options);
+    }
+
+    private static PoolSize ParsePool(SpecReader r, YamlMappingNode s, string path, PoolSize fallback)
+    {
+        var defaults = new MapBatchesOptions().Pool;
+        var pool = r.Map(s, "pool", path, required: false);
+        if (pool is null) return fallback;
+        var poolPath = $"{path}.pool";
+        r.CheckKeys(pool, poolPath, ["min", "max", "initial"]);
+        var min = r.Int(pool, "min", poolPath, min: 0) ?? defaults.Min;
+        var max = r.Int(pool, "max", poolPath, min: 1) ?? Math.Max(min, defaults.Max);
+        return new PoolSize(min, max, r.Int(pool, "initial", poolPath, min: 0));
+    }
+
+    private static ResourceRequest? ParseResources(SpecReader r, YamlMappingNode s, string path, ResourceRequest? fallback)
+    {
+        var res = r.Map(s, "resources", path, required: false);
+        if (res is null) return fallback;
+        var resPath = $"{path}.resources";
+        r.CheckKeys(res, resPath, ["cpus", "gpus", "memory"]);
+        return new ResourceRequest(r.Double(res, "cpus", resPath) ?? 0, r.Double(res, "gpus", resPath) ?? 0, r.Bytes(res, "memory", resPath) ?? 0);
+    }
+
+    private static MapBatchesOptions Validated(SpecReader r, YamlMappingNode s, string path, MapBatchesOptions options)
+    {
         foreach (var e in options.Validate(path))
         {
             var colon = e.IndexOf(':', StringComparison.Ordinal);

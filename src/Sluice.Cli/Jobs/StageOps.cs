@@ -118,26 +118,33 @@ internal sealed class OnnxOp : StageOp
     }
 
     /// <summary>
-    /// <c>partition: { stages: K }</c> or <c>{ max_stage_bytes: B }</c>: the model is cut into pipeline stages
-    /// (cached beside it under .partitions/), each its own operator <c>name.i</c> with the stage's pool and
-    /// resources, joined by the same bounded queues; boundary tensors travel as tensor columns.
+    /// <c>partition: { stages: K }</c>, <c>{ max_stage_bytes: B }</c> or <c>{ plan: DIR }</c> (a plan written by
+    /// <c>sluice partition</c>): the model is cut into pipeline stages (cached beside it under .partitions/), each
+    /// its own operator <c>name.i</c>, joined by the same bounded queues; boundary tensors travel as tensor columns.
+    /// Each part has the stage's pool and resources unless <c>parts: [ {resources, pool, batch_size,
+    /// max_concurrency}, ... ]</c> (one entry per part) gives it its own.
     /// </summary>
     private static Func<Dataset, Dataset>? Partitioned(StageSpec stage, SpecReader reader, YamlMappingNode? partition, string model, OnnxOptions whole,
         int? stages, long? maxBytes, PartitionBalance balance)
     {
         var path = SpecReader.Join(stage.Path, "partition");
         YamlNode? at = partition ?? SpecReader.Node(stage.Node, "partition");
+        string? planDir = null;
+        List<MapBatchesOptions>? parts = null;
         if (partition is not null)
         {
-            reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance"]);
+            reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance", "plan", "parts"]);
             stages = reader.Int(partition, "stages", path, min: 2);
             maxBytes = reader.Bytes(partition, "max_stage_bytes", path);
+            planDir = reader.String(partition, "plan", path, required: false, accepted: "the directory `sluice partition --out` wrote (or its plan.json)");
             balance = reader.Choice(partition, "balance", path, ["params", "latency"], required: false) == "latency" ? PartitionBalance.Latency : PartitionBalance.Params;
-            if (stages is null == maxBytes is null)
+            if ((stages is null ? 0 : 1) + (maxBytes is null ? 0 : 1) + (planDir is null ? 0 : 1) != 1)
             {
-                reader.Error(partition, path, "give exactly one of stages (e.g. 3) or max_stage_bytes (e.g. 40MiB)");
+                reader.Error(partition, path, "give exactly one of stages (e.g. 3), max_stage_bytes (e.g. 40MiB) or plan (a directory written by sluice partition)");
                 return null;
             }
+            parts = Parts(stage, reader, partition, path);
+            if (planDir is not null) return FromPlan(stage, reader, partition, path, planDir, whole, parts);
         }
         var key = stages is { } k ? $"stages{k}" : $"max{maxBytes}";
         var dir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ".partitions", $"{Path.GetFileNameWithoutExtension(model)}-{key}-{balance.ToString().ToLowerInvariant()}");
@@ -154,13 +161,74 @@ internal sealed class OnnxOp : StageOp
             reader.Error(at, path, e.Message);
             return null;
         }
+        return Stages(stage, reader, at, path, plan, dir, whole, parts);
+    }
+
+    /// <summary><c>partition: { plan: DIR }</c>: the stages of a plan written by <c>sluice partition</c>.</summary>
+    private static Func<Dataset, Dataset>? FromPlan(StageSpec stage, SpecReader reader, YamlMappingNode partition, string path, string planDir, OnnxOptions whole,
+        List<MapBatchesOptions>? parts)
+    {
+        var dir = Path.GetFileName(planDir) == PartitionPlan.FileName ? Path.GetDirectoryName(Path.GetFullPath(planDir))! : Path.GetFullPath(planDir);
+        var file = Path.Combine(dir, PartitionPlan.FileName);
+        if (!File.Exists(file))
+        {
+            reader.Error(SpecReader.Node(partition, "plan"), SpecReader.Join(path, "plan"), $"'{file}' does not exist; give the directory `sluice partition MODEL --stages K --out DIR` wrote");
+            return null;
+        }
+        PartitionPlan plan;
+        try
+        {
+            plan = PartitionPlan.FromJson(File.ReadAllText(file));
+        }
+        catch (SluiceException e)
+        {
+            reader.Error(SpecReader.Node(partition, "plan"), SpecReader.Join(path, "plan"), $"'{file}': {e.Message}");
+            return null;
+        }
+        var missing = plan.Stages.Select(s => Path.Combine(dir, s.File)).Where(f => !File.Exists(f)).ToList();
+        if (missing.Count > 0)
+        {
+            reader.Error(SpecReader.Node(partition, "plan"), SpecReader.Join(path, "plan"), $"the plan's stage models are missing: {string.Join(", ", missing)}");
+            return null;
+        }
+        return Stages(stage, reader, partition, path, plan, dir, whole, parts);
+    }
+
+    private static Func<Dataset, Dataset>? Stages(StageSpec stage, SpecReader reader, YamlNode? at, string path, PartitionPlan plan, string dir, OnnxOptions whole,
+        List<MapBatchesOptions>? parts)
+    {
+        if (parts is not null && parts.Count != plan.Stages.Count)
+        {
+            reader.Error(at, SpecReader.Join(path, "parts"), $"has {parts.Count} entries but the plan has {plan.Stages.Count} stages; give one entry per stage");
+            return null;
+        }
         var options = PipelineStages.For(plan, dir, whole);
         return ds =>
         {
             for (var i = 0; i < options.Count; i++)
-                ds = ds.MapBatches<OnnxProcessor, OnnxOptions>(options[i], stage.Options with { Name = $"{stage.Name}.{i}" });
+                ds = ds.MapBatches<OnnxProcessor, OnnxOptions>(options[i], (parts?[i] ?? stage.Options) with { Name = $"{stage.Name}.{i}" });
             return ds;
         };
+    }
+
+    /// <summary><c>partition.parts</c>: each part's own options over the stage's, or null when not given.</summary>
+    private static List<MapBatchesOptions>? Parts(StageSpec stage, SpecReader reader, YamlMappingNode partition, string path)
+    {
+        var node = SpecReader.Node(partition, "parts");
+        if (node is null) return null;
+        var partsPath = SpecReader.Join(path, "parts");
+        if (node is not YamlSequenceNode seq)
+        {
+            reader.Error(node, partsPath, "must be a list with one entry per stage, e.g. [ { resources: { gpus: 1 } }, { resources: { cpus: 1 } } ]");
+            return null;
+        }
+        var parts = new List<MapBatchesOptions>();
+        for (var i = 0; i < seq.Children.Count; i++)
+        {
+            if (seq.Children[i] is YamlMappingNode part) parts.Add(JobSpecParser.ParsePartOptions(reader, part, $"{partsPath}[{i}]", stage.Options));
+            else reader.Error(seq.Children[i], $"{partsPath}[{i}]", $"must be a mapping of {string.Join(", ", JobSpecParser.PartFields)}");
+        }
+        return parts;
     }
 
     private static Dictionary<string, string>? Names(SpecReader reader, YamlMappingNode node, string key, string path)
