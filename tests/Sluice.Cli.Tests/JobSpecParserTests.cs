@@ -113,4 +113,16 @@ public class JobSpecParserTests : IDisposable
         Assert.Contains("bad.yaml", Assert.Single(e.Errors));
         Assert.Contains("not valid YAML", e.Errors[0]);
     }
+
+    [Fact]
+    public void Parse_TensorParallel_IsReadAndBadValuesAreRefused()
+    {
+        var (spec, _) = JobSpecParser.Parse(Spec(), "job.yaml", ["stages.embed.tensor_parallel=2"]);
+        Assert.Equal(2, spec.Stages.Count);
+
+        var zero = Assert.Throws<SpecException>(() => JobSpecParser.Parse(Spec(), "job.yaml", ["stages.embed.tensor_parallel=0"]));
+        Assert.Contains(zero.Errors, m => m.Contains("stages[1].tensor_parallel: '0' is not accepted"));
+        var both = Assert.Throws<SpecException>(() => JobSpecParser.Parse(Spec(), "job.yaml", ["stages.embed.tensor_parallel=2", "stages.embed.partition.stages=2"]));
+        Assert.Contains(both.Errors, m => m.Contains("stages[1].tensor_parallel: cannot be combined with partition"));
+    }
 }

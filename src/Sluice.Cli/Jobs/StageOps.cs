@@ -58,7 +58,7 @@ internal sealed class OnnxOp : StageOp
     public override string Name => "onnx";
 
     public override IReadOnlyCollection<string> Fields { get; } =
-        ["model", "inputs", "outputs", "pooling", "pooling_output", "normalize", "output_column", "keep_inputs", "trim_padding", "threads", "provider", "partition"];
+        ["model", "inputs", "outputs", "pooling", "pooling_output", "normalize", "output_column", "keep_inputs", "trim_padding", "threads", "provider", "partition", "tensor_parallel"];
 
     public override ResourceRequest DefaultResources => ResourceRequest.OneCpu;
 
@@ -81,10 +81,16 @@ internal sealed class OnnxOp : StageOp
             TrimPadding = reader.Bool(n, "trim_padding", p) ?? true,
             IntraOpThreads = reader.Int(n, "threads", p, min: 1),
             ExecutionProvider = provider,
+            TensorParallel = reader.Int(n, "tensor_parallel", p, min: 1) ?? 1,
         };
         if (options.Normalize == true && options.Pooling == Pooling.None)
             reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
         if (model is null) return null;
+        if (SpecReader.Node(n, "partition") is not null && options.TensorParallel > 1)
+        {
+            reader.Error(SpecReader.Node(n, "tensor_parallel"), SpecReader.Join(p, "tensor_parallel"), "cannot be combined with partition; give one of them");
+            return null;
+        }
         if (SpecReader.Node(n, "partition") is YamlScalarNode { Value: var auto })
         {
             if (auto != "auto")

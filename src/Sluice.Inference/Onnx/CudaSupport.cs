@@ -80,6 +80,19 @@ internal sealed class CudaSupport(Func<IReadOnlyCollection<string>> availablePro
         return context.GpuIds[0];
     }
 
+    /// <summary>
+    /// The CUDA devices of a tensor-parallel actor's <paramref name="count"/> shards (its first GPU ids), or null
+    /// when <see cref="Device"/> picks the CPU: then every shard runs on the CPU.
+    /// </summary>
+    /// <exception cref="SluiceException">CUDA is picked but the actor holds fewer GPUs than shards.</exception>
+    public static IReadOnlyList<int>? Devices(string provider, ProcessorContext context, int count)
+    {
+        if (Device(provider, context) is null) return null;
+        if (context.GpuIds.Count < count)
+            throw new SluiceException($"stage '{context.Operator}': OnnxOptions.TensorParallel is {count} but actor {context.ActorIndex} holds {context.GpuIds.Count} GPU(s); give the stage gpus: {count} (one per shard) or lower tensor_parallel");
+        return context.GpuIds.Take(count).ToList();
+    }
+
     /// <summary>Adds the CUDA provider on <paramref name="device"/>; when ONNX Runtime refuses, says what is missing.</summary>
     /// <exception cref="SluiceException">The provider could not be added.</exception>
     public void AppendTo(SessionOptions options, int device, string stage)

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Sluice.Inference.Partitioning.TensorParallel;
 
 namespace Sluice.Inference;
 
@@ -15,13 +16,10 @@ internal sealed record OutputBinding(string ModelOutput, string Column, NodeMeta
 /// </summary>
 internal sealed class OnnxModel : IDisposable
 {
-    private readonly SessionOptions _sessionOptions;
-
-    private OnnxModel(string path, SessionOptions sessionOptions, InferenceSession session, OnnxOptions options)
+    private OnnxModel(string path, IModelRunner runner, OnnxOptions options)
     {
         Path = path;
-        _sessionOptions = sessionOptions;
-        Session = session;
+        Runner = runner;
         Inputs = BindInputs(options);
         Outputs = BindOutputs(options);
         Mask = Inputs.FirstOrDefault(b => b.ModelInput == OnnxOptions.AttentionMaskInput && b.Metadata.ElementDataType == TensorElementType.Int64);
@@ -31,7 +29,8 @@ internal sealed class OnnxModel : IDisposable
 
     public string Path { get; }
 
-    public InferenceSession Session { get; }
+    /// <summary>One session, or the shard sessions of a tensor-parallel model (<see cref="OnnxOptions.TensorParallel"/>).</summary>
+    public IModelRunner Runner { get; }
 
     public IReadOnlyList<InputBinding> Inputs { get; }
 
@@ -53,9 +52,51 @@ internal sealed class OnnxModel : IDisposable
     /// <exception cref="SluiceException">The file is not a model ONNX Runtime can load, the options name inputs or outputs it lacks, or the provider cannot start.</exception>
     public static OnnxModel Load(OnnxOptions options, int intraOpThreads, Action<SessionOptions>? addProvider = null)
     {
-        var path = System.IO.Path.GetFullPath(options.Model);
-        if (!File.Exists(path)) throw new BadInputException($"model file '{path}' does not exist (OnnxOptions.Model)");
+        var path = ExistingPath(options);
+        SessionRunner? runner = null;
+        try
+        {
+            runner = CreateSession(path, intraOpThreads, addProvider);
+            return new OnnxModel(path, runner, options);
+        }
+        catch (Exception e)
+        {
+            runner?.Dispose();
+            if (e is SluiceException) throw;
+            throw new SluiceException($"model file '{path}' could not be loaded by ONNX Runtime: {e.Message}", e);
+        }
+    }
 
+    /// <summary>The model split over <see cref="OnnxOptions.TensorParallel"/> shards, shard <c>i</c>'s sessions made with <paramref name="addProvider"/>(i).</summary>
+    /// <param name="intraOpThreads">The actor's intra-op threads, divided among the shards (at least 1 each).</param>
+    /// <exception cref="BadInputException">The model file does not exist or has nothing to split.</exception>
+    /// <exception cref="SluiceException">As <see cref="Load"/>.</exception>
+    public static OnnxModel LoadTensorParallel(OnnxOptions options, int intraOpThreads, Func<int, Action<SessionOptions>?> addProvider)
+    {
+        var path = ExistingPath(options);
+        TensorParallelModel? runner = null;
+        try
+        {
+            runner = TensorParallelModel.Load(path, options.TensorParallel, intraOpThreads, addProvider);
+            return new OnnxModel(path, runner, options);
+        }
+        catch (Exception e)
+        {
+            runner?.Dispose();
+            if (e is SluiceException) throw;
+            throw new SluiceException($"model file '{path}' could not be loaded tensor-parallel ({options.TensorParallel} shards) by ONNX Runtime: {e.Message}", e);
+        }
+    }
+
+    /// <summary>One session with Sluice's settings; owns its options.</summary>
+    internal static SessionRunner CreateSession(byte[] model, int intraOpThreads, Action<SessionOptions>? addProvider) =>
+        CreateSession(intraOpThreads, addProvider, o => new InferenceSession(model, o));
+
+    private static SessionRunner CreateSession(string path, int intraOpThreads, Action<SessionOptions>? addProvider) =>
+        CreateSession(intraOpThreads, addProvider, o => new InferenceSession(path, o));
+
+    private static SessionRunner CreateSession(int intraOpThreads, Action<SessionOptions>? addProvider, Func<SessionOptions, InferenceSession> create)
+    {
         var sessionOptions = new SessionOptions
         {
             IntraOpNumThreads = intraOpThreads,
@@ -64,30 +105,29 @@ internal sealed class OnnxModel : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        InferenceSession? session = null;
         try
         {
             // Spinning intra-op threads steal the cores other actors were budgeted; measured 134 vs 114 rows/s
             // for MiniLM at 2 threads without it (research/onnx.md §2).
             sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             addProvider?.Invoke(sessionOptions);
-            session = new InferenceSession(path, sessionOptions);
-            return new OnnxModel(path, sessionOptions, session, options);
+            return new SessionRunner(create(sessionOptions), sessionOptions);
         }
-        catch (Exception e)
+        catch
         {
-            session?.Dispose();
             sessionOptions.Dispose();
-            if (e is SluiceException) throw;
-            throw new SluiceException($"model file '{path}' could not be loaded by ONNX Runtime: {e.Message}", e);
+            throw;
         }
     }
 
-    public void Dispose()
+    private static string ExistingPath(OnnxOptions options)
     {
-        Session.Dispose();
-        _sessionOptions.Dispose();
+        var path = System.IO.Path.GetFullPath(options.Model);
+        if (!File.Exists(path)) throw new BadInputException($"model file '{path}' does not exist (OnnxOptions.Model)");
+        return path;
     }
+
+    public void Dispose() => Runner.Dispose();
 
     public static string Describe(NodeMetadata metadata) =>
         metadata.IsTensor
@@ -99,7 +139,7 @@ internal sealed class OnnxModel : IDisposable
 
     private List<InputBinding> BindInputs(OnnxOptions options)
     {
-        var metadata = Session.InputMetadata;
+        var metadata = Runner.InputMetadata;
         Unknown("OnnxOptions.Inputs", "input", options.Inputs, metadata);
         var bindings = new List<InputBinding>();
         foreach (var (name, meta) in metadata)
@@ -113,7 +153,7 @@ internal sealed class OnnxModel : IDisposable
 
     private List<OutputBinding> BindOutputs(OnnxOptions options)
     {
-        var metadata = Session.OutputMetadata;
+        var metadata = Runner.OutputMetadata;
         Unknown("OnnxOptions.Outputs", "output", options.Outputs, metadata);
         IEnumerable<KeyValuePair<string, string>> chosen = options.Outputs
             ?? (options.Pooling == Pooling.None ? metadata.Keys.Select(k => KeyValuePair.Create(k, k)) : []);
@@ -128,14 +168,14 @@ internal sealed class OnnxModel : IDisposable
 
     private string ResolvePoolingOutput(OnnxOptions options)
     {
-        var metadata = Session.OutputMetadata;
+        var metadata = Runner.OutputMetadata;
         var name = options.PoolingOutput
             ?? (metadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : metadata.FirstOrDefault(kv => kv.Value.IsTensor && kv.Value.Dimensions.Length == 3).Key);
         if (name is null || !metadata.TryGetValue(name, out var meta))
             throw new SluiceException($"OnnxOptions.PoolingOutput: {(name is null ? "the model has no [batch, seq, hidden] output to pool" : $"model output '{name}' does not exist")} in '{Path}'; its outputs: {List(metadata)}");
         if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Float || meta.Dimensions.Length != 3)
             throw new SluiceException($"OnnxOptions.PoolingOutput: model output '{name}' is {Describe(meta)}; Mean pooling needs a Float [batch, seq, hidden] output; the model's outputs: {List(metadata)}");
-        if (Session.InputMetadata.TryGetValue(OnnxOptions.AttentionMaskInput, out var mask) && mask.ElementDataType != TensorElementType.Int64)
+        if (Runner.InputMetadata.TryGetValue(OnnxOptions.AttentionMaskInput, out var mask) && mask.ElementDataType != TensorElementType.Int64)
             throw new SluiceException($"OnnxOptions.Pooling: Mean reads the '{OnnxOptions.AttentionMaskInput}' input as Int64, but the model's is {Describe(mask)}");
         return name;
     }

@@ -69,6 +69,13 @@ public sealed record OnnxOptions(string Model)
     /// </summary>
     public string ExecutionProvider { get; init; } = AutoProvider;
 
+    /// <summary>
+    /// Devices one actor splits the model over (DESIGN.md §5, tensor parallel): its largest MatMul/Gemm/Conv pairs
+    /// are split by channel and its embedding tables by row, one shard per GPU the actor holds (on the CPU when it
+    /// holds none, or simulated ones). 1: the whole model in one session.
+    /// </summary>
+    public int TensorParallel { get; init; } = 1;
+
     internal bool ShouldNormalize => Normalize ?? Pooling == Pooling.Mean;
 
     internal void Validate()
@@ -78,6 +85,8 @@ public sealed record OnnxOptions(string Model)
         if (!ExecutionProviders.Contains(ExecutionProvider, StringComparer.OrdinalIgnoreCase))
             errors.Add($"OnnxOptions.ExecutionProvider: '{ExecutionProvider}' is not supported; give {AutoProvider} (cuda when the actor holds a real GPU, else cpu), {CpuProvider} or {CudaProvider}");
         if (IntraOpThreads is < 1) errors.Add($"OnnxOptions.IntraOpThreads: {IntraOpThreads} is not accepted; give 1 or more, or leave it out to use the actor's cpus");
+        if (TensorParallel < 1)
+            errors.Add($"OnnxOptions.TensorParallel: {TensorParallel} is not accepted; give 1 (the whole model in one session) or more (devices of one actor to split the model over)");
         if (!Enum.IsDefined(Pooling)) errors.Add($"OnnxOptions.Pooling: {Pooling} is not accepted; give None or Mean");
         if (Normalize == true && Pooling == Pooling.None) errors.Add("OnnxOptions.Normalize: true needs Pooling = Mean (only pooled vectors are normalized)");
         if (Pooling != Pooling.None && string.IsNullOrEmpty(OutputColumn)) errors.Add("OnnxOptions.OutputColumn: empty; give the column for the pooled vectors");

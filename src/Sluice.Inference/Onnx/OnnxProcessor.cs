@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Microsoft.ML.OnnxRuntime;
 using Sluice.Contracts;
+using Sluice.Inference.Partitioning.TensorParallel;
 
 namespace Sluice.Inference;
 
@@ -13,8 +14,10 @@ namespace Sluice.Inference;
 /// provider on its first GPU id; a stage whose CUDA provider or libraries are missing is refused by
 /// <see cref="Preflight"/> before the job starts, never run on the CPU instead. With provider auto, an actor
 /// holding a simulated GPU runs on the CPU and holds its simulated device for each Run (so device time,
-/// exclusivity and utilization are those of the real model). Device memory: each GPU holds the model's
-/// weights (<see cref="DeviceBytesPerGpu"/>); a stage needing more than the devices have is refused before it starts.
+/// exclusivity and utilization are those of the real model). With <see cref="OnnxOptions.TensorParallel"/>
+/// N &gt; 1 the actor splits the model over its first N GPUs (or N CPU shards without real GPUs), one session
+/// per shard, and combines their results. Device memory: each GPU holds the model's weights, or its shard of
+/// them (<see cref="DeviceBytesPerGpu"/>); a stage needing more than the devices have is refused before it starts.
 /// Fails when: the model file is missing or the options name inputs/outputs the model lacks (at
 /// initialization); a column is missing or its element type or row shape does not fit its model input.
 /// </summary>
@@ -51,24 +54,47 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
     public IEnumerable<string> Preflight(string stage, ResourceRequest resources, bool gpusAreSimulated)
     {
         ArgumentNullException.ThrowIfNull(resources);
-        return _cuda.Preflight(_options.ExecutionProvider, stage, resources, gpusAreSimulated);
+        var problems = _cuda.Preflight(_options.ExecutionProvider, stage, resources, gpusAreSimulated);
+        if (_options.TensorParallel > 1 && resources.Gpus > 0 && resources.Gpus < _options.TensorParallel && CudaSupport.WantsCuda(_options.ExecutionProvider, resources) && !gpusAreSimulated)
+            problems = problems.Append($"stage '{stage}': OnnxOptions.TensorParallel is {_options.TensorParallel} but each actor holds {resources.Gpus} gpus; give the stage gpus: {_options.TensorParallel} (one per shard) or a smaller tensor_parallel");
+        return problems;
     }
 
-    /// <summary>The model file's bytes (its weights, nearly all of it), on each GPU of the actor.</summary>
+    /// <summary>
+    /// The model file's bytes (its weights, nearly all of it) on each GPU of the actor; tensor-parallel, the most any
+    /// one device holds: its shard of the split weights, plus the replicated rest on the first.
+    /// </summary>
     public long DeviceBytesPerGpu(ResourceRequest resources)
     {
         var file = new FileInfo(_options.Model);
-        return file.Exists ? file.Length : 0;
+        if (!file.Exists) return 0;
+        if (_options.TensorParallel <= 1) return file.Length;
+        try
+        {
+            var plan = TensorParallelPlanner.Plan(Onnx.ModelProto.Parser.ParseFromFile(file.FullName), _options.TensorParallel);
+            return Enumerable.Range(0, plan.Shards).Max(s => plan.ShardBytes(s) + (s == 0 ? plan.ReplicatedBytes : 0));
+        }
+        catch (SluiceException)
+        {
+            return file.Length; // the actor's start says what is wrong with the model
+        }
     }
 
     public string HowToFit(long deviceBytes) =>
-        $"cut the model into pipeline stages that each fit: partition: {{ max_stage_bytes: {deviceBytes / (1024 * 1024)}MiB }} (or partition: auto)";
+        $"cut the model into pipeline stages that each fit: partition: {{ max_stage_bytes: {deviceBytes / (1024 * 1024)}MiB }} (or partition: auto)" +
+        (_options.TensorParallel > 1 ? $", or split it over more devices than tensor_parallel: {_options.TensorParallel}" : ", or split its largest layers over devices: tensor_parallel: N");
 
     public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (_model is not null) throw new InvalidOperationException("OnnxProcessor: InitializeAsync has already run");
         var threads = _options.IntraOpThreads ?? Math.Max(1, (int)Math.Floor(context.Resources.Cpus));
+        if (_options.TensorParallel > 1)
+        {
+            var devices = CudaSupport.Devices(_options.ExecutionProvider, context, _options.TensorParallel);
+            _model = OnnxModel.LoadTensorParallel(_options, threads, shard => devices is null ? null : o => _cuda.AppendTo(o, devices[shard], context.Operator));
+            return ValueTask.CompletedTask;
+        }
         var device = CudaSupport.Device(_options.ExecutionProvider, context);
         _model = OnnxModel.Load(_options, threads, device is { } d ? o => _cuda.AppendTo(o, d, context.Operator) : null);
         if (device is null && context.Simulated is { } simulated && context.GpuIds.Count > 0)
@@ -119,8 +145,8 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
         {
             using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
             if (_simulated is { } devices)
-                return await devices.HoldAsync(_simulatedDevice, () => model.Session.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs), cancellationToken).ConfigureAwait(false);
-            return model.Session.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs);
+                return await devices.HoldAsync(_simulatedDevice, () => model.Runner.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs), cancellationToken).ConfigureAwait(false);
+            return model.Runner.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {

@@ -87,7 +87,7 @@ public static class ModelPartitioner
     /// Types for the crossing tensors: the graph's value_info where it has one, else the shape ONNX Runtime infers
     /// (the tensors are made extra graph outputs of the whole model, loaded unoptimized), symbolic dims kept.
     /// </summary>
-    private static Dictionary<string, ValueInfoProto> BoundaryTypes(ModelProto model, GraphIndex g, List<string> tensors)
+    internal static Dictionary<string, ValueInfoProto> BoundaryTypes(ModelProto model, GraphIndex g, List<string> tensors)
     {
         var result = new Dictionary<string, ValueInfoProto>(StringComparer.Ordinal);
         var missing = new List<string>();

@@ -88,7 +88,12 @@ internal static class StageBuilder
         var io = stage.Inputs.Concat(stage.Outputs).ToHashSet(StringComparer.Ordinal);
         foreach (var v in source.Graph.ValueInfo)
             if (produced.Contains(v.Name) && !io.Contains(v.Name)) graph.ValueInfo.Add(v.Clone());
+        return Wrap(source, graph);
+    }
 
+    /// <summary>A model of <paramref name="graph"/> with the source's IR version, opsets, functions and metadata.</summary>
+    public static ModelProto Wrap(ModelProto source, GraphProto graph)
+    {
         var model = new ModelProto
         {
             IrVersion = source.IrVersion,
