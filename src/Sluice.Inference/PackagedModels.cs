@@ -61,7 +61,7 @@ public static class PackagedModels
     }
 
     /// <summary>
-    /// Writes the case-study dual-tower model (<c>model.onnx</c>, 155 MB, and MiniLM's <c>vocab.txt</c>): ResNet18 and
+    /// Writes the case-study dual-tower model (<c>model.onnx</c>, 147 MiB, and MiniLM's <c>vocab.txt</c>): ResNet18 and
     /// MiniLM in one graph. Inputs <c>image</c> [batch, 3, 224, 224] uint8 RGB, <c>input_ids</c>, <c>attention_mask</c>,
     /// <c>token_type_ids</c>; outputs <c>image_features</c> [batch, 512] and <c>last_hidden_state</c> [batch, seq, 384].
     /// </summary>

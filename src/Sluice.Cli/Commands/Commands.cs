@@ -98,21 +98,42 @@ internal static class Commands
 
     public static Command Demo()
     {
-        var rows = new Option<int>("--rows") { Description = "rows of text to embed", DefaultValueFactory = _ => 4000 };
-        var job = new Option<string>("--job") { Description = "the job spec to run", DefaultValueFactory = _ => "examples/embed-text.yaml" };
-        var command = new Command("demo", "set up the built-in model and a text dataset from this machine, then run the embedding job") { rows, job };
+        var rows = new Option<int?>("--rows") { Description = "rows to embed (default: 4000 lines of text; 192 image-caption pairs for dual-tower)" };
+        var job = new Option<string?>("--job") { Description = "the job spec to run (default: examples/embed-text.yaml; examples/dual-tower.yaml for dual-tower)" };
+        var example = new Option<string>("--case")
+        {
+            Description = "text: MiniLM over this machine's licence texts; dual-tower: ResNet18 + MiniLM in one model, split into 3 stages over simulated GPUs, over (image, caption) pairs",
+            DefaultValueFactory = _ => "text",
+        };
+        example.AcceptOnlyFromAmong("text", "dual-tower");
+        var command = new Command("demo", "set up a built-in model and a dataset from this machine, then run its job") { rows, job, example };
         command.SetAction((parse, ct) => Guard(async () =>
         {
+            if (parse.GetValue(example) == "dual-tower")
+                return await DualTowerDemoAsync(parse.GetValue(rows) ?? 192, parse.GetValue(job) ?? "examples/dual-tower.yaml", ct).ConfigureAwait(false);
             var files = PackagedModels.ExportMiniLm("models/minilm");
             Console.WriteLine($"model: {files.Model}");
-            var (fileCount, rowCount) = DemoData.Write("data/docs", parse.GetValue(rows), files: 8);
+            var (fileCount, rowCount) = DemoData.Write("data/docs", parse.GetValue(rows) ?? 4000, files: 8);
             Console.WriteLine($"data: {rowCount:N0} lines of licence text in {fileCount} files under data/docs");
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, []);
+            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job) ?? "examples/embed-text.yaml", []);
             var stats = await JobRunner.RunAsync(spec, build(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} embeddings to {spec.Write.Path}");
             return Ok;
         }));
         return command;
+    }
+
+    /// <summary>The issue 5 case study: the dual-tower model, (image, caption) pairs, and its 3-stage job on simulated GPUs.</summary>
+    private static async Task<int> DualTowerDemoAsync(int rows, string job, CancellationToken ct)
+    {
+        var files = PackagedModels.ExportDualTower("models/dual-tower");
+        Console.WriteLine($"model: {files.Model} (ResNet18 image tower + MiniLM text tower, {new FileInfo(files.Model).Length / (1024 * 1024)} MiB)");
+        await DemoData.WritePairsAsync("data/pairs", rows, ct).ConfigureAwait(false);
+        Console.WriteLine($"data: {rows:N0} (image, caption) pairs under data/pairs");
+        var (spec, build) = JobSpecParser.ParseFile(job, []);
+        var stats = await JobRunner.RunAsync(spec, build(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
+        Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} image and text embeddings to {spec.Write.Path}");
+        return Ok;
     }
 
     /// <summary>Turns failures into one clear message and an exit code; a spec error lists every problem.</summary>

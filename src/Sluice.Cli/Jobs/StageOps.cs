@@ -86,6 +86,7 @@ internal sealed class OnnxOp : StageOp
         if (options.Normalize == true && options.Pooling == Pooling.None)
             reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
         if (model is null) return null;
+        if (SpecReader.Node(n, "partition") is YamlScalarNode { Value: "none" }) return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
         if (SpecReader.Node(n, "partition") is not null && options.TensorParallel > 1)
         {
             reader.Error(SpecReader.Node(n, "tensor_parallel"), SpecReader.Join(p, "tensor_parallel"), "cannot be combined with partition; give one of them");
@@ -95,7 +96,7 @@ internal sealed class OnnxOp : StageOp
         {
             if (auto != "auto")
             {
-                reader.Error(SpecReader.Node(n, "partition"), SpecReader.Join(p, "partition"), $"'{auto}' is not accepted; give auto, or a mapping: {{ stages: K }} or {{ max_stage_bytes: B }}");
+                reader.Error(SpecReader.Node(n, "partition"), SpecReader.Join(p, "partition"), $"'{auto}' is not accepted; give auto (the fewest stages that fit a GPU), none (the model whole), or a mapping: {{ stages: K }}, {{ max_stage_bytes: B }} or {{ plan: DIR }}");
                 return null;
             }
             return Auto(stage, reader, model, options);

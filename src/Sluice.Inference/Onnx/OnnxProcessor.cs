@@ -71,7 +71,7 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
         if (_options.TensorParallel <= 1) return file.Length;
         try
         {
-            var plan = TensorParallelPlanner.Plan(Onnx.ModelProto.Parser.ParseFromFile(file.FullName), _options.TensorParallel);
+            var plan = TensorParallelPlanner.Plan(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(file.FullName)), _options.TensorParallel);
             return Enumerable.Range(0, plan.Shards).Max(s => plan.ShardBytes(s) + (s == 0 ? plan.ReplicatedBytes : 0));
         }
         catch (SluiceException)

@@ -45,7 +45,7 @@ internal static class TensorParallelPlanner
             {
                 var inits = model.Graph.Initializer.Select(i => i.Name)
                     .Where(step.Nodes.SelectMany(n => g.Inputs[n]).Where(g.Initializers.ContainsKey).ToHashSet(StringComparer.Ordinal).Contains).ToList();
-                var stage = new StageGraph(pieces.Count, step.Nodes, step.Inputs, step.Outputs, inits, 0, 0, 0);
+                var stage = new StageGraph(pieces.Count, step.Nodes, step.Inputs, step.Outputs, inits, 0, 0);
                 pieces.Add(new PlannedPiece(PieceKind.Replicated, null, [StageBuilder.Build(model, g, stage, types)], step.Inputs, step.Outputs));
             }
         }
