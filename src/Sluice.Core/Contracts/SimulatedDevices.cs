@@ -43,24 +43,38 @@ public sealed class SimulatedDevices
     }
 
     /// <summary>
-    /// Holds <paramref name="device"/> alone while <paramref name="work"/> runs (real work standing in for the device's:
-    /// a model run on the CPU), waiting first if another batch holds it; its time counts as the device's busy time.
+    /// Holds <paramref name="devices"/> alone while <paramref name="work"/> runs (real work standing in for theirs:
+    /// a model run on the CPU), waiting first for any another batch holds; taken in ascending order, so two holders
+    /// of overlapping sets cannot deadlock. The time counts as each device's busy time.
     /// </summary>
-    public async ValueTask<T> HoldAsync<T>(int device, Func<T> work, CancellationToken cancellationToken)
+    public async ValueTask<T> HoldAsync<T>(IReadOnlyList<int> devices, Func<T> work, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(devices);
         ArgumentNullException.ThrowIfNull(work);
-        if ((uint)device >= (uint)_locks.Length)
-            throw new ArgumentOutOfRangeException(nameof(device), $"device {device} does not exist; the node has {_locks.Length} simulated GPUs");
-        await _locks[device].WaitAsync(cancellationToken).ConfigureAwait(false);
-        var start = _time.GetTimestamp();
+        var order = devices.Distinct().Order().ToArray();
+        foreach (var d in order)
+        {
+            if ((uint)d >= (uint)_locks.Length)
+                throw new ArgumentOutOfRangeException(nameof(devices), $"device {d} does not exist; the node has {_locks.Length} simulated GPUs");
+        }
+        var held = 0;
         try
         {
-            return work();
+            for (; held < order.Length; held++) await _locks[order[held]].WaitAsync(cancellationToken).ConfigureAwait(false);
+            var start = _time.GetTimestamp();
+            try
+            {
+                return work();
+            }
+            finally
+            {
+                var busy = _time.GetTimestamp() - start;
+                foreach (var d in order) Interlocked.Add(ref _busyTicks[d], busy);
+            }
         }
         finally
         {
-            Interlocked.Add(ref _busyTicks[device], _time.GetTimestamp() - start);
-            _locks[device].Release();
+            for (var i = held - 1; i >= 0; i--) _locks[order[i]].Release();
         }
     }
 

@@ -32,7 +32,7 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
     private readonly SemaphoreSlim _runGate = new(1, 1);
     private OnnxModel? _model;
     private SimulatedDevices? _simulated;
-    private int _simulatedDevice;
+    private int[] _simulatedDevices = [];
 
     public OnnxProcessor(OnnxOptions options)
         : this(options, CudaSupport.ThisProcess)
@@ -100,7 +100,8 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
         if (device is null && context.Simulated is { } simulated && context.GpuIds.Count > 0)
         {
             _simulated = simulated;
-            _simulatedDevice = context.GpuIds[0];
+            // Tensor-parallel, the actor's shards stand in for its first N devices: it holds them all.
+            _simulatedDevices = [.. context.GpuIds.Take(Math.Max(1, _options.TensorParallel))];
         }
         return ValueTask.CompletedTask;
     }
@@ -145,7 +146,7 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
         {
             using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
             if (_simulated is { } devices)
-                return await devices.HoldAsync(_simulatedDevice, () => model.Runner.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs), cancellationToken).ConfigureAwait(false);
+                return await devices.HoldAsync(_simulatedDevices, () => model.Runner.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs), cancellationToken).ConfigureAwait(false);
             return model.Runner.Run(runOptions, inputs.Names, inputs.Values, model.RunOutputs);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
