@@ -27,6 +27,16 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         return result;
     }
 
+    /// <summary>The same texts, and each embedding within 1e-4 of the whole model's.</summary>
+    private static async Task AssertSameEmbeddingsAsync(string wholeDir, string dir)
+    {
+        var whole = await EmbeddingsAsync(wholeDir);
+        var got = await EmbeddingsAsync(dir);
+        Assert.Equal(whole.Keys.Order(StringComparer.Ordinal), got.Keys.Order(StringComparer.Ordinal));
+        foreach (var (text, expected) in whole)
+            Assert.True(expected.Zip(got[text]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"'{text}' differs from the whole model's embedding");
+    }
+
     [Fact]
     public async Task Run_OnnxStagePartitionedIntoThree_WritesTheWholeModelsEmbeddings()
     {
@@ -97,11 +107,7 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         Assert.Equal(["embed.0", "embed.1"], stats.Operators.Where(o => o.Name.StartsWith("embed", StringComparison.Ordinal)).Select(o => o.Name));
         Assert.All(Directory.GetFiles(_dir["model/.partitions"], "stage*.onnx", SearchOption.AllDirectories), f => Assert.True(new FileInfo(f).Length <= 64L << 20, f));
 
-        var whole = await EmbeddingsAsync(_dir["whole"]);
-        var split = await EmbeddingsAsync(_dir["split"]);
-        Assert.Equal(whole.Keys.Order(StringComparer.Ordinal), split.Keys.Order(StringComparer.Ordinal));
-        foreach (var (text, expected) in whole)
-            Assert.True(expected.Zip(split[text]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"'{text}' differs from the whole model's embedding");
+        await AssertSameEmbeddingsAsync(_dir["whole"], _dir["split"]);
     }
 
     [Fact]
@@ -117,11 +123,7 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
             [$"write.path={_dir["tp"]}", "stages.embed.tensor_parallel=2", "execution.sim_gpus=2", "stages.embed.resources.gpus=2", "stages.embed.resources.cpus=1", "stages.embed.pool.max=1"]);
         await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
 
-        var whole = await EmbeddingsAsync(_dir["whole"]);
-        var tp = await EmbeddingsAsync(_dir["tp"]);
-        Assert.Equal(whole.Keys.Order(StringComparer.Ordinal), tp.Keys.Order(StringComparer.Ordinal));
-        foreach (var (text, expected) in whole)
-            Assert.True(expected.Zip(tp[text]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"'{text}' differs from the whole model's embedding");
+        await AssertSameEmbeddingsAsync(_dir["whole"], _dir["tp"]);
     }
 
     [Fact]

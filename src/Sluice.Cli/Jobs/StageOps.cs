@@ -86,24 +86,23 @@ internal sealed class OnnxOp : StageOp
         if (options.Normalize == true && options.Pooling == Pooling.None)
             reader.Error(SpecReader.Node(n, "normalize"), SpecReader.Join(p, "normalize"), "true needs pooling: mean (only pooled vectors are normalized)");
         if (model is null) return null;
-        if (SpecReader.Node(n, "partition") is YamlScalarNode { Value: "none" }) return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
-        if (SpecReader.Node(n, "partition") is not null && options.TensorParallel > 1)
+        var partition = SpecReader.Node(n, "partition");
+        if (partition is null or YamlScalarNode { Value: "none" }) return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
+        if (options.TensorParallel > 1)
         {
             reader.Error(SpecReader.Node(n, "tensor_parallel"), SpecReader.Join(p, "tensor_parallel"), "cannot be combined with partition; give one of them");
             return null;
         }
-        if (SpecReader.Node(n, "partition") is YamlScalarNode { Value: var auto })
+        switch (partition)
         {
-            if (auto != "auto")
-            {
-                reader.Error(SpecReader.Node(n, "partition"), SpecReader.Join(p, "partition"), $"'{auto}' is not accepted; give auto (the fewest stages that fit a GPU), none (the model whole), or a mapping: {{ stages: K }}, {{ max_stage_bytes: B }} or {{ plan: DIR }}");
+            case YamlScalarNode { Value: "auto" }:
+                return Auto(stage, reader, model, options);
+            case YamlMappingNode map:
+                return FromSpec(stage, reader, map, model, options);
+            default:
+                reader.Error(partition, SpecReader.Join(p, "partition"), $"'{(partition as YamlScalarNode)?.Value ?? "a list"}' is not accepted; give auto (the fewest stages that fit a GPU), none (the model whole), or a mapping: {{ stages: K }}, {{ max_stage_bytes: B }} or {{ plan: DIR }}");
                 return null;
-            }
-            return Auto(stage, reader, model, options);
         }
-        var partition = reader.Map(n, "partition", p, required: false);
-        if (partition is not null) return Partitioned(stage, reader, partition, model, options, null, null, PartitionBalance.Params);
-        return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(options, stage.Options);
     }
 
     /// <summary>
@@ -121,7 +120,7 @@ internal sealed class OnnxOp : StageOp
             return null;
         }
         if (new FileInfo(model).Length <= device) return ds => ds.MapBatches<OnnxProcessor, OnnxOptions>(whole, stage.Options);
-        return Partitioned(stage, reader, null, model, whole, null, device, PartitionBalance.Params);
+        return Cached(stage, reader, node, model, whole, new PartitionOptions(MaxStageBytes: device), null);
     }
 
     /// <summary>
@@ -131,37 +130,39 @@ internal sealed class OnnxOp : StageOp
     /// Each part has the stage's pool and resources unless <c>parts: [ {resources, pool, batch_size,
     /// max_concurrency}, ... ]</c> (one entry per part) gives it its own.
     /// </summary>
-    private static Func<Dataset, Dataset>? Partitioned(StageSpec stage, SpecReader reader, YamlMappingNode? partition, string model, OnnxOptions whole,
-        int? stages, long? maxBytes, PartitionBalance balance)
+    private static Func<Dataset, Dataset>? FromSpec(StageSpec stage, SpecReader reader, YamlMappingNode partition, string model, OnnxOptions whole)
     {
         var path = SpecReader.Join(stage.Path, "partition");
-        YamlNode? at = partition ?? SpecReader.Node(stage.Node, "partition");
-        string? planDir = null;
-        List<MapBatchesOptions>? parts = null;
-        if (partition is not null)
+        reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance", "plan", "parts"]);
+        var stages = reader.Int(partition, "stages", path, min: 2);
+        var maxBytes = reader.Bytes(partition, "max_stage_bytes", path);
+        var planDir = reader.String(partition, "plan", path, required: false, accepted: "the directory `sluice partition --out` wrote (or its plan.json)");
+        var balance = reader.Choice(partition, "balance", path, ["params", "latency"], required: false) == "latency" ? PartitionBalance.Latency : PartitionBalance.Params;
+        if ((stages is null ? 0 : 1) + (maxBytes is null ? 0 : 1) + (planDir is null ? 0 : 1) != 1)
         {
-            reader.CheckKeys(partition, path, ["stages", "max_stage_bytes", "balance", "plan", "parts"]);
-            stages = reader.Int(partition, "stages", path, min: 2);
-            maxBytes = reader.Bytes(partition, "max_stage_bytes", path);
-            planDir = reader.String(partition, "plan", path, required: false, accepted: "the directory `sluice partition --out` wrote (or its plan.json)");
-            balance = reader.Choice(partition, "balance", path, ["params", "latency"], required: false) == "latency" ? PartitionBalance.Latency : PartitionBalance.Params;
-            if ((stages is null ? 0 : 1) + (maxBytes is null ? 0 : 1) + (planDir is null ? 0 : 1) != 1)
-            {
-                reader.Error(partition, path, "give exactly one of stages (e.g. 3), max_stage_bytes (e.g. 40MiB) or plan (a directory written by sluice partition)");
-                return null;
-            }
-            parts = Parts(stage, reader, partition, path);
-            if (planDir is not null) return FromPlan(stage, reader, partition, path, planDir, whole, parts);
+            reader.Error(partition, path, "give exactly one of stages (e.g. 3), max_stage_bytes (e.g. 40MiB) or plan (a directory written by sluice partition)");
+            return null;
         }
-        var key = stages is { } k ? $"stages{k}" : $"max{maxBytes}";
-        var dir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ".partitions", $"{Path.GetFileNameWithoutExtension(model)}-{key}-{balance.ToString().ToLowerInvariant()}");
+        var parts = Parts(stage, reader, partition, path);
+        return planDir is not null
+            ? FromPlan(stage, reader, partition, path, planDir, whole, parts)
+            : Cached(stage, reader, partition, model, whole, new PartitionOptions(stages, maxBytes, balance), parts);
+    }
+
+    /// <summary>The model cut as <paramref name="options"/> say, the plan and stage models cached beside it (remade when the model is newer).</summary>
+    private static Func<Dataset, Dataset>? Cached(StageSpec stage, SpecReader reader, YamlNode? at, string model, OnnxOptions whole, PartitionOptions options,
+        List<MapBatchesOptions>? parts)
+    {
+        var path = SpecReader.Join(stage.Path, "partition");
+        var key = options.Stages is { } k ? $"stages{k}" : $"max{options.MaxStageBytes}";
+        var dir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ".partitions", $"{Path.GetFileNameWithoutExtension(model)}-{key}-{options.Balance.ToString().ToLowerInvariant()}");
         PartitionPlan plan;
         try
         {
             var planFile = Path.Combine(dir, PartitionPlan.FileName);
             plan = File.Exists(planFile) && File.GetLastWriteTimeUtc(planFile) >= File.GetLastWriteTimeUtc(model)
                 ? PartitionPlan.FromJson(File.ReadAllText(planFile))
-                : ModelPartitioner.Write(model, new PartitionOptions(stages, maxBytes, balance), dir);
+                : ModelPartitioner.Write(model, options, dir);
         }
         catch (SluiceException e)
         {
