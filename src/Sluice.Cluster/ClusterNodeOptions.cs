@@ -1,3 +1,4 @@
+using Sluice.Contracts;
 using Sluice.Execution;
 
 namespace Sluice.Cluster;
@@ -13,6 +14,13 @@ public sealed record ClusterNodeOptions
 
     /// <summary>What the node offers to actors. A driver declares none by default: it reads, tokenizes and writes but hosts no actors.</summary>
     public NodeResources Resources { get; init; } = new(0, 0, 0);
+
+    /// <summary>
+    /// The processor types this node may build for actors placed on it. A descriptor that names any other type
+    /// is refused before the type is loaded (nothing arriving over the wire is trusted). Empty by default: a
+    /// worker registers what it is meant to run (the CLI registers its built-in ops and <c>--ops-assembly</c> modules).
+    /// </summary>
+    public ProcessorRegistry Processors { get; init; } = new();
 
     /// <summary>
     /// Declare a node dead after ~1 s of missed probes (probe timeout 1 s, 2 missed probes, 1 vote).

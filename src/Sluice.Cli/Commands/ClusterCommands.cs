@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Sluice.Cli.Jobs;
 using Sluice.Cluster;
+using Sluice.Contracts;
+using Sluice.Execution.Simulation;
+using Sluice.Inference;
 using Sluice.Execution;
 using Sluice.Execution.Runtime;
 
@@ -67,6 +70,7 @@ internal static class ClusterCommands
                 NodeId = parse.GetValue(nodeId),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
+                Processors = BuiltInProcessors(),
             };
             if (parse.GetValue(drain) is { } seconds)
             {
@@ -96,6 +100,13 @@ internal static class ClusterCommands
             return result;
         }
     }
+
+    /// <summary>The processor types of the built-in ops: the only ones a worker builds unless it is given more.</summary>
+    internal static ProcessorRegistry BuiltInProcessors() => new ProcessorRegistry()
+        .Add<BertTokenizeProcessor, BertTokenizeOptions>()
+        .Add<OnnxProcessor, OnnxOptions>()
+        .Add<SimulateProcessor, SimulateOptions>()
+        .Add<AnnotateProcessor>();
 
     private static Task<int> Guard(Func<Task<int>> action) => Commands.GuardAsync(action);
 }

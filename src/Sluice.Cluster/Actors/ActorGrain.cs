@@ -31,7 +31,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         IBatchProcessor? processor = null;
         try
         {
-            processor = init.Descriptor.Create();
+            processor = node.Processors.Create(init.Descriptor);
             var context = init.Context(node.Simulated);
             await Task.Run(async () => await processor.InitializeAsync(context, CancellationToken.None));
         }

@@ -23,7 +23,7 @@ internal static class ClusterHost
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var redis = RedisAddress.Parse(options.Redis);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
-        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes);
+        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         if (logging is not null) builder.Services.AddSingleton(logging);

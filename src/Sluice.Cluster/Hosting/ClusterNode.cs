@@ -17,9 +17,10 @@ internal sealed class ClusterNode
     private int _tasksInFlight;
     private volatile bool _draining;
 
-    public ClusterNode(string id, NodeResources resources, int chunkBytes)
+    public ClusterNode(string id, NodeResources resources, int chunkBytes, ProcessorRegistry processors)
     {
         Id = id;
+        Processors = processors;
         Resources = resources;
         ChunkBytes = chunkBytes;
         // The node's blocks and the runner of its light tasks: the embedded runtime's code, naming this node in its refs.
@@ -29,6 +30,9 @@ internal sealed class ClusterNode
     }
 
     public string Id { get; }
+
+    /// <summary>The only processor types actors on this node are built from.</summary>
+    public ProcessorRegistry Processors { get; }
 
     public NodeResources Resources { get; }
 
