@@ -8,6 +8,7 @@ namespace Sluice.Execution;
 public enum DispatchPolicy
 {
     /// <summary>The actor that finished a task most recently: load concentrates on a hot set, surplus actors go idle and are released.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("mru")]
     MostRecentlyUsed,
 
     /// <summary>The actor with the fewest tasks in flight: load spreads evenly.</summary>

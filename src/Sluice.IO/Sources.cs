@@ -24,4 +24,7 @@ public static class Sources
 
     /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file.</summary>
     public static Datasource Text(string path, bool skipEmpty = false) => new TextDatasource(path, skipEmpty);
+
+    /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file.</summary>
+    public static Datasource Text(string path, TextOptions options) => new TextDatasource(path, (options ?? new TextOptions()).SkipEmpty);
 }

@@ -1,6 +1,6 @@
 using Apache.Arrow;
 using Sluice.Cli.Commands;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Execution;
 using Sluice.Inference;
 using Sluice.IO;
@@ -52,20 +52,20 @@ public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
         string[] paths = [$"read.path={_dir["pairs"]}", $"stages.tokenize.vocab={model.Vocab}", $"stages.towers.model={model.Model}"];
 
         // Refused whole on the example's 80 MiB devices, with what to do.
-        var (tooBig, tooBigBuild) = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["refused"]}", "stages.towers.partition=none"]);
-        var refused = await Assert.ThrowsAnyAsync<SluiceException>(() => JobRunner.RunAsync(tooBig, tooBigBuild(), null, quiet: true, CancellationToken.None));
+        var tooBig = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["refused"]}", "stages.towers.partition=none"]);
+        var refused = await Assert.ThrowsAnyAsync<SluiceException>(() => JobRunner.RunAsync(tooBig, tooBig.Dataset(), null, quiet: true, CancellationToken.None));
         output.WriteLine(refused.Message);
         Assert.Contains("the largest GPU has 80 MiB", refused.Message);
 
         // Whole, on devices large enough.
-        var (whole, wholeBuild) = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["whole"]}", "execution.sim_gpu_memory=1GiB", "stages.towers.partition=none"]);
-        await JobRunner.RunAsync(whole, wholeBuild(), null, quiet: true, CancellationToken.None);
+        var whole = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["whole"]}", "execution.sim_gpu_memory=1GiB", "stages.towers.partition=none"]);
+        await JobRunner.RunAsync(whole, whole.Dataset(), null, quiet: true, CancellationToken.None);
 
         // The example as it is: 3 stages, their own resources.
-        var (spec, build) = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["split"]}"]);
-        var plan = JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null));
+        var spec = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["split"]}"]);
+        var plan = JobExecution.Explain(spec.Dataset(), spec.Sink(), spec.Options());
         output.WriteLine(plan);
-        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         var towers = stats.Operators.Where(o => o.Name.StartsWith("towers", StringComparison.Ordinal)).ToList();
         Assert.Equal(["towers.0", "towers.1", "towers.2"], towers.Select(o => o.Name));
         Assert.Contains("towers.0 (OnnxProcessor)  actor pool 1..2", plan);

@@ -1,5 +1,5 @@
 using Sluice.Cli.Commands;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Execution;
 
 namespace Sluice.Cli.Tests;
@@ -24,8 +24,8 @@ public class ElasticJobTests(ModelFiles models) : IDisposable
     public async Task Run_SimulateStagesWithSimGpus_WritesEveryRowAndReportsDeviceUtilization()
     {
         File.WriteAllLines(_dir["rows.jsonl"], Enumerable.Range(0, 2_000).Select(i => $"{{\"id\": {i}}}"));
-        var (spec, build) = JobSpecParser.Parse(SimSpec(), "sim.yaml", ["execution.sim_gpus=4"]);
-        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        var spec = JobSpecParser.Parse(SimSpec(), "sim.yaml", ["execution.sim_gpus=4"]);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         Assert.Equal(2_000, stats.Operators[^1].RowsOut);
         Assert.Equal(4, stats.DeviceUtilization.Count);
         Assert.True(stats.DeviceUtilization.Sum() > 0);
@@ -36,8 +36,8 @@ public class ElasticJobTests(ModelFiles models) : IDisposable
     public void Explain_SimGpus_ShowsNodeBudgetsAndPerActorResources()
     {
         File.WriteAllText(_dir["rows.jsonl"], "{\"id\": 1}\n");
-        var (spec, build) = JobSpecParser.Parse(SimSpec(), "sim.yaml", ["execution.sim_gpus=4"]);
-        var text = JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null));
+        var spec = JobSpecParser.Parse(SimSpec(), "sim.yaml", ["execution.sim_gpus=4"]);
+        var text = JobExecution.Explain(spec.Dataset(), spec.Sink(), spec.Options());
         Assert.Contains("gpus=4 (simulated)", text);
         Assert.Contains("A (SimulateProcessor)  actor pool 1..4, batch block, max_concurrency 2, per actor gpus=0.5", text);
         Assert.Contains("per actor gpus=1", text);
@@ -48,8 +48,8 @@ public class ElasticJobTests(ModelFiles models) : IDisposable
     public async Task Run_SimulateWithoutSimGpus_IsRefusedBeforeItStarts()
     {
         File.WriteAllText(_dir["rows.jsonl"], "{\"id\": 1}\n");
-        var (spec, build) = JobSpecParser.Parse(SimSpec(), "sim.yaml", []);
-        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None));
+        var spec = JobSpecParser.Parse(SimSpec(), "sim.yaml", []);
+        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None));
         Assert.Contains("--sim-gpus", e.Message);
         Assert.False(Directory.Exists(_dir["out"]));
     }
@@ -60,8 +60,8 @@ public class ElasticJobTests(ModelFiles models) : IDisposable
     {
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", ["stages.embed.resources.gpus=1", "stages.embed.resources.cpus=0"]);
-        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None));
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", ["stages.embed.resources.gpus=1", "stages.embed.resources.cpus=0"]);
+        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None));
         Assert.Contains("the job cannot start", e.Message);
         Assert.Contains("stage 'embed'", e.Message);
         Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", e.Message);

@@ -1,6 +1,6 @@
 using Apache.Arrow;
 using Sluice.Cli.Commands;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Execution;
 using Sluice.Inference.Tests;
 using Sluice.IO;
@@ -36,8 +36,8 @@ public class EndToEndTests(ModelFiles models) : IDisposable
 
     private async Task<ExecutionSnapshotResult> RunSpecAsync(string yaml, params string[] overrides)
     {
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", overrides);
-        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", overrides);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         return new ExecutionSnapshotResult(spec.Write.Path, stats.Operators[^1].RowsOut);
     }
 

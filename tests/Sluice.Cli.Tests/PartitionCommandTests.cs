@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Sluice.Cli.Commands;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Xunit.Abstractions;
 
 namespace Sluice.Cli.Tests;
@@ -38,8 +38,8 @@ public sealed class PartitionCommandTests(ModelFiles models, ITestOutputHelper o
 
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(12));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", [$"stages.embed.partition.plan={_dir["plan"]}"]);
-        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", [$"stages.embed.partition.plan={_dir["plan"]}"]);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         Assert.Equal(["embed.0", "embed.1"], stats.Operators.Where(o => o.Name.StartsWith("embed", StringComparison.Ordinal)).Select(o => o.Name));
         Assert.Equal(12, stats.Operators[^1].RowsOut);
     }

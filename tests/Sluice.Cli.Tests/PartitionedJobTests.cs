@@ -1,6 +1,6 @@
 using Apache.Arrow;
 using Sluice.Cli.Commands;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Execution;
 using Sluice.IO;
 
@@ -45,15 +45,15 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         File.Copy(models.MiniLm.Model, _dir["model/model.onnx"]);
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(60));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", _dir["model/model.onnx"], models.MiniLm.Vocab, _dir["whole"], blockRows: 32);
-        var (wholeSpec, wholeBuild) = JobSpecParser.Parse(yaml, "job.yaml", []);
-        await JobRunner.RunAsync(wholeSpec, wholeBuild(), null, quiet: true, CancellationToken.None);
+        var wholeSpec = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(wholeSpec, wholeSpec.Dataset(), null, quiet: true, CancellationToken.None);
 
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml",
+        var spec = JobSpecParser.Parse(yaml, "job.yaml",
             [$"write.path={_dir["split"]}", "stages.embed.partition.stages=3", "stages.embed.resources.cpus=0.5", "stages.embed.pool.max=1"]);
-        var plan = JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null));
+        var plan = JobExecution.Explain(spec.Dataset(), spec.Sink(), spec.Options());
         Assert.Contains("embed.0 (OnnxProcessor)", plan);
         Assert.Contains("embed.2 (OnnxProcessor)", plan);
-        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         Assert.Equal(["embed.0", "embed.1", "embed.2"], stats.Operators.Where(o => o.Name.StartsWith("embed", StringComparison.Ordinal)).Select(o => o.Name));
         Assert.True(File.Exists(_dir["model/.partitions/model-stages3-params/plan.json"]));
 
@@ -77,9 +77,9 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
     {
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", SmallGpus);
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", SmallGpus);
 
-        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None));
 
         Assert.Contains("stage 'embed': each GPU must hold 86.", e.Message);
         Assert.Contains("the largest GPU has 64 MiB", e.Message);
@@ -94,16 +94,16 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         File.Copy(models.MiniLm.Model, _dir["model/model.onnx"]);
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(40));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", _dir["model/model.onnx"], models.MiniLm.Vocab, _dir["whole"], blockRows: 20);
-        var (wholeSpec, wholeBuild) = JobSpecParser.Parse(yaml, "job.yaml", []);
-        await JobRunner.RunAsync(wholeSpec, wholeBuild(), null, quiet: true, CancellationToken.None);
+        var wholeSpec = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(wholeSpec, wholeSpec.Dataset(), null, quiet: true, CancellationToken.None);
 
         // Devices large enough: auto leaves the model whole.
-        var (bigSpec, bigBuild) = JobSpecParser.Parse(yaml, "job.yaml", ["execution.sim_gpus=2", "execution.sim_gpu_memory=1GiB", "stages.embed.partition=auto"]);
-        Assert.Contains("embed (OnnxProcessor)", JobExecution.Explain(bigBuild(), JobBuilder.Sink(bigSpec.Write), JobBuilder.Options(bigSpec, null)));
+        var bigSpec = JobSpecParser.Parse(yaml, "job.yaml", ["execution.sim_gpus=2", "execution.sim_gpu_memory=1GiB", "stages.embed.partition=auto"]);
+        Assert.Contains("embed (OnnxProcessor)", JobExecution.Explain(bigSpec.Dataset(), bigSpec.Sink(), bigSpec.Options()));
 
         // 64 MiB devices: 2 stages fit, and auto takes 2, not more.
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", [.. SmallGpus, $"write.path={_dir["split"]}", "stages.embed.partition=auto"]);
-        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", [.. SmallGpus, $"write.path={_dir["split"]}", "stages.embed.partition=auto"]);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         Assert.Equal(["embed.0", "embed.1"], stats.Operators.Where(o => o.Name.StartsWith("embed", StringComparison.Ordinal)).Select(o => o.Name));
         Assert.All(Directory.GetFiles(_dir["model/.partitions"], "stage*.onnx", SearchOption.AllDirectories), f => Assert.True(new FileInfo(f).Length <= 64L << 20, f));
 
@@ -115,13 +115,13 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
     {
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(30));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["whole"], blockRows: 16);
-        var (wholeSpec, wholeBuild) = JobSpecParser.Parse(yaml, "job.yaml", []);
-        await JobRunner.RunAsync(wholeSpec, wholeBuild(), null, quiet: true, CancellationToken.None);
+        var wholeSpec = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(wholeSpec, wholeSpec.Dataset(), null, quiet: true, CancellationToken.None);
 
         // Two simulated GPUs per actor: the shards run on the CPU, each holding its device.
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml",
+        var spec = JobSpecParser.Parse(yaml, "job.yaml",
             [$"write.path={_dir["tp"]}", "stages.embed.tensor_parallel=2", "execution.sim_gpus=2", "stages.embed.resources.gpus=2", "stages.embed.resources.cpus=1", "stages.embed.pool.max=1"]);
-        await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
 
         await AssertSameEmbeddingsAsync(_dir["whole"], _dir["tp"]);
     }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Apache.Arrow;
 using Sluice.Cli.Commands;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Execution;
 using Sluice.IO;
 using Xunit.Abstractions;
@@ -63,9 +63,9 @@ public class ResumeTests(ModelFiles models, ITestOutputHelper log) : IDisposable
         File.WriteAllText(_dir["job.yaml"], yaml);
 
         // The reference: the same job, uninterrupted.
-        var (spec, build) = JobSpecParser.Parse(yaml, "job.yaml", [$"write.path={_dir["clean"]}"]);
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", [$"write.path={_dir["clean"]}"]);
         var clock = Stopwatch.StartNew();
-        await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+        await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
         log.WriteLine($"clean run: {clock.Elapsed}");
 
         using (var first = Start(_dir["job.yaml"]))

@@ -133,7 +133,7 @@ public sealed class OnnxProcessorTests(ModelFixture models, ITestOutputHelper ou
         {
             Inputs = new Dictionary<string, string> { ["input_ids"] = "ids" },
             Outputs = new Dictionary<string, string> { ["924"] = "pooler" },
-            DropInputs = false,
+            KeepInputs = true,
         });
 
         var result = await model.ProcessAsync(renamed, CancellationToken.None);

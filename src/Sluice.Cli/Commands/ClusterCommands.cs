@@ -1,11 +1,9 @@
 using System.CommandLine;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Cluster;
-using Sluice.Contracts;
-using Sluice.Execution.Simulation;
-using Sluice.Inference;
 using Sluice.Execution;
 using Sluice.Execution.Runtime;
+using Sluice.Jobs.Binding;
 
 namespace Sluice.Cli.Commands;
 
@@ -50,7 +48,7 @@ internal static class ClusterCommands
             long? bytes = null;
             if (parse.GetValue(memory) is { } m)
             {
-                if (!SpecReader.TryParseBytes(m, out var b) || b <= 0) throw new SluiceException($"--memory: '{m}' is not accepted; give a positive size such as 512MiB, 8GiB or 1048576");
+                if (!ByteSizes.TryParse(m, out var b) || b <= 0) throw new SluiceException($"--memory: '{m}' is not accepted; give a positive size such as 512MiB, 8GiB or 1048576");
                 bytes = b;
             }
             var resources = detected with
@@ -60,7 +58,7 @@ internal static class ClusterCommands
                 MemoryBytes = bytes ?? detected.MemoryBytes,
             };
             long simBytes = 0;
-            if (parse.GetValue(simMemory) is { } sm && (!SpecReader.TryParseBytes(sm, out simBytes) || simBytes <= 0))
+            if (parse.GetValue(simMemory) is { } sm && (!ByteSizes.TryParse(sm, out simBytes) || simBytes <= 0))
                 throw new SluiceException($"--sim-gpu-memory: '{sm}' is not accepted; give a positive size such as 64MiB or 16GiB");
             if (parse.GetValue(sim) is { } n) resources = resources.WithSimulatedGpus(n, simBytes);
             else if (simBytes > 0) throw new SluiceException("--sim-gpu-memory is the memory of each simulated GPU: give --sim-gpus N too");
@@ -70,7 +68,7 @@ internal static class ClusterCommands
                 NodeId = parse.GetValue(nodeId),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
-                Processors = BuiltInProcessors(),
+                Processors = JobRegistry.CreateDefault().Processors,
             };
             if (parse.GetValue(drain) is { } seconds)
             {
@@ -100,13 +98,6 @@ internal static class ClusterCommands
             return result;
         }
     }
-
-    /// <summary>The processor types of the built-in ops: the only ones a worker builds unless it is given more.</summary>
-    internal static ProcessorRegistry BuiltInProcessors() => new ProcessorRegistry()
-        .Add<BertTokenizeProcessor, BertTokenizeOptions>()
-        .Add<OnnxProcessor, OnnxOptions>()
-        .Add<SimulateProcessor, SimulateOptions>()
-        .Add<AnnotateProcessor>();
 
     private static Task<int> Guard(Func<Task<int>> action) => Commands.GuardAsync(action);
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.Inference;
@@ -49,10 +49,11 @@ internal static class Commands
         var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, workers, fast };
         command.SetAction((parse, ct) => Guard(async () =>
         {
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim, simMemory));
+            var spec = JobSpecParser.ParseFile(parse.GetValue(job)!,
+                new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), OnCluster = parse.GetValue(cluster) is not null });
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
             var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(workers), parse.GetValue(fast),
-                runtime => JobRunner.RunAsync(spec, build(), mode, parse.GetValue(quiet), ct, runtime), ct).ConfigureAwait(false);
+                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime), ct).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
             return Ok;
         }));
@@ -68,9 +69,10 @@ internal static class Commands
         var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set, sim, simMemory };
         command.SetAction((parse, ct) => Guard(() =>
         {
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job)!, Overrides(parse, set, sim, simMemory));
+            // Explain has no side effects: the partition cache is made when the job starts, not here.
+            var spec = JobSpecParser.ParseFile(parse.GetValue(job)!, new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), Prepare = false });
             Console.WriteLine($"job '{spec.Name}'");
-            Console.Write(JobExecution.Explain(build(), JobBuilder.Sink(spec.Write), JobBuilder.Options(spec, null)));
+            Console.Write(JobExecution.Explain(spec.Dataset(), spec.Sink(), spec.Options()));
             return Task.FromResult(Ok);
         }));
         return command;
@@ -115,8 +117,8 @@ internal static class Commands
             Console.WriteLine($"model: {files.Model}");
             var (fileCount, rowCount) = DemoData.Write("data/docs", parse.GetValue(rows) ?? 4000, files: 8);
             Console.WriteLine($"data: {rowCount:N0} lines of licence text in {fileCount} files under data/docs");
-            var (spec, build) = JobSpecParser.ParseFile(parse.GetValue(job) ?? "examples/embed-text.yaml", []);
-            var stats = await JobRunner.RunAsync(spec, build(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
+            var spec = JobSpecParser.ParseFile(parse.GetValue(job) ?? "examples/embed-text.yaml", []);
+            var stats = await JobRunner.RunAsync(spec, spec.Dataset(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} embeddings to {spec.Write.Path}");
             return Ok;
         }));
@@ -130,8 +132,8 @@ internal static class Commands
         Console.WriteLine($"model: {files.Model} (ResNet18 image tower + MiniLM text tower, {new FileInfo(files.Model).Length / (1024 * 1024)} MiB)");
         await DemoData.WritePairsAsync("data/pairs", rows, ct).ConfigureAwait(false);
         Console.WriteLine($"data: {rows:N0} (image, caption) pairs under data/pairs");
-        var (spec, build) = JobSpecParser.ParseFile(job, []);
-        var stats = await JobRunner.RunAsync(spec, build(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
+        var spec = JobSpecParser.ParseFile(job, []);
+        var stats = await JobRunner.RunAsync(spec, spec.Dataset(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
         Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} image and text embeddings to {spec.Write.Path}");
         return Ok;
     }

@@ -1,4 +1,4 @@
-using Sluice.Cli.Jobs;
+using Sluice.Jobs;
 using Sluice.Cli.Output;
 using Sluice.Contracts;
 using Sluice.Execution;
@@ -14,10 +14,10 @@ internal static class JobRunner
     /// <param name="runtime">A cluster's runtime; null = embedded.</param>
     public static async Task<ExecutionSnapshot> RunAsync(JobSpec spec, Dataset dataset, WriteMode? mode, bool quiet, CancellationToken ct, IWorkerRuntime? runtime = null)
     {
-        var options = JobBuilder.Options(spec, mode);
+        var options = spec.Options(mode);
         // On a cluster the nodes and their resources come from the runtime (its membership), not from this machine.
         if (runtime is not null) options = options with { Runtime = runtime, Resources = null };
-        var sink = JobBuilder.Sink(spec.Write);
+        var sink = spec.Sink();
         var job = JobExecution.Start(dataset, sink, options, ct);
         if (quiet)
         {

@@ -24,7 +24,7 @@ internal static class PartitionCommand
             long? cap = null;
             if (parse.GetValue(maxBytes) is { } text)
             {
-                if (!Jobs.SpecReader.TryParseBytes(text, out var b) || b <= 0)
+                if (!Sluice.Jobs.Binding.ByteSizes.TryParse(text, out var b) || b <= 0)
                     throw new SluiceException($"--max-stage-bytes: '{text}' is not accepted; give a positive size such as 40MiB, 2GiB or 41943040");
                 cap = b;
             }

@@ -6,6 +6,7 @@ namespace Sluice.Contracts;
 public enum WriteMode
 {
     /// <summary>Refuse to start when the output already holds committed parts.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("error")]
     ErrorIfExists,
 
     /// <summary>Remove what is there and write anew.</summary>

@@ -2,9 +2,9 @@ namespace Sluice.Contracts;
 
 /// <summary>
 /// How a batch function or processor runs. Defaults live here and only here; the job spec and the
-/// Dataset API both fill this record, and <see cref="Validate"/> names the field that is wrong.
+/// Dataset API both fill this record, and <see cref="Problems"/> names the field that is wrong.
 /// </summary>
-public sealed record MapBatchesOptions
+public sealed record MapBatchesOptions : IValidatedOptions
 {
     /// <summary>The operator's name in plans, progress and errors.</summary>
     public string? Name { get; init; }
@@ -27,15 +27,16 @@ public sealed record MapBatchesOptions
     /// <summary>Task-pool ops: tasks in flight at once; null = the node's cores.</summary>
     public int? Concurrency { get; init; }
 
-    public IEnumerable<string> Validate(string where)
+    public IEnumerable<OptionError> Problems()
     {
-        if (BatchSize is <= 0) yield return $"{where}.batch_size: {BatchSize} is not accepted; give a positive row count (e.g. 64) or leave it out for whole blocks";
-        if (Pool.Min < 0) yield return $"{where}.pool.min: {Pool.Min} is not accepted; give 0 or more";
-        if (Pool.Max < 1) yield return $"{where}.pool.max: {Pool.Max} is not accepted; give 1 or more";
-        if (Pool.Max < Pool.Min) yield return $"{where}.pool: max {Pool.Max} is below min {Pool.Min}; give max >= min";
-        if (Pool.Initial is { } i && (i < Pool.Min || i > Pool.Max)) yield return $"{where}.pool.initial: {i} is outside min..max ({Pool}); give a value in that range";
-        if (MaxConcurrency < 1) yield return $"{where}.max_concurrency: {MaxConcurrency} is not accepted; give 1 or more";
-        if (Concurrency is < 1) yield return $"{where}.concurrency: {Concurrency} is not accepted; give 1 or more";
-        if (Resources is { } r && (r.Cpus < 0 || r.Gpus < 0 || r.MemoryBytes < 0)) yield return $"{where}.resources: negative values are not accepted ({r})";
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (BatchSize is <= 0) yield return new(nameof(BatchSize), BatchSize.Value.ToString(inv), "give a positive row count (e.g. 64) or leave it out for whole blocks");
+        if (Pool.Min < 0) yield return new("Pool.Min", Pool.Min.ToString(inv), "give 0 or more");
+        if (Pool.Max < 1) yield return new("Pool.Max", Pool.Max.ToString(inv), "give 1 or more");
+        if (Pool.Max < Pool.Min) yield return new(nameof(Pool), null, $"max {Pool.Max} is below min {Pool.Min}; give max >= min");
+        if (Pool.Initial is { } i && (i < Pool.Min || i > Pool.Max)) yield return new("Pool.Initial", i.ToString(inv), $"give a value in min..max ({Pool})");
+        if (MaxConcurrency < 1) yield return new(nameof(MaxConcurrency), MaxConcurrency.ToString(inv), "give 1 or more");
+        if (Concurrency is < 1) yield return new(nameof(Concurrency), Concurrency.Value.ToString(inv), "give 1 or more");
+        if (Resources is { } r && (r.Cpus < 0 || r.Gpus < 0 || r.MemoryBytes < 0)) yield return new(nameof(Resources), r.ToString(), "negative values are not accepted");
     }
 }

@@ -4,9 +4,16 @@ using Sluice.Contracts;
 namespace Sluice.Execution.Simulation;
 
 /// <summary>How long a simulated model holds its device per batch: <c>fixed + per_row x rows</c>.</summary>
-public sealed record SimulateOptions(double FixedMs = 0, double PerRowMs = 1)
+public sealed record SimulateOptions(double FixedMs = 0, double PerRowMs = 1) : IValidatedOptions
 {
     public TimeSpan Duration(int rows) => TimeSpan.FromMilliseconds(FixedMs + PerRowMs * rows);
+
+    public IEnumerable<OptionError> Problems()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (!(FixedMs >= 0)) yield return new(nameof(FixedMs), FixedMs.ToString(inv), "give 0 or more milliseconds");
+        if (!(PerRowMs >= 0)) yield return new(nameof(PerRowMs), PerRowMs.ToString(inv), "give 0 or more milliseconds");
+    }
 }
 
 /// <summary>

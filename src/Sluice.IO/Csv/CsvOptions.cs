@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Sluice.IO;
 
 /// <summary>How CSV files are read. A header row is required.</summary>
@@ -11,5 +13,6 @@ public sealed record CsvOptions
     /// named here are inferred from each file's first block: int64 if every value parses, else float64,
     /// else bool, else string. An empty field is null.
     /// </summary>
+    [JsonPropertyName("columns")]
     public IReadOnlyDictionary<string, string>? ColumnTypes { get; init; }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Sluice.Contracts;
+
 namespace Sluice.Inference;
 
 /// <summary>How <see cref="OnnxProcessor"/> reduces a per-token output to one vector per row.</summary>
@@ -12,7 +15,7 @@ public enum Pooling
 
 /// <summary>How <see cref="OnnxProcessor"/> runs a model over tensor columns.</summary>
 /// <param name="Model">Path of the .onnx file.</param>
-public sealed record OnnxOptions(string Model)
+public sealed record OnnxOptions(string Model) : IValidatedOptions
 {
     /// <summary>CUDA when the actor holds a real GPU, else the CPU.</summary>
     public const string AutoProvider = "auto";
@@ -47,8 +50,8 @@ public sealed record OnnxOptions(string Model)
     /// <summary>The column that receives the pooled vectors ([hidden] float tensor).</summary>
     public string OutputColumn { get; init; } = "embedding";
 
-    /// <summary>Remove the columns the model read from the output batch.</summary>
-    public bool DropInputs { get; init; } = true;
+    /// <summary>Keep the columns the model read in the output batch (by default they are removed).</summary>
+    public bool KeepInputs { get; init; }
 
     /// <summary>More columns to remove from the output batch (a pipeline stage drops the boundary tensor it consumed).</summary>
     public IReadOnlyList<string>? DropColumns { get; init; }
@@ -61,12 +64,14 @@ public sealed record OnnxOptions(string Model)
     public bool TrimPadding { get; init; } = true;
 
     /// <summary>ONNX Runtime intra-op threads; null: the actor's cpus (at least 1).</summary>
+    [JsonPropertyName("threads")]
     public int? IntraOpThreads { get; init; }
 
     /// <summary>
     /// Execution provider: <see cref="AutoProvider"/> (cuda when the actor holds a real GPU, else cpu),
     /// <see cref="CpuProvider"/> or <see cref="CudaProvider"/> (device = the actor's first GPU id).
     /// </summary>
+    [JsonPropertyName("provider")]
     public string ExecutionProvider { get; init; } = AutoProvider;
 
     /// <summary>
@@ -80,16 +85,21 @@ public sealed record OnnxOptions(string Model)
 
     internal void Validate()
     {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(Model)) errors.Add("OnnxOptions.Model: empty; give the path of an .onnx file");
-        if (!ExecutionProviders.Contains(ExecutionProvider, StringComparer.OrdinalIgnoreCase))
-            errors.Add($"OnnxOptions.ExecutionProvider: '{ExecutionProvider}' is not supported; give {AutoProvider} (cuda when the actor holds a real GPU, else cpu), {CpuProvider} or {CudaProvider}");
-        if (IntraOpThreads is < 1) errors.Add($"OnnxOptions.IntraOpThreads: {IntraOpThreads} is not accepted; give 1 or more, or leave it out to use the actor's cpus");
-        if (TensorParallel < 1)
-            errors.Add($"OnnxOptions.TensorParallel: {TensorParallel} is not accepted; give 1 (the whole model in one session) or more (devices of one actor to split the model over)");
-        if (!Enum.IsDefined(Pooling)) errors.Add($"OnnxOptions.Pooling: {Pooling} is not accepted; give None or Mean");
-        if (Normalize == true && Pooling == Pooling.None) errors.Add("OnnxOptions.Normalize: true needs Pooling = Mean (only pooled vectors are normalized)");
-        if (Pooling != Pooling.None && string.IsNullOrEmpty(OutputColumn)) errors.Add("OnnxOptions.OutputColumn: empty; give the column for the pooled vectors");
+        var errors = Problems().Select(p => $"{nameof(OnnxOptions)}.{p}").ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join("; ", errors));
+    }
+
+    public IEnumerable<OptionError> Problems()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (string.IsNullOrWhiteSpace(Model)) yield return new(nameof(Model), Model, "give the path of an .onnx file");
+        if (!ExecutionProviders.Contains(ExecutionProvider, StringComparer.OrdinalIgnoreCase))
+            yield return new(nameof(ExecutionProvider), ExecutionProvider, $"give {AutoProvider} (cuda when the actor holds a real GPU, else cpu), {CpuProvider} or {CudaProvider}");
+        if (IntraOpThreads is < 1) yield return new(nameof(IntraOpThreads), IntraOpThreads.Value.ToString(inv), "give 1 or more, or leave it out to use the actor's cpus");
+        if (TensorParallel < 1)
+            yield return new(nameof(TensorParallel), TensorParallel.ToString(inv), "give 1 (the whole model in one session) or more (devices of one actor to split the model over)");
+        if (!Enum.IsDefined(Pooling)) yield return new(nameof(Pooling), Pooling.ToString(), "give none or mean");
+        if (Normalize == true && Pooling == Pooling.None) yield return new(nameof(Normalize), "true", "needs pooling: mean (only pooled vectors are normalized)");
+        if (Pooling != Pooling.None && string.IsNullOrEmpty(OutputColumn)) yield return new(nameof(OutputColumn), OutputColumn, "give the column for the pooled vectors");
     }
 }

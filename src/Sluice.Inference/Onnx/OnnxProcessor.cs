@@ -7,7 +7,7 @@ namespace Sluice.Inference;
 
 /// <summary>
 /// Runs an ONNX model over tensor columns, one session per actor and one Run per batch.
-/// Emits: the input batch (less the columns the model read, when <see cref="OnnxOptions.DropInputs"/>)
+/// Emits: the input batch (less the columns the model read, unless <see cref="OnnxOptions.KeepInputs"/>)
 /// plus one tensor column per chosen output and, with pooling, the pooled vectors in <see cref="OnnxOptions.OutputColumn"/>.
 /// Overlaps: concurrent calls convert columns and outputs in parallel; only the Run itself takes turns.
 /// Devices: with provider auto or cuda, an actor holding a real GPU runs its session on the CUDA
@@ -116,7 +116,7 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
         using var outputs = await RunAsync(model, inputs, runOptions, batch.Length, cancellationToken).ConfigureAwait(false);
 
         var drop = new HashSet<string>(_options.DropColumns ?? [], StringComparer.Ordinal);
-        if (_options.DropInputs) drop.UnionWith(model.Inputs.Select(b => b.Column));
+        if (!_options.KeepInputs) drop.UnionWith(model.Inputs.Select(b => b.Column));
         var result = drop.Count > 0 ? ArrowBatches.WithoutColumns(batch, drop) : batch;
         foreach (var binding in model.Outputs)
         {

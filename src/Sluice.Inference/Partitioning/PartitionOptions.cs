@@ -17,7 +17,7 @@ public enum PartitionBalance
 /// <param name="Stages">The number of stages (≥ 2, ≤ the model's cut points + 1).</param>
 /// <param name="MaxStageBytes">The most parameter bytes one stage may hold: the fewest stages that fit are chosen.</param>
 /// <param name="Balance">What to even out across the stages.</param>
-public sealed record PartitionOptions(int? Stages = null, long? MaxStageBytes = null, PartitionBalance Balance = PartitionBalance.Params)
+public sealed record PartitionOptions(int? Stages = null, [Sluice.Contracts.ByteSize] long? MaxStageBytes = null, PartitionBalance Balance = PartitionBalance.Params)
 {
     /// <summary>Checks what needs no model.</summary>
     /// <exception cref="BadInputException">Neither or both of Stages / MaxStageBytes, or a value out of range.</exception>

@@ -36,7 +36,7 @@ public static class PipelineStages
                     TrimPadding = whole.TrimPadding && i == 0,
                     // The last stage reads the boundary and the mask; the other graph inputs go too, so the
                     // output has the same columns as the whole model's would.
-                    DropColumns = whole.DropInputs ? [.. graphInputs.Where(c => !stage.Inputs.Contains(c)).Select(Column)] : null,
+                    DropColumns = !whole.KeepInputs ? [.. graphInputs.Where(c => !stage.Inputs.Contains(c)).Select(Column)] : null,
                 });
                 continue;
             }
@@ -55,7 +55,7 @@ public static class PipelineStages
                 TrimPadding = whole.TrimPadding && i == 0,
                 IntraOpThreads = whole.IntraOpThreads,
                 ExecutionProvider = whole.ExecutionProvider,
-                DropInputs = false,
+                KeepInputs = true,
                 DropColumns = i > 0 && plan.Cuts[i - 1] is { } consumed ? [consumed] : null,
             });
         }

@@ -1,0 +1,40 @@
+using Sluice.Contracts;
+using Sluice.Execution.Simulation;
+using Sluice.IO;
+using Sluice.Jobs.Ops;
+
+namespace Sluice.Jobs;
+
+/// <summary>The ops and formats every Sluice process knows.</summary>
+internal sealed class BuiltIns : IJobModule
+{
+    public void Register(JobRegistry registry)
+    {
+        registry.Add(new BertTokenizeOp());
+        registry.Add(new OnnxOp());
+        registry.Add(new ProcessorOp<SimulateProcessor, SimulateOptions>("simulate", new ResourceRequest(Gpus: 1),
+            "a model stage on a simulated GPU: holds its device fixed_ms + per_row_ms x rows per batch"));
+        // Not an op of specs, but a processor tests and demos run on workers to show where actors ran.
+        registry.Processors.Add<AnnotateProcessor>();
+
+        registry.Add(new ReadFormat<NoOptions>("parquet", (path, _) => Sources.Parquet(path), "Parquet files: one read task per row group"));
+        registry.Add(new ReadFormat<CsvOptions>("csv", Sources.Csv, "CSV with a header row"));
+        registry.Add(new ReadFormat<NoOptions>("jsonl", (path, _) => Sources.JsonLines(path), "JSON Lines: one object per line"));
+        registry.Add(new ReadFormat<TextOptions>("text", Sources.Text, "text: one row per line, in a string column `text`"));
+        registry.Add(new ReadFormat<RangeOptions>("range", (_, o) => Dataset.Range(o.Count).Plan is Sluice.Plan.ReadOperator r ? r.Source : throw new InvalidOperationException(),
+            "the integers 0..count-1 in a column `id` (no files; path is not used)") { TakesPath = false });
+
+        registry.Add(new WriteFormat("parquet", Sinks.Parquet, "Parquet parts (tensor columns round-trip)"));
+        registry.Add(new WriteFormat("jsonl", Sinks.JsonLines, "JSON Lines parts; tensors as arrays"));
+    }
+}
+
+/// <summary>The <c>range</c> read format's options.</summary>
+/// <param name="Count">How many integers.</param>
+public sealed record RangeOptions(long Count) : IValidatedOptions
+{
+    public IEnumerable<OptionError> Problems()
+    {
+        if (Count < 1) yield return new(nameof(Count), Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "give 1 or more");
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text.Json.Serialization;
+using Sluice.Contracts;
+using Sluice.Execution;
+using Sluice.Jobs.Binding;
+using Sluice.Plan;
+
+namespace Sluice.Jobs;
+
+/// <summary>A job as bound from a spec: its parts, and how to build the dataset, the sink and the execution options.</summary>
+public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec> Stages, WriteSpec Write, ExecutionSpec Execution)
+{
+    internal Datasource Source { get; init; } = null!;
+
+    internal WriteFormat WriteFormat { get; init; } = null!;
+
+    /// <summary>The dataset: the read, then each stage.</summary>
+    public Dataset Dataset() => Stages.Aggregate(Sluice.Dataset.Read(Source, Read.Options), (ds, stage) => stage.Plan.Append(ds));
+
+    public Datasink Sink() => WriteFormat.Create(Write.Path);
+
+    /// <summary>Execution options for this node: the spec's settings over what the node detects.</summary>
+    public ExecutionOptions Options(WriteMode? modeOverride = null, NodeResources? detected = null) =>
+        Execution.ToOptions(detected ?? NodeResources.Detect()) with { WriteMode = modeOverride ?? Write.Mode };
+}
+
+/// <summary>The <c>read</c> section: a format, a path, and how blocks are cut (<see cref="ReadOptions"/>).</summary>
+public sealed record ReadSpec(string Format, string Path, ReadOptions Options)
+{
+    /// <summary>The fields of every read format: format, path, and those of <see cref="ReadOptions"/>.</summary>
+    public static IReadOnlyList<string> SharedFields { get; } = ["format", "path", .. OptionField.Of(typeof(ReadOptions)).Select(f => f.Name)];
+}
+
+/// <summary>One bound stage.</summary>
+public sealed record StageSpec(string Name, string Op, string Path, MapBatchesOptions Run, StagePlan Plan);
+
+/// <summary>The <c>write</c> section.</summary>
+/// <param name="Format">A registered write format.</param>
+/// <param name="Path">The output directory.</param>
+/// <param name="Mode">error (refuse existing output), overwrite or resume.</param>
+public sealed record WriteSpec(string Format, string Path, WriteMode Mode = WriteMode.ErrorIfExists);
+
+/// <summary>
+/// The <c>execution</c> section: each field left out takes the library's default (<see cref="ExecutionOptions"/>)
+/// or what the node detects.
+/// </summary>
+public sealed record ExecutionSpec
+{
+    /// <summary>Bytes of blocks in flight; default: a share of the node's memory.</summary>
+    [ByteSize]
+    public long? MemoryBudget { get; init; }
+
+    public bool? PreserveOrder { get; init; }
+
+    /// <summary>Cores this node offers; default: detected.</summary>
+    public double? Cpus { get; init; }
+
+    /// <summary>GPUs this node offers; default: detected.</summary>
+    public int? Gpus { get; init; }
+
+    /// <summary>Simulated GPUs (they exist only in time), instead of real ones.</summary>
+    public int? SimGpus { get; init; }
+
+    /// <summary>Memory of each simulated GPU.</summary>
+    [ByteSize]
+    public long? SimGpuMemory { get; init; }
+
+    /// <summary>Memory this node offers; default: detected.</summary>
+    [ByteSize]
+    public long? Memory { get; init; }
+
+    public DispatchPolicy? Dispatch { get; init; }
+
+    [JsonPropertyName("actor_idle_timeout_s")]
+    public double? ActorIdleTimeoutSeconds { get; init; }
+
+    /// <summary>Memory of each GPU this job's node has: simulated or detected; 0 where unknown.</summary>
+    public long DeviceMemory(NodeResources detected) => SimGpus is > 0 ? SimGpuMemory ?? 0 : ArgumentValidation.NotNull(detected).GpuMemoryBytes;
+
+    public NodeResources Node(NodeResources detected)
+    {
+        ArgumentNullException.ThrowIfNull(detected);
+        var node = detected with { Cpus = Cpus ?? detected.Cpus, Gpus = Gpus ?? detected.Gpus, MemoryBytes = Memory ?? detected.MemoryBytes };
+        return SimGpus is { } sim ? node.WithSimulatedGpus(sim, SimGpuMemory ?? 0) : node;
+    }
+
+    public ExecutionOptions ToOptions(NodeResources detected)
+    {
+        var defaults = new ExecutionOptions();
+        return defaults with
+        {
+            MemoryBudgetBytes = MemoryBudget ?? defaults.MemoryBudgetBytes,
+            PreserveOrder = PreserveOrder ?? defaults.PreserveOrder,
+            Resources = Node(detected),
+            Dispatch = Dispatch ?? defaults.Dispatch,
+            ActorIdleTimeout = ActorIdleTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : defaults.ActorIdleTimeout,
+        };
+    }
+}
