@@ -60,7 +60,7 @@ public sealed class PartitionCommandTests(ModelFiles models, ITestOutputHelper o
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(3));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
         var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", [$"stages.embed.partition.plan={_dir["nothing"]}"]));
-        Assert.Contains("stages[1].partition.plan:", Assert.Single(e.Errors));
-        Assert.Contains("sluice partition", e.Errors[0]);
+        Assert.Contains("stages[1].partition.plan:", Assert.Single(e.Errors).ToString());
+        Assert.Contains("sluice partition", e.Errors[0].ToString());
     }
 }

@@ -132,8 +132,10 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
         var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", ["execution.sim_gpus=2", "stages.embed.partition=auto"]));
-        Assert.Contains("stages[1].partition: auto needs the memory of a GPU", Assert.Single(e.Errors));
-        Assert.Contains("execution.sim_gpu_memory", e.Errors[0]);
+        var error = Assert.Single(e.Errors);
+        Assert.Equal(("stages[1].partition", "auto"), (error.Field, error.Value));
+        Assert.StartsWith("needs the memory of a GPU", error.Accepted, StringComparison.Ordinal);
+        Assert.Contains("execution.sim_gpu_memory", error.Accepted, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -142,6 +144,6 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
         var yaml = Jobs.EmbedSpec(_dir["docs.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["out"]);
         var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", ["stages.embed.partition.balance=params"]));
-        Assert.Contains("stages[1].partition: give exactly one of stages", Assert.Single(e.Errors));
+        Assert.Contains("stages[1].partition: give exactly one of stages", Assert.Single(e.Errors).ToString());
     }
 }

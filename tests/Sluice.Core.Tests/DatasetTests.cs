@@ -29,11 +29,11 @@ public class DatasetTests
     }
 
     [Fact]
-    public void MapBatchesOptions_Validate_NamesFieldValueAndWhatIsAccepted()
+    public void MapBatchesOptions_Problems_AreValuesNamingMemberValueAndWhatIsAccepted()
     {
-        var errors = new MapBatchesOptions { BatchSize = 0, Pool = new PoolSize(3, 2), MaxConcurrency = 0 }.Validate("stages[1]").ToList();
-        Assert.Contains(errors, e => e.StartsWith("stages[1].batch_size: 0 is not accepted", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("stages[1].pool: max 2 is below min 3", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("stages[1].max_concurrency: 0", StringComparison.Ordinal));
+        var errors = new MapBatchesOptions { BatchSize = 0, Pool = new PoolSize(3, 2), MaxConcurrency = 0 }.Problems().ToList();
+        Assert.Contains(new OptionError("BatchSize", "0", "give a positive row count (e.g. 64) or leave it out for whole blocks"), errors);
+        Assert.Contains(errors, e => e is { Member: "Pool", Value: null } && e.Accepted.StartsWith("max 2 is below min 3", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e is { Member: "MaxConcurrency", Value: "0" });
     }
 }

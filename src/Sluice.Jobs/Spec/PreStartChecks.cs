@@ -53,6 +53,9 @@ internal static class PreStartChecks
             .Select(op => new PoolFloor(op.Name, op.Options.Pool.Min, op.Options.Resources ?? Contracts.ResourceRequest.OneCpu))
             .ToList();
         var node = spec.Execution.Node(context.Detected);
+        // A pool whose one actor fits no node at all is refused when the job starts, saying what to install or
+        // simulate (the executor's preflight); this check is about minimums that fit alone but not together.
+        floors = [.. floors.Where(f => PoolFit.FirstMisfit([f with { Min = 1 }], [node]) is null)];
         if (PoolFit.FirstMisfit(floors, [node]) is not { } misfit) return;
         var stage = spec.Stages.FirstOrDefault(s => misfit.Pool.Stage == s.Name || misfit.Pool.Stage.StartsWith(s.Name + ".", StringComparison.Ordinal));
         var path = stage is null ? "stages" : misfit.Pool.Stage == stage.Name ? $"{stage.Path}.pool.min" : $"{stage.Path}.partition.parts[{misfit.Pool.Stage[(stage.Name.Length + 1)..]}].pool.min";
