@@ -19,15 +19,7 @@ public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string Example()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var file = Path.Combine(dir.FullName, "examples", "dual-tower.yaml");
-            if (File.Exists(file)) return file;
-        }
-        throw new FileNotFoundException("examples/dual-tower.yaml not found above " + AppContext.BaseDirectory);
-    }
+    private static string Example() => Repo.File("examples/dual-tower.yaml");
 
     private static async Task<Dictionary<long, (float[] Image, float[] Text)>> ReadAsync(string dir)
     {

@@ -101,6 +101,11 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         var bigSpec = JobSpecParser.Parse(yaml, "job.yaml", ["execution.sim_gpus=2", "execution.sim_gpu_memory=1GiB", "stages.embed.partition=auto"]);
         Assert.Contains("embed (OnnxProcessor)", JobExecution.Explain(bigSpec.Dataset(), bigSpec.Sink(), bigSpec.Options()));
 
+        // Explain plans the cut in memory and writes nothing: the cache is made when the job starts.
+        var explained = JobSpecParser.Parse(yaml, "job.yaml", new SpecOptions { Overrides = [.. SmallGpus, "stages.embed.partition=auto"], Prepare = false });
+        Assert.Contains("embed.1", JobExecution.Explain(explained.Dataset(), explained.Sink(), explained.Options()));
+        Assert.False(Directory.Exists(_dir["model/.partitions"]), "explain wrote a partition cache");
+
         // 64 MiB devices: 2 stages fit, and auto takes 2, not more.
         var spec = JobSpecParser.Parse(yaml, "job.yaml", [.. SmallGpus, $"write.path={_dir["split"]}", "stages.embed.partition=auto"]);
         var stats = await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);

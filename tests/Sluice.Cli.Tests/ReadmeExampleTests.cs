@@ -32,4 +32,24 @@ public class ReadmeExampleTests(ModelFiles models) : IDisposable
         var schema = await Read.Parquet(_dir["out"]).SchemaAsync();
         Assert.Equal(["text", "embedding"], schema.FieldsList.Select(f => f.Name));
     }
+
+    [Fact]
+    public void Readme_LibrarySnippet_IsTheCompiledOne()
+    {
+        var source = File.ReadAllLines(Path.Combine(Repo.Root, "tests/Sluice.Cli.Tests/ReadmeSnippet.cs"));
+        var snippet = new List<string>();
+        var inside = false;
+        foreach (var line in source)
+        {
+            if (line.Trim() == "// README:begin") inside = true;
+            else if (line.Trim() == "// README:end") inside = false;
+            else if (inside) snippet.Add(line.Trim());
+        }
+        var readme = File.ReadAllLines(Path.Combine(Repo.Root, "README.md")).Select(l => l.Trim()).ToList();
+        var start = readme.IndexOf(snippet[0]);
+        Assert.True(start >= 0, "the README's library snippet does not start with the compiled usings line");
+        var body = readme.IndexOf(snippet[1], start);
+        Assert.True(body > start, "the README's library snippet does not hold the compiled body");
+        Assert.Equal(snippet.Skip(1), readme.Skip(body).Take(snippet.Count - 1));
+    }
 }
