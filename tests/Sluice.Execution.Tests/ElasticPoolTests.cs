@@ -20,10 +20,9 @@ public class ElasticPoolTests
     [Fact]
     public async Task IdleActors_AreReleasedAfterTheTimeout_NotBefore_DrivenByAFakeClock()
     {
-        CountingProcessor.CurrentKey = nameof(IdleActors_AreReleasedAfterTheTimeout_NotBefore_DrivenByAFakeClock);
         var clock = new FakeTimeProvider();
         var source = new GatedSource(before: 6, after: 2, rows: 10);
-        var ds = Dataset.Read(source).MapBatches<CountingProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(1, 3, Initial: 3), MaxConcurrency = 1 });
+        var ds = Dataset.Read(source).MapBatches<TripleProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(1, 3, Initial: 3), MaxConcurrency = 1 });
         var job = JobExecution.Start(ds, new MemorySink(), new ExecutionOptions
         {
             Resources = new NodeResources(4, 0, 1L << 30),
