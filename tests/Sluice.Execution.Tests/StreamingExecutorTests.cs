@@ -7,7 +7,7 @@ namespace Sluice.Execution.Tests;
 /// <summary>
 /// Executor behaviour the conformance suite (tests/Shared/ExecutorConformance.cs, run on both runtimes)
 /// does not cover: CountAsync, row functions, a transient task failure retried, a pool minimum the
-/// node cannot hold, and the explained plan. Cases the suite runs are not repeated here.
+/// node cannot hold, the batch size a processor sees, and the explained plan. Cases the suite runs are not repeated here.
 /// </summary>
 public class StreamingExecutorTests
 {
@@ -35,6 +35,24 @@ public class StreamingExecutorTests
         Assert.Equal(2_000, sink.Rows);
         Assert.Equal(Enumerable.Range(0, 2_000).Select(i => (long)i), sink.Ids.Order());
         Assert.Equal(1, stats.Operators.Sum(o => o.TaskRetries));
+    }
+
+    /// <summary>Seen by the processor itself (the suite sees only the executor's stats): each actor initialized once, blocks cut into batches of the size asked.</summary>
+    [Fact]
+    public async Task WriteAsync_BatchSizeBelowTheBlock_EachActorInitializedOnceAndSeesBatchesOfThatSize()
+    {
+        var ledger = new ProcessorLedger();
+        var sizes = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var ds = Dataset.Range(5_000, new ReadOptions { BlockRows = 100 }, tasks: 5)
+            .MapBatches(() => new SizeRecorder(ledger, sizes), nameof(SizeRecorder), new MapBatchesOptions { Pool = new PoolSize(2, 2), BatchSize = 30 });
+        var sink = new MemorySink();
+
+        await ds.WriteAsync(sink, Small);
+
+        Assert.Equal(Enumerable.Range(0, 5_000).Select(i => (long)i), sink.Ids.Order());
+        Assert.Equal(2, ledger.Initialized);
+        // 5 read tasks of 10 blocks of 100 rows, each block cut into 30 + 30 + 30 + 10.
+        Assert.Equal(new Dictionary<int, int> { [30] = 150, [10] = 50 }, sizes.CountBy(n => n).ToDictionary());
     }
 
     [Fact]
@@ -66,5 +84,22 @@ public class StreamingExecutorTests
         Assert.Contains("Read[range(10)]->prep", text);
         Assert.Contains("embed (TripleProcessor)  actor pool 1..2, batch 64", text);
         Assert.Contains("cpus=1", text);
+    }
+
+    private sealed class SizeRecorder(ProcessorLedger ledger, System.Collections.Concurrent.ConcurrentBag<int> sizes) : IBatchProcessor
+    {
+        public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
+        {
+            ledger.OnInitialized();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask<RecordBatch> ProcessAsync(RecordBatch batch, CancellationToken cancellationToken)
+        {
+            sizes.Add(batch.Length);
+            return ValueTask.FromResult(batch);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
