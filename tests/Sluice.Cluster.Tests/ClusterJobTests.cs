@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Apache.Arrow;
 using Sluice.Cluster.Tests.Support;
 using Sluice.Contracts;
@@ -62,7 +61,6 @@ public sealed class ClusterJobTests(ClusterFixture cluster)
     {
         var ids = new List<long>();
         var pids = new List<int>();
-        var watch = Stopwatch.StartNew();
         await foreach (var batch in job.IterateBatchesAsync(options))
         {
             ids.AddRange(((Int64Array)batch.Column("id")).Values.ToArray());
