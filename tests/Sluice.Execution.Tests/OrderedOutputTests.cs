@@ -8,8 +8,8 @@ namespace Sluice.Execution.Tests;
 
 /// <summary>
 /// <see cref="ExecutionOptions.PreserveOrder"/>: blocks made to finish out of order by gates the test
-/// opens (no sleeps) still come out in input order (read task, then block), and a budget of a few
-/// blocks does not stall the reorder buffer.
+/// opens (no sleeps) still come out in input order (read task, then block), written blocks keep their
+/// place by lineage, and a budget of a few blocks does not stall the reorder buffer.
 /// </summary>
 public sealed class OrderedOutputTests
 {
@@ -55,6 +55,32 @@ public sealed class OrderedOutputTests
 
         Assert.Equal(1, gates.FinishOrder.First());
         Assert.Equal(Enumerable.Range(0, 120).Select(i => (long)i), rows.Select(r => (long)r["id"]!));
+    }
+
+    /// <summary>
+    /// A sink is written as blocks finish, so <see cref="ExecutionOptions.PreserveOrder"/> does not hold writes back:
+    /// each block carries its lineage (read task, seq), which file sinks name their parts by (<c>part-{task}-{seq}</c>),
+    /// so the written output read in lineage order is in input order however late a block finished.
+    /// </summary>
+    [Fact]
+    public async Task WriteAsync_FirstBlockFinishesLast_BlocksInLineageOrderHoldRowsInInputOrder()
+    {
+        var gates = new BlockGates(blocks: 6, blockRows: 100, held: [0]);
+        var sink = new OrderRecordingSink();
+        var ds = Dataset.Range(600, new ReadOptions { BlockRows = 100 }, tasks: 1)
+            .MapBatches(() => new GatedProcessor(gates), nameof(GatedProcessor), new MapBatchesOptions { Name = "gated", Pool = new PoolSize(2, 2), MaxConcurrency = 1 });
+
+        var job = ds.WriteAsync(sink, Node);
+        await gates.Entered(0).WaitAsync(Limit);
+        await sink.Written(5).WaitAsync(Limit); // blocks 1..5, through the other actor
+        gates.Release(0);
+        await job.WaitAsync(Limit);
+
+        Assert.Equal([0, 1, 2, 3, 4, 5], sink.WriteOrder.Select(b => b.Lineage.Seq).Order()); // each block written once
+        Assert.Equal(0, sink.WriteOrder[^1].Lineage.Seq); // block 0 was written last
+        var inLineageOrder = sink.WriteOrder.OrderBy(b => b.Lineage.TaskIndex).ThenBy(b => b.Lineage.Seq);
+        Assert.Equal(Enumerable.Range(0, 600).Select(i => (long)i), inLineageOrder.SelectMany(b => ((Int64Array)b.Batch.Column("id")).Values.ToArray()));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => i * 100L), inLineageOrder.Select(b => b.Lineage.FirstRow));
     }
 
     /// <summary>
@@ -142,6 +168,53 @@ public sealed class OrderedOutputTests
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Records the blocks in the order they were written, and lets a test wait for a count.</summary>
+    private sealed class OrderRecordingSink : Datasink
+    {
+        private readonly Lock _lock = new();
+        private readonly List<Sluice.Blocks.Block> _written = [];
+        private readonly Dictionary<int, TaskCompletionSource> _waiters = [];
+
+        public override string Name => "order";
+
+        public IReadOnlyList<Sluice.Blocks.Block> WriteOrder
+        {
+            get
+            {
+                lock (_lock) return [.. _written];
+            }
+        }
+
+        public Task Written(int count)
+        {
+            lock (_lock)
+            {
+                if (_written.Count >= count) return Task.CompletedTask;
+                if (!_waiters.TryGetValue(count, out var w)) _waiters[count] = w = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return w.Task;
+            }
+        }
+
+        public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken) => ValueTask.FromResult(SinkState.Empty);
+
+        public override ValueTask WriteAsync(Sluice.Blocks.Block block, CancellationToken cancellationToken)
+        {
+            lock (_lock)
+            {
+                _written.Add(block);
+                foreach (var (count, w) in _waiters)
+                {
+                    if (count <= _written.Count) w.TrySetResult();
+                }
+            }
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask MarkTaskCompleteAsync(string taskId, int blocks, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public override ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
     /// <summary>Counts the batches that went through, and lets a test wait for a count.</summary>
