@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Apache.Arrow;
 using Sluice.Blocks;
 using Sluice.Contracts;
@@ -30,17 +29,18 @@ public sealed class NodeLossTests
         var inFlight = slow.RunAsync(input, CancellationToken.None);
         await Task.Delay(500);
 
-        var watch = Stopwatch.StartNew();
         doomed.Kill();
 
-        await Assert.ThrowsAsync<ActorLostException>(() => inFlight.WaitAsync(TimeSpan.FromSeconds(30)));
-        var lostAfter = watch.Elapsed;
+        // 30 s is a hang guard, far below the 10-minute response timeout: an ActorLostException within it can only
+        // come from failure detection. How fast detection is (~1 s on loopback, DESIGN.md §6) is not asserted here.
+        var lost = await Assert.ThrowsAsync<ActorLostException>(() => inFlight.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"stage 'slow' actor 0", lost.Message);
+        Assert.Contains($"node '{doomed.NodeId}'", lost.Message);
         Assert.Equal(doomed.NodeId, await left.Task.WaitAsync(TimeSpan.FromSeconds(30)));
         var blockLost = Assert.Throws<BlockLostException>(() => runtime.Get(kept));
         Assert.Equal(kept, blockLost.Block);
         await Assert.ThrowsAsync<ActorLostException>(() => StartAsync(runtime, doomed.NodeId, "again", fixedMs: 1));
         Assert.DoesNotContain(runtime.Nodes, n => n.Id == doomed.NodeId);
-        Assert.True(lostAfter < TimeSpan.FromSeconds(15), $"the in-flight call failed after {lostAfter}");
     }
 
     private static Task<IActorHandle> StartAsync(OrleansWorkerRuntime runtime, string node, string stage, double fixedMs)

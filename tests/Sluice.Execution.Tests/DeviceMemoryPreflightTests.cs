@@ -10,19 +10,16 @@ public sealed class DeviceMemoryPreflightTests
     /// <summary>A processor that keeps <see cref="WeightOptions.Bytes"/> on each GPU and passes batches through.</summary>
     public sealed record WeightOptions(long Bytes);
 
-    public sealed class WeightsProcessor(WeightOptions options) : IBatchProcessor, IDeviceMemoryNeed
+    /// <remarks>Counts into the test's own <see cref="ProcessorLedger"/> (no static counter shared between tests).</remarks>
+    internal sealed class WeightsProcessor(WeightOptions options, ProcessorLedger ledger) : IBatchProcessor, IDeviceMemoryNeed
     {
-        private static int _initialized;
-
-        public static int Initialized => Volatile.Read(ref _initialized);
-
         public long DeviceBytesPerGpu(ResourceRequest resources) => options.Bytes;
 
         public string HowToFit(long deviceBytes) => $"split it into parts of at most {deviceBytes} B";
 
         public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref _initialized);
+            ledger.OnInitialized();
             return ValueTask.CompletedTask;
         }
 
@@ -31,9 +28,9 @@ public sealed class DeviceMemoryPreflightTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private static Dataset Job(long bytes, double gpus = 1) =>
+    private static Dataset Job(long bytes, ProcessorLedger ledger, double gpus = 1) =>
         Dataset.Range(100, new ReadOptions { BlockRows = 10 })
-            .MapBatches<WeightsProcessor, WeightOptions>(new WeightOptions(bytes), new MapBatchesOptions { Name = "big", Resources = new ResourceRequest(Gpus: gpus), Pool = new PoolSize(1, 1) });
+            .MapBatches(() => new WeightsProcessor(new WeightOptions(bytes), ledger), nameof(WeightsProcessor), new MapBatchesOptions { Name = "big", Resources = new ResourceRequest(Gpus: gpus), Pool = new PoolSize(1, 1) });
 
     private static ExecutionOptions On(long deviceBytes) =>
         new() { Resources = new NodeResources(2, 0, 1L << 30).WithSimulatedGpus(2, deviceBytes) };
@@ -42,13 +39,13 @@ public sealed class DeviceMemoryPreflightTests
     public async Task Write_WeightsLargerThanEveryGpu_RefusedBeforeAnyActorStarts()
     {
         var sink = new MemorySink();
-        var before = WeightsProcessor.Initialized;
+        var ledger = new ProcessorLedger();
 
-        var e = await Assert.ThrowsAsync<SluiceException>(() => Job(100L << 20).WriteAsync(sink, On(64L << 20)));
+        var e = await Assert.ThrowsAsync<SluiceException>(() => Job(100L << 20, ledger).WriteAsync(sink, On(64L << 20)));
 
         Assert.Contains("stage 'big': each GPU must hold 100 MiB (model weights) but the largest GPU has 64 MiB", e.Message);
         Assert.Contains("split it into parts of at most 67108864 B", e.Message);
-        Assert.Equal(before, WeightsProcessor.Initialized);
+        Assert.Equal(0, ledger.Initialized);
         Assert.Equal(0, sink.Rows);
     }
 
@@ -58,15 +55,17 @@ public sealed class DeviceMemoryPreflightTests
     public async Task Write_WeightsThatFitOrUnknownMemory_Runs(long weights, long device)
     {
         var sink = new MemorySink();
-        await Job(weights).WriteAsync(sink, On(device));
+        var ledger = new ProcessorLedger();
+        await Job(weights, ledger).WriteAsync(sink, On(device));
         Assert.Equal(100, sink.Rows);
+        Assert.Equal(1, ledger.Initialized);
     }
 
     [Fact]
     public async Task Write_CpuStageWithLargeWeights_IsNotChecked()
     {
         var sink = new MemorySink();
-        await Job(100L << 20, gpus: 0).WriteAsync(sink, On(64L << 20));
+        await Job(100L << 20, new ProcessorLedger(), gpus: 0).WriteAsync(sink, On(64L << 20));
         Assert.Equal(100, sink.Rows);
     }
 }

@@ -20,10 +20,9 @@ public class ElasticPoolTests
     [Fact]
     public async Task IdleActors_AreReleasedAfterTheTimeout_NotBefore_DrivenByAFakeClock()
     {
-        CountingProcessor.CurrentKey = nameof(IdleActors_AreReleasedAfterTheTimeout_NotBefore_DrivenByAFakeClock);
         var clock = new FakeTimeProvider();
         var source = new GatedSource(before: 6, after: 2, rows: 10);
-        var ds = Dataset.Read(source).MapBatches<CountingProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(1, 3, Initial: 3), MaxConcurrency = 1 });
+        var ds = Dataset.Read(source).MapBatches<TripleProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(1, 3, Initial: 3), MaxConcurrency = 1 });
         var job = JobExecution.Start(ds, new MemorySink(), new ExecutionOptions
         {
             Resources = new NodeResources(4, 0, 1L << 30),
@@ -45,27 +44,29 @@ public class ElasticPoolTests
         Assert.Equal(80, done.Operators[^1].RowsOut);
     }
 
+    /// <summary>
+    /// A fast stage (0.25 ms/row) feeding a slow one (1 ms/row), both on pools (1, 8) of the same 8 simulated GPUs,
+    /// with the reader feeding the fast one first. Which stage holds how many GPUs follows measured cost per row,
+    /// so it is not asserted here: the split is a PoolBalancer decision (tested on its values with the balancer) and
+    /// its effect is measured by the benchmark <c>Sluice.Bench pools</c> (autoscaled vs the best static split, ratio on
+    /// its last line). Asserted: what no timing can change.
+    /// </summary>
     [Fact]
-    public async Task FastUpstreamSlowDownstream_OnSharedGpus_ResourcesMoveToTheBottleneck()
+    public async Task WriteAsync_FastThenSlowStageSharingSimulatedGpus_EveryRowOnceNoDeviceOverCommittedPoolsWithinMax()
     {
-        // A costs 0.25 ms/row, B 1 ms/row, both GPU stages with pools (1, 8) on 8 simulated GPUs.
-        // The reader feeds A first, so A grabs the GPUs by backlog; balancing by measured cost must
-        // move them to B (about 6 of 8), or B would crawl with one or two actors.
         var ds = Dataset.Range(16_000, new Plan.ReadOptions { BlockRows = 32 }, tasks: 8)
             .MapBatches(() => new SimulateProcessor(new SimulateOptions(PerRowMs: 0.25)), "simulate", new MapBatchesOptions { Name = "A", Pool = new PoolSize(1, 8), Resources = new ResourceRequest(Gpus: 1) })
             .MapBatches(() => new SimulateProcessor(new SimulateOptions(PerRowMs: 1)), "simulate", new MapBatchesOptions { Name = "B", Pool = new PoolSize(1, 8), Resources = new ResourceRequest(Gpus: 1) });
         var sink = new MemorySink();
-        var job = JobExecution.Start(ds, sink, new ExecutionOptions { Resources = new NodeResources(2, 0, 1L << 30).WithSimulatedGpus(8) });
-        var mid = Until(job, s => s.Operators[2].RowsOut >= 6_000);
-        var stats = await job.Completion;
 
-        Assert.Equal(16_000, sink.Rows);
-        var a = mid.Operators[1];
-        var b = mid.Operators[2];
-        Assert.True(b.Target >= 5, $"B target {b.Target} ({b.TargetReason})");
-        Assert.True(a.Target <= 3, $"A target {a.Target}");
-        Assert.True(stats.Operators[2].PeakActors >= 5, $"B peaked at {stats.Operators[2].PeakActors} actors");
-        Assert.All(stats.PeakDeviceAllocation, u => Assert.True(u <= 1 + 1e-9));
+        var stats = await ds.WriteAsync(sink, new ExecutionOptions { Resources = new NodeResources(2, 0, 1L << 30).WithSimulatedGpus(8) });
+
+        Assert.Equal(Enumerable.Range(0, 16_000).Select(i => (long)i), sink.Ids.Order());
+        Assert.Equal(8, stats.PeakDeviceAllocation.Count);
+        Assert.All(stats.PeakDeviceAllocation, u => Assert.True(u <= 1 + 1e-9, $"a device was allocated {u}"));
+        Assert.All(stats.Operators.Where(o => o.Kind == "actors"), o => Assert.InRange(o.PeakActors, 1, 8));
+        Assert.All(stats.Operators.Where(o => o.Kind == "actors"), o => Assert.Equal(0, o.ActorsReady)); // all released at the end
+        Assert.Equal(8 * 63, stats.Operators.Single(o => o.Name == "B").TasksDone); // 8 read tasks of 2,000 rows: 62 blocks of 32 and one of 16 each
     }
 
     [Fact]

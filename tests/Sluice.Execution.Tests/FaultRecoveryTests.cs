@@ -7,11 +7,10 @@ public class FaultRecoveryTests
     [Fact]
     public async Task LostActorsAndLostBlocks_AreRecovered_EveryRowWrittenExactlyOnce()
     {
-        CountingProcessor.CurrentKey = nameof(LostActorsAndLostBlocks_AreRecovered_EveryRowWrittenExactlyOnce);
         // Blocks 3 and 7 of every read task are lost once (as if their node died); actor 1 dies on its first task.
         var runtime = new FaultyRuntime(l => l.Seq is 3 or 7, actor => actor == 1);
         var ds = Dataset.Range(8_000, new Plan.ReadOptions { BlockRows = 100 }, tasks: 4)
-            .MapBatches<CountingProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(2, 3), MaxConcurrency = 1 });
+            .MapBatches<TripleProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(2, 3), MaxConcurrency = 1 });
         var sink = new MemorySink();
         var stats = await ds.WriteAsync(sink, new ExecutionOptions { Runtime = runtime });
 

@@ -1,31 +1,16 @@
-using System.Collections.Concurrent;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Sluice.Contracts;
 
 namespace Sluice.Execution.Tests;
 
-/// <summary>Counts initializations per test key, so a test can see each actor loads once.</summary>
-internal sealed class CountingProcessor : IBatchProcessor
+/// <summary>Adds a checksum column derived from the ids (<c>triple = 3 x id + 1</c>), so outputs can be verified. Holds no state.</summary>
+internal sealed class TripleProcessor : IBatchProcessor
 {
-    public static readonly ConcurrentDictionary<string, int> Inits = new();
-    public static readonly ConcurrentDictionary<string, int> Batches = new();
-
-    private string _key = "";
-
-    public static string CurrentKey { get; set; } = "";
-
-    public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken)
-    {
-        _key = CurrentKey;
-        Inits.AddOrUpdate(_key, 1, (_, n) => n + 1);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask<RecordBatch> ProcessAsync(RecordBatch batch, CancellationToken cancellationToken)
     {
-        Batches.AddOrUpdate(_key, 1, (_, n) => n + 1);
-        // Real work: a checksum column derived from the ids, so outputs can be verified.
         var ids = (Int64Array)batch.Column("id");
         var b = new Int64Array.Builder();
         for (var i = 0; i < ids.Length; i++) b.Append(ids.GetValue(i)!.Value * 3 + 1);
@@ -35,15 +20,25 @@ internal sealed class CountingProcessor : IBatchProcessor
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
-/// <summary>Adds a payload of floats per row, so blocks have a known, sizeable byte count.</summary>
-internal static class Payload
+/// <summary>
+/// One test's count of processor lifecycles: each test makes its own and hands it to its processors
+/// through the factory lambda, so tests running in parallel never share a counter.
+/// </summary>
+internal sealed class ProcessorLedger
 {
-    public static RecordBatch Add(RecordBatch batch, int floatsPerRow)
-    {
-        var flat = new float[batch.Length * floatsPerRow];
-        var ids = (Int64Array)batch.Column("id");
-        for (var i = 0; i < batch.Length; i++) flat[i * floatsPerRow] = ids.GetValue(i)!.Value;
-        var (field, array) = TensorColumns.Create("payload", flat, batch.Length, [floatsPerRow]);
-        return ArrowBatches.WithColumn(batch, field, array);
-    }
+    private int _created;
+    private int _initialized;
+    private int _disposed;
+
+    public int Created => Volatile.Read(ref _created);
+
+    public int Initialized => Volatile.Read(ref _initialized);
+
+    public int Disposed => Volatile.Read(ref _disposed);
+
+    public void OnCreated() => Interlocked.Increment(ref _created);
+
+    public void OnInitialized() => Interlocked.Increment(ref _initialized);
+
+    public void OnDisposed() => Interlocked.Increment(ref _disposed);
 }

@@ -89,12 +89,14 @@ public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output
     }
 
     /// <summary>
-    /// Latency balance profiles MiniLM in ONNX Runtime: stage costs are measured kernel microseconds, within half of
-    /// their mean of each other. Their sum is printed beside a directly timed run under the same settings (not
-    /// asserted: both are wall-clock times on a shared machine), and so are the params-balanced cuts.
+    /// Latency balance profiles MiniLM in ONNX Runtime: stage costs are measured kernel microseconds. How even they
+    /// come out is printed, with their sum beside a directly timed run and the params-balanced cuts, not asserted:
+    /// all are wall-clock times on a shared machine. That the balancer picks the most even cuts for the costs it is
+    /// given is asserted exactly in <see cref="StageBalancerTests"/>; the pipeline's speed is measured by
+    /// <c>Sluice.Bench partition</c> (stage balance, and pipelined / whole rows/s on its last line).
     /// </summary>
     [Fact]
-    public void Plan_MiniLmLatencyBalanceIntoThreeStages_MeasuresAndBalancesStageTimes()
+    public void Plan_MiniLmLatencyBalanceIntoThreeStages_MeasuresEveryStageTime()
     {
         var plan = ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(Stages: 3, Balance: PartitionBalance.Latency));
         var byParams = ModelPartitioner.Plan(models.MiniLm.Model, new PartitionOptions(Stages: 3));
@@ -115,7 +117,6 @@ public sealed class PartitionTests(ModelFixture models, ITestOutputHelper output
         output.WriteLine($"latency cuts: {string.Join(" | ", plan.Cuts)}");
         output.WriteLine($"params cuts:  {string.Join(" | ", byParams.Cuts)} ({(plan.Cuts.SequenceEqual(byParams.Cuts) ? "same" : "different")})");
         Assert.All(costs, c => Assert.True(c > 0, $"stage costs {string.Join(", ", costs)}: one is not positive"));
-        Assert.True(ratio < 1.5, $"stage costs {string.Join(", ", costs)} are not balanced (max/mean {ratio:F2})");
         Assert.True(direct > 0);
     }
 

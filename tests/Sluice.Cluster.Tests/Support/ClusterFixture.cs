@@ -1,5 +1,3 @@
-using Sluice.Execution;
-
 namespace Sluice.Cluster.Tests.Support;
 
 /// <summary>
@@ -38,15 +36,6 @@ public sealed class ClusterFixture : IAsyncLifetime
         foreach (var w in _workers) w.Dispose();
         _redis?.Dispose();
     }
-
-    /// <summary>The same machine without a cluster: 2 simulated GPUs, as one worker has.</summary>
-    public static ExecutionOptions Embedded() => new()
-    {
-        Resources = new NodeResources(2, 0, 2L << 30).WithSimulatedGpus(2),
-        PreserveOrder = true,
-    };
-
-    public ExecutionOptions OnCluster() => new() { Runtime = Runtime, PreserveOrder = true };
 }
 
 [CollectionDefinition(Name)]
