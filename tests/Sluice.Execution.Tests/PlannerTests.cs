@@ -91,8 +91,7 @@ public sealed class PlannerTests
     }
 
     /// <summary>A stage's resource request must survive planning: fusing it into a pool that asks for less would drop it.</summary>
-    [Fact(Skip = "Planner defect, found by this test: Planner.Plan fuses a function map into the task pool before it when only the concurrency matches, " +
-        "so the second map's resources (1 gpu here) are dropped. Fix in src/Sluice.Execution/Planning/Planner.cs (compare resources too), then remove Skip.")]
+    [Fact]
     public void Plan_MapWithOtherResources_IsNotFusedIntoTheTaskPoolBeforeIt()
     {
         var ds = Dataset.Range(100)

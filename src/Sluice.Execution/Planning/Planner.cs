@@ -27,7 +27,8 @@ public static class Planner
                     var last = ops.Count > 0 ? ops[^1] : null;
                     if (last is SourceSpec s && map.Options.Resources is null or { IsEmpty: true })
                         ops[^1] = new SourceSpec(s.Source, s.Options, Chain(s.Fused, work), [.. s.FusedNames, map.Name], s.Parallelism);
-                    else if (last is TaskMapSpec t && t.Concurrency == (map.Options.Concurrency ?? cores))
+                    // A map asking for nothing runs in the pool before it; one asking for other resources (a GPU resize after a CPU decode) keeps its own.
+                    else if (last is TaskMapSpec t && t.Concurrency == (map.Options.Concurrency ?? cores) && (map.Options.Resources is null or { IsEmpty: true } || t.Resources == map.Options.Resources))
                         ops[^1] = t with { Name = $"{t.Name}->{map.Name}", Work = Chain(t.Work, work)! };
                     else
                         ops.Add(new TaskMapSpec(map.Name, work, map.Options.Concurrency ?? cores, map.Options.Resources ?? ResourceRequest.None));
