@@ -11,6 +11,7 @@ internal static class Program
         var root = new RootCommand("Sluice: streaming batch inference of ONNX models over large datasets");
         root.Subcommands.Add(Commands.Commands.Run());
         root.Subcommands.Add(Commands.Commands.Explain());
+        root.Subcommands.Add(Commands.Commands.Ops());
         root.Subcommands.Add(Commands.Commands.Models());
         root.Subcommands.Add(Commands.Commands.Demo());
         root.Subcommands.Add(Commands.PartitionCommand.Create());

@@ -78,6 +78,18 @@ internal static class Commands
         return command;
     }
 
+    /// <summary>The ops and formats a spec may name, with their fields, what each accepts and its default (the README's reference).</summary>
+    public static Command Ops()
+    {
+        var command = new Command("ops", "list the ops and formats a job spec may name, with their fields and defaults (markdown)");
+        command.SetAction(_ =>
+        {
+            Console.Write(SpecReference.Markdown(JobRegistry.CreateDefault()));
+            return Ok;
+        });
+        return command;
+    }
+
     public static Command Models()
     {
         var name = new Argument<string>("name") { Description = $"a built-in model: {string.Join(", ", PackagedModels.Names)}" };

@@ -1,7 +1,7 @@
 namespace Sluice.Contracts;
 
 /// <summary>What one task or one actor holds while it runs. Fractional gpus let actors share a device.</summary>
-public sealed record ResourceRequest(double Cpus = 0, double Gpus = 0, long MemoryBytes = 0)
+public sealed record ResourceRequest(double Cpus = 0, double Gpus = 0, [property: System.Text.Json.Serialization.JsonPropertyName("memory")][ByteSize] long MemoryBytes = 0)
 {
     /// <summary>
     /// Light CPU tasks (read, tokenize, write) are not budgeted: they take well under a core

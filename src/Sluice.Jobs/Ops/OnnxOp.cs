@@ -17,6 +17,9 @@ internal sealed class OnnxOp() : ProcessorOp<OnnxProcessor, OnnxOptions>("onnx",
 
     public override IReadOnlyCollection<string> ExtraFields => [Partition];
 
+    public override string DescribeExtraField(string field) =>
+        "auto \\| none \\| { stages: K } \\| { max_stage_bytes: B } \\| { plan: DIR }; with balance: params \\| latency and parts: [ { pool, resources, batch_size, max_concurrency }, … ]";
+
     protected override StagePlan? Plan(OnnxOptions options, StageInput stage, SpecContext context)
     {
         if (!File.Exists(options.Model))

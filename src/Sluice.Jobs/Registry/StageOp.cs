@@ -36,6 +36,9 @@ public abstract class StageOp
     /// <summary>Fields the op reads itself rather than binding them to its options record.</summary>
     public virtual IReadOnlyCollection<string> ExtraFields => [];
 
+    /// <summary>What one of <see cref="ExtraFields"/> accepts, for the reference.</summary>
+    public virtual string DescribeExtraField(string field) => "";
+
     /// <summary>One line for the reference.</summary>
     public virtual string Summary => "";
 
