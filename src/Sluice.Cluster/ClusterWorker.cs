@@ -19,7 +19,7 @@ public static class ClusterWorker
     public static async Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         using var host = ClusterHost.Build(options, "worker");
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
         var node = host.Services.GetRequiredService<ClusterNode>();
         started?.Invoke(node.Id);
         // SIGTERM and Ctrl-C reach the host's console lifetime (which keeps the process alive for a clean stop), or the caller's token.

@@ -41,7 +41,7 @@ public sealed partial class OrleansWorkerRuntime
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new SluiceException($"cluster: {Nodes.Count - 1} worker node(s) joined within {timeout.TotalSeconds:0} s, {count} wanted; start workers with `sluice worker --cluster {{redis}}`");
+            throw new SluiceException($"cluster: {Nodes.Count - 1} worker node(s) joined within {timeout.TotalSeconds:0} s, {count} wanted; start workers with `sluice worker --cluster {_redis}`");
         }
     }
 

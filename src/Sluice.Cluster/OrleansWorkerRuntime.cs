@@ -35,6 +35,9 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     private readonly IClusterManifestProvider _manifests;
     private readonly BlockFetcher _fetcher;
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>The cluster's Redis as workers give it to <c>--cluster</c> (for messages).</summary>
+    private string _redis = "redis://HOST:PORT";
     private int _actorSeq;
 
     private OrleansWorkerRuntime(IHost host)
@@ -53,16 +56,8 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     public static async Task<OrleansWorkerRuntime> StartAsync(ClusterNodeOptions options, CancellationToken cancellationToken = default)
     {
         var host = ClusterHost.Build(options, "driver");
-        try
-        {
-            await host.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-        var runtime = new OrleansWorkerRuntime(host);
+        await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
+        var runtime = new OrleansWorkerRuntime(host) { _redis = $"redis://{RedisAddress.Parse(options.Redis)}" };
         runtime.StartWatching();
         return runtime;
     }

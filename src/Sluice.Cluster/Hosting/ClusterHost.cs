@@ -17,6 +17,28 @@ namespace Sluice.Cluster.Hosting;
 /// </summary>
 internal static class ClusterHost
 {
+    /// <summary>
+    /// Starts the node's host; a Redis that cannot be reached is one clear line (the address, never a password),
+    /// not a stack trace. The host is disposed when it does not start.
+    /// </summary>
+    public static async Task StartAsync(IHost host, ClusterNodeOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException)
+        {
+            host.Dispose();
+            throw new SluiceException($"cannot reach Redis at {RedisAddress.Parse(options.Redis)}: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT", e);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
     public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null)
     {
         var errors = options.Validate().ToList();
