@@ -22,11 +22,17 @@ internal sealed class CsvDatasource : Datasource
 
     public IReadOnlyDictionary<string, CsvColumnType> DeclaredTypes { get; }
 
+    private IReadOnlyList<string>? _files;
+
     public override string Name => $"csv({_path})";
+
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(_path, _files ?? FileLister.Expand(_path, "CSV"));
 
     public override ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken)
     {
-        var tasks = FileLister.Expand(_path, "CSV").Select(f => (ReadTask)new CsvReadTask(f, this)).ToList();
+        var files = FileLister.Expand(_path, "CSV");
+        _files = files;
+        var tasks = files.Select(f => (ReadTask)new CsvReadTask(f, this)).ToList();
         return ValueTask.FromResult<IReadOnlyList<ReadTask>>(tasks);
     }
 

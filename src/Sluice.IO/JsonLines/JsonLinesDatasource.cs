@@ -7,11 +7,17 @@ namespace Sluice.IO.JsonLines;
 /// <summary>JSON Lines files (one object per line); one read task per file.</summary>
 internal sealed class JsonLinesDatasource(string path) : Datasource
 {
+    private IReadOnlyList<string>? _files;
+
     public override string Name => $"jsonl({path})";
+
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "JSON Lines"));
 
     public override ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken)
     {
-        var tasks = FileLister.Expand(path, "JSON Lines").Select(f => (ReadTask)new JsonLinesReadTask(f)).ToList();
+        var files = FileLister.Expand(path, "JSON Lines");
+        _files = files;
+        var tasks = files.Select(f => (ReadTask)new JsonLinesReadTask(f)).ToList();
         return ValueTask.FromResult<IReadOnlyList<ReadTask>>(tasks);
     }
 

@@ -15,11 +15,17 @@ internal sealed class TextDatasource(string path, bool skipEmpty) : Datasource
     // Invalid UTF-8 is replaced with U+FFFD rather than failing the job: text is read as-is.
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
+    private IReadOnlyList<string>? _files;
+
     public override string Name => $"text({path})";
+
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "text"));
 
     public override ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken)
     {
-        var tasks = FileLister.Expand(path, "text").Select(f => (ReadTask)new FileTask(f, skipEmpty)).ToList();
+        var files = FileLister.Expand(path, "text");
+        _files = files;
+        var tasks = files.Select(f => (ReadTask)new FileTask(f, skipEmpty)).ToList();
         return ValueTask.FromResult<IReadOnlyList<ReadTask>>(tasks);
     }
 

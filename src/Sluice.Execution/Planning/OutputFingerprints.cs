@@ -1,0 +1,49 @@
+using System.Globalization;
+using Sluice.Contracts;
+using Sluice.Plan;
+
+namespace Sluice.Execution.Planning;
+
+/// <summary>
+/// Computes an output's fingerprint from the logical plan, the source's inputs and the sink: the
+/// fields that decide which rows an output holds and how they are split into blocks (block keys
+/// are <c>task#seq</c>, so a different <c>read.block_rows</c> makes committed keys mean other rows).
+/// Field names follow the job spec's YAML so a refusal names what the user wrote.
+/// Read parallelism, pools and resources are left out: they change speed, never rows.
+/// </summary>
+internal static class OutputFingerprints
+{
+    public static OutputFingerprint Of(LogicalOperator plan, DatasourceInputs? inputs, Datasink sink)
+    {
+        var fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var stage = 0;
+        foreach (var op in plan.Chain())
+        {
+            switch (op)
+            {
+                case ReadOperator read:
+                    fields["read.source"] = read.Source.Name;
+                    fields["read.block_rows"] = Invariant(read.Options.BlockRows);
+                    foreach (var file in inputs?.Files ?? [])
+                        fields[$"input '{file.Path}'"] = $"{Invariant(file.Length)} bytes modified {file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture)}";
+                    break;
+                case MapBatchesOperator map:
+                    var where = $"stages[{Invariant(stage++)}]";
+                    fields[$"{where}.name"] = map.Name;
+                    fields[$"{where}.op"] = map.Transform switch
+                    {
+                        BatchTransform.Processor p => p.Descriptor?.ToString() ?? p.TypeName,
+                        // A lambda cannot be compared across runs; its stage name stands for it.
+                        _ => "function",
+                    };
+                    if (map.Transform is BatchTransform.Processor { Descriptor.OptionsJson: { } json }) fields[$"{where}.options"] = json;
+                    fields[$"{where}.batch_size"] = map.Options.BatchSize is { } b ? Invariant(b) : "whole block";
+                    break;
+            }
+        }
+        fields["write.format"] = sink.Format;
+        return new OutputFingerprint(fields);
+    }
+
+    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
