@@ -27,7 +27,15 @@ internal abstract partial class FileDatasink
         lock (_lock)
         {
             if (_outputLock is not null) throw new InvalidOperationException($"{Name} is already open");
-            _outputLock = OutputLock.Acquire(directory);
+            try
+            {
+                _outputLock = OutputLock.Acquire(directory);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                // Creating the lock file is the first write into the output: a read-only directory shows here.
+                throw new SluiceException($"output '{directory}' is not writable ({e.Message}); give write.path a directory you can write", e);
+            }
             try
             {
                 return ValueTask.FromResult(OpenLocked(mode, fingerprint));
@@ -136,15 +144,6 @@ internal abstract partial class FileDatasink
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SluiceException($"output '{directory}' cannot be created ({e.Message}); give write.path a directory you can write", e);
-        }
-        try
-        {
-            // Opening the lock file is the first write; probe it here so a read-only directory is named as such.
-            using var probe = new FileStream(Path.Combine(full, OutputLock.FileName), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new SluiceException($"output '{directory}' is not writable ({e.Message}); give write.path a directory you can write", e);
         }
     }
 }
