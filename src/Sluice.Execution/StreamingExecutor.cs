@@ -76,7 +76,8 @@ internal sealed partial class StreamingExecutor
             if (_sink is not null) await _sink.CompleteAsync(stop.Token).ConfigureAwait(false);
             Publish();
             Output?.Complete();
-            return Snapshot;
+            // The final numbers carry what the source noticed on the way (the caller reports it).
+            return Snapshot with { Warnings = ((SourceSpec)plan.Operators[0]).Source.Warnings };
         }
         catch (Exception e)
         {

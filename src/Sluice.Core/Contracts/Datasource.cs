@@ -20,6 +20,9 @@ public abstract class Datasource
     /// (their <see cref="Name"/> then stands for their input).
     /// </summary>
     public virtual DatasourceInputs? DescribeInputs() => null;
+
+    /// <summary>What the last read noticed without failing (counted since <see cref="PlanAsync"/>); empty when all was well.</summary>
+    public virtual IReadOnlyList<SourceWarning> Warnings => [];
 }
 
 /// <summary>One unit of reading. Deterministic: reading it twice yields the same blocks.</summary>
