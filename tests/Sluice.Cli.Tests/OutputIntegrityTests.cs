@@ -258,18 +258,49 @@ public sealed class OutputIntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_InputWithInvalidUtf8_WritesEveryRowAndWarnsNamingFileLineAndCount()
+    {
+        Directory.CreateDirectory(_dir["in"]);
+        // Latin-1 'é' (0xE9) where UTF-8 was expected, on lines 2 and 4.
+        File.WriteAllBytes(_dir["in/a.jsonl"], [.. "{\"id\":0}\n{\"id\":1,\"s\":\"caf"u8, 0xE9, .. "\"}\n{\"id\":2}\n{\"id\":3,\"s\":\""u8, 0xE9, .. "\"}\n"u8]);
+        File.WriteAllText(_dir["job.yaml"], Spec(_dir["in/a.jsonl"], _dir["out"]));
+        var (spec, build) = JobSpecParser.Parse(File.ReadAllText(_dir["job.yaml"]), "job.yaml", []);
+
+        var stats = await JobRunner.RunAsync(spec, build(), null, quiet: true, CancellationToken.None);
+
+        Assert.Equal([0L, 1, 2, 3], OutputIds("out").Order());
+        var warning = Assert.Single(stats.Warnings);
+        Assert.Equal(2, warning.Count);
+        Assert.StartsWith($"{_dir["in/a.jsonl"]} line 2: bytes that are not UTF-8", warning.Message, StringComparison.Ordinal);
+        var (code, stderr) = await SluiceAsync("run", _dir["job.yaml"], "--quiet", "--overwrite");
+        Assert.Equal(0, code);
+        Assert.Equal($"warning: {warning.Message}", stderr.Trim());
+    }
+
+    /// <summary>Runs the real `sluice` (for what only a process shows: its exit code and what it prints).</summary>
+    private static async Task<(int Code, string Stderr)> SluiceAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var run = Process.Start(info)!;
+        var stdout = run.StandardOutput.ReadToEndAsync();
+        var stderr = await run.StandardError.ReadToEndAsync();
+        await stdout;
+        await run.WaitForExitAsync();
+        return (run.ExitCode, stderr);
+    }
+
+    [Fact]
     public async Task Main_OutputPathIsAFile_PrintsOneLineAndFails()
     {
         WriteInput("in/a.jsonl", 0, 10);
         File.WriteAllText(_dir["file"], "keep");
         File.WriteAllText(_dir["job.yaml"], Spec(_dir["in/a.jsonl"], _dir["file"]));
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sluice.dll"), "run", _dir["job.yaml"], "--quiet" }) info.ArgumentList.Add(a);
-        using var run = Process.Start(info)!;
-        var stderr = await run.StandardError.ReadToEndAsync();
-        await run.WaitForExitAsync();
 
-        Assert.NotEqual(0, run.ExitCode);
+        var (code, stderr) = await SluiceAsync("run", _dir["job.yaml"], "--quiet");
+
+        Assert.NotEqual(0, code);
         Assert.Equal($"error: output '{_dir["file"]}' is a file, not a directory; give write.path a directory (it is created if missing) or move the file away", stderr.Trim());
     }
 }
