@@ -132,6 +132,19 @@ public sealed class OutputIntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenAsync_ResumeWithPartsTheManifestLacks_RemovesThem()
+    {
+        await WriteKilledAsync();
+        // An orphan of a kill between rename and record, named as an older version named parts.
+        await File.WriteAllTextAsync(Path.Combine(Out, "part-00001-00001.jsonl"), "{\"id\":99}\n");
+
+        await Sinks.JsonLines(Out).OpenAsync(WriteMode.Resume, Fingerprint(), null, CancellationToken.None);
+
+        Assert.False(File.Exists(Path.Combine(Out, "part-00001-00001.jsonl")));
+        Assert.Equal(Rows(13).Select(AsDictionary), await ReadAllRowsAsync(Sources.JsonLines(Out)));
+    }
+
+    [Fact]
     public async Task OpenAsync_WhileAnotherSinkHoldsTheOutput_RefusesNamingTheHolderEvenForOverwrite()
     {
         var running = Sinks.JsonLines(Out);

@@ -76,6 +76,7 @@ internal abstract partial class FileDatasink
                 // Temporary files are leftovers of a killed run: never committed, never referenced.
                 DeleteTmp();
                 VerifyParts();
+                DeleteUncommittedParts();
                 break;
         }
         // A manifest without a fingerprint (written before fingerprints, or by a caller that gave
@@ -103,6 +104,21 @@ internal abstract partial class FileDatasink
                 && (record.Bytes is not { } bytes || info.Length == bytes)
                 && (record.Sha256 is not { } sha || string.Equals(Sha256Of(path), sha, StringComparison.Ordinal));
             if (!intact) _manifest.Forget(record.Key);
+        }
+    }
+
+    /// <summary>
+    /// Removes part files the manifest does not hold as committed: a kill between rename and record,
+    /// a part found damaged above, or a part named by an older naming scheme. None of them is
+    /// committed, so the resumed job writes what they should hold and the output keeps only
+    /// committed rows, whatever the files are called.
+    /// </summary>
+    private void DeleteUncommittedParts()
+    {
+        var committed = _manifest.Parts.Select(p => p.Part!).ToHashSet(StringComparer.Ordinal);
+        foreach (var part in PartFiles())
+        {
+            if (!committed.Contains(Path.GetFileName(part))) File.Delete(part);
         }
     }
 
