@@ -48,10 +48,13 @@ public sealed class OutputFingerprintTests
     }
 
     private static OutputFingerprint Of(Dataset dataset, DatasourceInputs? inputs = null) =>
-        OutputFingerprints.Of(dataset.Plan, inputs, new RecordingSink());
+        OutputFingerprints.Of(dataset.Plan, inputs, TaskIds(dataset), new RecordingSink());
 
-    private static Dataset Job(int blockRows = 1024, int factor = 2, int? batchSize = 16) =>
-        Dataset.Range(100, new ReadOptions { BlockRows = blockRows })
+    private static List<string> TaskIds(Dataset dataset) =>
+        ((ReadOperator)dataset.Plan.Chain().First()).Source.PlanAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult().Select(t => t.Id).ToList();
+
+    private static Dataset Job(int blockRows = 1024, int factor = 2, int? batchSize = 16, int tasks = 4) =>
+        Dataset.Range(100, new ReadOptions { BlockRows = blockRows }, tasks)
             .MapBatches<ScaleProcessor, ScaleOptions>(new ScaleOptions(factor), new MapBatchesOptions { Name = "scale", BatchSize = batchSize });
 
     [Fact]
@@ -82,6 +85,14 @@ public sealed class OutputFingerprintTests
         var differences = Of(Job(factor: 3, batchSize: null)).DifferencesFrom(Of(Job()));
 
         Assert.Equal(["stages[0].batch_size was 16, now whole block", "stages[0].options was {\"Factor\":2}, now {\"Factor\":3}"], differences);
+    }
+
+    [Fact]
+    public void DifferencesFrom_SourceSplitIntoOtherReadTasks_NamesReadTasks()
+    {
+        var differences = Of(Job(tasks: 5)).DifferencesFrom(Of(Job()));
+
+        Assert.StartsWith("read.tasks was 4 read tasks", Assert.Single(differences), StringComparison.Ordinal);
     }
 
     [Fact]

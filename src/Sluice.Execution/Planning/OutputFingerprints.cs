@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Sluice.Contracts;
 using Sluice.Plan;
 
@@ -13,9 +15,15 @@ namespace Sluice.Execution.Planning;
 /// </summary>
 internal static class OutputFingerprints
 {
-    public static OutputFingerprint Of(LogicalOperator plan, DatasourceInputs? inputs, Datasink sink)
+    /// <param name="readTaskIds">The read tasks' ids in plan order: block keys are made of them, so a
+    /// source that splits its input otherwise (another task count, other row groups) makes another output.</param>
+    public static OutputFingerprint Of(LogicalOperator plan, DatasourceInputs? inputs, IEnumerable<string> readTaskIds, Datasink sink)
     {
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var ids = readTaskIds.ToList();
+        // A digest, not the list: the inputs are listed by name already; this catches how they are split.
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', ids)));
+        fields["read.tasks"] = $"{Invariant(ids.Count)} read tasks (ids digest {Convert.ToHexStringLower(digest, 0, 8)})";
         var stage = 0;
         foreach (var op in plan.Chain())
         {
