@@ -31,9 +31,9 @@ internal abstract partial class FileDatasink
             {
                 _outputLock = OutputLock.Acquire(directory);
             }
-            catch (UnauthorizedAccessException e)
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
             {
-                // Creating the lock file is the first write into the output: a read-only directory shows here.
+                // Creating the lock file is the first write into the output: a read-only directory or file system shows here.
                 throw new SluiceException($"output '{directory}' is not writable ({e.Message}); give write.path a directory you can write", e);
             }
             try

@@ -41,7 +41,7 @@ internal sealed class OutputLock : IDisposable
         {
             stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException e) when (IsHeldElsewhere(e))
         {
             throw new SluiceException(
                 $"output '{directory}' is being written by another run ({ReadHolder(holderPath) ?? "holder unknown"}); " +
@@ -70,6 +70,15 @@ internal sealed class OutputLock : IDisposable
         // file no one else sees, while a third run creates and locks a new one.
         _stream.Dispose();
     }
+
+    /// <summary>
+    /// Whether opening failed because another handle holds the lock, not for another I/O reason (a
+    /// read-only file system, a full disk), which must not be reported as another run. .NET reports a
+    /// held <c>flock</c> with the errno as HResult (EWOULDBLOCK: 11 on Linux, 35 on macOS) and a
+    /// sharing or lock violation on Windows.
+    /// </summary>
+    private static bool IsHeldElsewhere(IOException e) =>
+        e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private static string? ReadHolder(string holderPath)
     {
