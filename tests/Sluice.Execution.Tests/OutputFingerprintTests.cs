@@ -96,6 +96,14 @@ public sealed class OutputFingerprintTests
     }
 
     [Fact]
+    public void DifferencesFrom_OtherSourceOptions_NamesReadOptions()
+    {
+        var differences = Of(Job(), new DatasourceInputs([], [], "skip_empty true")).DifferencesFrom(Of(Job(), new DatasourceInputs([], [], "skip_empty false")));
+
+        Assert.Equal(["read.options was skip_empty false, now skip_empty true"], differences);
+    }
+
+    [Fact]
     public void DifferencesFrom_ExtraStage_NamesIt()
     {
         var differences = Of(Job().MapBatches(b => b, new MapBatchesOptions { Name = "extra" })).DifferencesFrom(Of(Job()));

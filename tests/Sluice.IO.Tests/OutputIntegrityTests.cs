@@ -264,6 +264,18 @@ public sealed class OutputIntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task DescribeInputs_CsvWithOptions_StatesDelimiterAndColumnTypes()
+    {
+        await File.WriteAllTextAsync(_dir.File("a.csv"), "id;name\n1;x\n");
+        var source = Sources.Csv(_dir.File("a.csv"), new CsvOptions { Delimiter = ';', ColumnTypes = new Dictionary<string, string> { ["id"] = "int64" } });
+
+        var inputs = source.DescribeInputs()!;
+
+        Assert.Equal("delimiter ';', column_types {id: int64}", inputs.Options);
+        Assert.Empty(inputs.ListedDirectories);
+    }
+
+    [Fact]
     public async Task DescribeInputs_Glob_ListsFilesWithSizesAndTheGlobsDirectory()
     {
         Directory.CreateDirectory(_dir.File("in"));

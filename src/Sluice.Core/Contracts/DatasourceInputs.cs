@@ -12,4 +12,6 @@ public sealed record InputFile(string Path, long Length, DateTime LastWriteUtc);
 /// Full paths of directories whose files are (or would be) read because they are listed (a directory
 /// input or a glob's directory): an output written into one of them would be read back as input.
 /// </param>
-public sealed record DatasourceInputs(IReadOnlyList<InputFile> Files, IReadOnlyList<string> ListedDirectories);
+/// <param name="Options">The source's own options that change its rows (a CSV delimiter, declared column
+/// types, skipping empty lines), in one canonical line; null when it has none.</param>
+public sealed record DatasourceInputs(IReadOnlyList<InputFile> Files, IReadOnlyList<string> ListedDirectories, string? Options = null);

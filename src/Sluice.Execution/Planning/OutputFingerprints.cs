@@ -32,6 +32,7 @@ internal static class OutputFingerprints
                 case ReadOperator read:
                     fields["read.source"] = read.Source.Name;
                     fields["read.block_rows"] = Invariant(read.Options.BlockRows);
+                    if (inputs?.Options is { } options) fields["read.options"] = options;
                     foreach (var file in inputs?.Files ?? [])
                         fields[$"input '{file.Path}'"] = $"{Invariant(file.Length)} bytes modified {file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture)}";
                     break;

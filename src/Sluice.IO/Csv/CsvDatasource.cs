@@ -31,7 +31,10 @@ internal sealed class CsvDatasource : Datasource
 
     public override string Name => $"csv({_path})";
 
-    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(_path, _files ?? FileLister.Expand(_path, "CSV"));
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(_path, _files ?? FileLister.Expand(_path, "CSV")) with
+    {
+        Options = $"delimiter '{Options.Delimiter}', column_types {{{string.Join(", ", (Options.ColumnTypes ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: {kv.Value}"))}}}",
+    };
 
     public override ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken)
     {

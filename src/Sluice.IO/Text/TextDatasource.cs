@@ -16,7 +16,10 @@ internal sealed class TextDatasource(string path, TextOptions options) : Datasou
 
     public override string Name => $"text({path})";
 
-    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "text"));
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "text")) with
+    {
+        Options = options.SkipEmpty ? "skip_empty true" : "skip_empty false",
+    };
 
     public override IReadOnlyList<SourceWarning> Warnings => _invalid.Warnings;
 
