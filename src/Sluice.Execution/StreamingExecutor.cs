@@ -76,7 +76,8 @@ internal sealed partial class StreamingExecutor
             if (_sink is not null) await _sink.CompleteAsync(stop.Token).ConfigureAwait(false);
             Publish();
             Output?.Complete();
-            return Snapshot;
+            // The final numbers carry what the source noticed on the way (the caller reports it).
+            return Snapshot with { Warnings = ((SourceSpec)plan.Operators[0]).Source.Warnings };
         }
         catch (Exception e)
         {
@@ -103,7 +104,12 @@ internal sealed partial class StreamingExecutor
         // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
         Preflight(plan);
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
-        if (_sink is not null) _sinkState = await _sink.OpenAsync(_options.WriteMode, ct).ConfigureAwait(false);
+        if (_sink is not null)
+        {
+            // What decides the rows goes with the open: a resume with other inputs or another spec is refused there.
+            var inputs = source.Source.DescribeInputs();
+            _sinkState = await _sink.OpenAsync(_options.WriteMode, OutputFingerprints.Of(_logical, inputs, readTasks.Select(t => t.Id), _sink), inputs, ct).ConfigureAwait(false);
+        }
         var toRun = new List<(int, ReadTask)>();
         for (var i = 0; i < readTasks.Count; i++)
         {

@@ -6,8 +6,9 @@ namespace Sluice.IO;
 
 /// <summary>
 /// File datasinks writing exactly once into an output directory: parts named
-/// <c>part-{task:D5}-{seq:D5}.ext</c> after the block's lineage, committed by rename and recorded in
-/// <c>_manifest.jsonl</c>; <c>_SUCCESS</c> marks a complete output.
+/// <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c> after the block's lineage, committed by rename and
+/// recorded in <c>_manifest.jsonl</c> (with the job's fingerprint, checked on resume);
+/// <c>_SUCCESS</c> marks a complete output. A run holds <c>_sluice.lock</c> while it writes.
 /// </summary>
 public static class Sinks
 {

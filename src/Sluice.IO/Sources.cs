@@ -20,11 +20,14 @@ public static class Sources
     public static Datasource Csv(string path, CsvOptions? options = null) => new CsvDatasource(path, options ?? new CsvOptions());
 
     /// <summary>JSON Lines (one object per line, blank lines skipped): one read task per file.</summary>
-    public static Datasource JsonLines(string path) => new JsonLinesDatasource(path);
+    public static Datasource JsonLines(string path) => new JsonLinesDatasource(path, new JsonLinesOptions());
+
+    /// <summary>JSON Lines with options (what to do with bytes that are not UTF-8).</summary>
+    public static Datasource JsonLines(string path, JsonLinesOptions options) => new JsonLinesDatasource(path, options);
 
     /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file.</summary>
-    public static Datasource Text(string path, bool skipEmpty = false) => new TextDatasource(path, skipEmpty);
+    public static Datasource Text(string path, bool skipEmpty = false) => new TextDatasource(path, new TextOptions { SkipEmpty = skipEmpty });
 
-    /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file.</summary>
-    public static Datasource Text(string path, TextOptions options) => new TextDatasource(path, (options ?? new TextOptions()).SkipEmpty);
+    /// <summary>Text with options (empty lines, bytes that are not UTF-8).</summary>
+    public static Datasource Text(string path, TextOptions options) => new TextDatasource(path, options);
 }

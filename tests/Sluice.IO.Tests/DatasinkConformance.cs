@@ -31,6 +31,17 @@ public abstract class DatasinkConformance : IDisposable
 
     protected string[] ManifestLines() => File.ReadAllLines(Path.Combine(Out, "_manifest.jsonl"));
 
+    /// <summary>The part name of block <paramref name="seq"/> of <see cref="MakeBlock"/>'s task <paramref name="taskIndex"/>.</summary>
+    protected string Part(int taskIndex, int seq) =>
+        Sluice.IO.Output.FileDatasink.PartName(new BlockLineage(taskIndex, $"in/{taskIndex}.txt", seq, 0), Extension);
+
+    /// <summary>Stands for a killed process: the sink's lock goes (as the OS releases it), nothing is cleaned up.</summary>
+    protected static Datasink Kill(Datasink sink)
+    {
+        ((IDisposable)sink).Dispose();
+        return sink;
+    }
+
     private async Task<Datasink> OpenAsync(WriteMode mode = WriteMode.ErrorIfExists)
     {
         var sink = Create(Out);
@@ -44,6 +55,7 @@ public abstract class DatasinkConformance : IDisposable
         await sink.WriteAsync(MakeBlock(0, 1, 5, firstRow: 5), CancellationToken.None);
         await sink.MarkTaskCompleteAsync("in/0.txt", 2, CancellationToken.None);
         await sink.WriteAsync(MakeBlock(1, 0, 3, firstRow: 10), CancellationToken.None);
+        Kill(sink);
     }
 
     [Fact]
@@ -51,12 +63,11 @@ public abstract class DatasinkConformance : IDisposable
     {
         var sink = await OpenAsync();
         await WriteTwoTasksAsync(sink);
-        await sink.CompleteAsync(CancellationToken.None);
 
         var parts = Directory.GetFiles(Out, "part-*").Select(Path.GetFileName).Order(StringComparer.Ordinal);
         var rows = await ReadAllRowsAsync(ReadBack(Out));
 
-        Assert.Equal([$"part-00000-00000.{Extension}", $"part-00000-00001.{Extension}", $"part-00001-00000.{Extension}"], parts);
+        Assert.Equal([Part(0, 0), Part(0, 1), Part(1, 0)], parts);
         Assert.Equal(Rows(13).Select(AsDictionary), rows);
     }
 
@@ -71,7 +82,7 @@ public abstract class DatasinkConformance : IDisposable
         Assert.Equal(4, records.Count);
         Assert.Equal("block", records[0].GetProperty("kind").GetString());
         Assert.Equal(Datasink.BlockKey("in/0.txt", 0), records[0].GetProperty("key").GetString());
-        Assert.Equal($"part-00000-00000.{Extension}", records[0].GetProperty("part").GetString());
+        Assert.Equal(Part(0, 0), records[0].GetProperty("part").GetString());
         Assert.Equal(5, records[0].GetProperty("rows").GetInt32());
         Assert.Equal("task", records[2].GetProperty("kind").GetString());
         Assert.Equal("in/0.txt", records[2].GetProperty("task").GetString());
@@ -97,6 +108,7 @@ public abstract class DatasinkConformance : IDisposable
         var sink = await OpenAsync();
         await sink.WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
         await sink.WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
+        Kill(sink);
         var resumed = await OpenAsync(WriteMode.Resume);
         await resumed.WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
         await resumed.MarkTaskCompleteAsync("in/0.txt", 1, CancellationToken.None);
@@ -115,7 +127,7 @@ public abstract class DatasinkConformance : IDisposable
 
         Assert.Contains(Out, e.Message, StringComparison.Ordinal);
         Assert.Contains("--resume", e.Message, StringComparison.Ordinal);
-        Assert.Contains("overwrite", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--overwrite", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -123,13 +135,13 @@ public abstract class DatasinkConformance : IDisposable
     {
         var sink = await OpenAsync();
         await WriteTwoTasksAsync(sink);
-        await sink.CompleteAsync(CancellationToken.None);
 
         var state = await Create(Out).OpenAsync(WriteMode.Overwrite, CancellationToken.None);
 
         Assert.Empty(state.CommittedBlocks);
         Assert.Empty(state.CompletedTasks);
-        Assert.Empty(Directory.GetFileSystemEntries(Out));
+        // Only the lock remains, held by the overwriting sink.
+        Assert.All(Directory.GetFileSystemEntries(Out), e => Assert.StartsWith("_sluice.lock", Path.GetFileName(e), StringComparison.Ordinal));
     }
 
     [Fact]
@@ -151,10 +163,10 @@ public abstract class DatasinkConformance : IDisposable
     [Fact]
     public async Task OpenAsync_ResumeAfterKill_RemovesTmpAndIgnoresOrphanPart()
     {
-        await (await OpenAsync()).WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
+        await Kill(await OpenAsync()).WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
         Directory.CreateDirectory(Path.Combine(Out, ".tmp"));
-        await File.WriteAllTextAsync(Path.Combine(Out, ".tmp", $"part-00000-00001.{Extension}.abc"), "half");
-        File.Copy(Path.Combine(Out, $"part-00000-00000.{Extension}"), Path.Combine(Out, $"part-00000-00001.{Extension}"));
+        await File.WriteAllTextAsync(Path.Combine(Out, ".tmp", $"{Part(0, 1)}.abc"), "half");
+        File.Copy(Path.Combine(Out, Part(0, 0)), Path.Combine(Out, Part(0, 1)));
 
         var resumed = Create(Out);
         var state = await resumed.OpenAsync(WriteMode.Resume, CancellationToken.None);
@@ -182,7 +194,7 @@ public abstract class DatasinkConformance : IDisposable
     {
         var sink = await OpenAsync();
 
-        await sink.WriteAsync(MakeBlock(2, 0, 0), CancellationToken.None);
+        await Kill(sink).WriteAsync(MakeBlock(2, 0, 0), CancellationToken.None);
 
         var record = JsonDocument.Parse(Assert.Single(ManifestLines())).RootElement;
         Assert.Equal(JsonValueKind.Null, record.GetProperty("part").ValueKind);

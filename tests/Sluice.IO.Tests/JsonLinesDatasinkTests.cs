@@ -23,7 +23,7 @@ public sealed class JsonLinesDatasinkTests : DatasinkConformance
         await sink.OpenAsync(WriteMode.ErrorIfExists, CancellationToken.None);
         await sink.WriteAsync(new Block(batch, new BlockLineage(0, "t", 0, 0)), CancellationToken.None);
 
-        var lines = await File.ReadAllLinesAsync(Path.Combine(Out, "part-00000-00000.jsonl"));
+        var lines = await File.ReadAllLinesAsync(Path.Combine(Out, Sluice.IO.Output.FileDatasink.PartName(new BlockLineage(0, "t", 0, 0), "jsonl")));
 
         Assert.Equal(2, lines.Length);
         using var second = JsonDocument.Parse(lines[1]);
@@ -39,7 +39,7 @@ public sealed class JsonLinesDatasinkTests : DatasinkConformance
         await sink.OpenAsync(WriteMode.ErrorIfExists, CancellationToken.None);
         await sink.WriteAsync(new Block(batch, new BlockLineage(0, "t", 0, 0)), CancellationToken.None);
 
-        var line = Assert.Single(await File.ReadAllLinesAsync(Path.Combine(Out, "part-00000-00000.jsonl")));
+        var line = Assert.Single(await File.ReadAllLinesAsync(Path.Combine(Out, Sluice.IO.Output.FileDatasink.PartName(new BlockLineage(0, "t", 0, 0), "jsonl"))));
 
         Assert.Equal("{\"x\":null,\"s\":null}", line);
     }

@@ -32,11 +32,23 @@ public abstract class Datasink
 {
     public abstract string Name { get; }
 
+    /// <summary>The write format (<c>parquet</c>, <c>jsonl</c>), as an output's fingerprint records it.</summary>
+    public virtual string Format => Name;
+
     /// <summary>The key a manifest records for a block: stable across runs of the same input.</summary>
     public static string BlockKey(string taskId, int seq) => $"{taskId}#{seq}";
 
     /// <summary>Prepares the output (per <paramref name="mode"/>) and returns what is already committed.</summary>
     public abstract ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Prepares the output and returns what is already committed, given what determines the job's rows.
+    /// A sink that records it refuses a resume whose <paramref name="fingerprint"/> differs from the
+    /// recorded one, and an output that lies inside <paramref name="inputs"/>. The executor calls this
+    /// overload; the default ignores both and calls <see cref="OpenAsync(WriteMode, CancellationToken)"/>.
+    /// </summary>
+    public virtual ValueTask<SinkState> OpenAsync(WriteMode mode, OutputFingerprint? fingerprint, DatasourceInputs? inputs, CancellationToken cancellationToken) =>
+        OpenAsync(mode, cancellationToken);
 
     /// <summary>Writes and commits one block (an empty block writes no file but is recorded). Idempotent for a block key.</summary>
     public abstract ValueTask WriteAsync(Block block, CancellationToken cancellationToken);

@@ -13,6 +13,16 @@ public abstract class Datasource
 
     /// <summary>The schema the source will produce, when it can be known without reading everything.</summary>
     public virtual ValueTask<Schema?> InferSchemaAsync(CancellationToken cancellationToken) => ValueTask.FromResult<Schema?>(null);
+
+    /// <summary>
+    /// The files this source reads (after <see cref="PlanAsync"/>), for an output's fingerprint and
+    /// the check that an output is not inside its own input; null for sources that read no files
+    /// (their <see cref="Name"/> then stands for their input).
+    /// </summary>
+    public virtual DatasourceInputs? DescribeInputs() => null;
+
+    /// <summary>What the last read noticed without failing (counted since <see cref="PlanAsync"/>); empty when all was well.</summary>
+    public virtual IReadOnlyList<SourceWarning> Warnings => [];
 }
 
 /// <summary>One unit of reading. Deterministic: reading it twice yields the same blocks.</summary>

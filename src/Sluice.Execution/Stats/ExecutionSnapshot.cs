@@ -1,3 +1,5 @@
+using Sluice.Contracts;
+
 namespace Sluice.Execution.Stats;
 
 /// <summary>One operator's numbers at one moment: what the live progress and the stats table show.</summary>
@@ -63,4 +65,7 @@ public sealed record ExecutionSnapshot(
 
     /// <summary>Simulated GPUs: busy time so far, per device (for utilization over a window).</summary>
     public IReadOnlyList<TimeSpan> DeviceBusy { get; init; } = [];
+
+    /// <summary>What the source noticed without failing (e.g. invalid UTF-8 read as U+FFFD); set on the final snapshot.</summary>
+    public IReadOnlyList<SourceWarning> Warnings { get; init; } = [];
 }

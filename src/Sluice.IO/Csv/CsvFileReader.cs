@@ -1,4 +1,5 @@
 using nietras.SeparatedValues;
+using Sluice.IO.Files;
 
 namespace Sluice.IO.Csv;
 
@@ -11,13 +12,17 @@ internal sealed class CsvFileReader : IDisposable
     private readonly string _file;
     private readonly char _delimiter;
     private readonly SepReader _reader;
+    private readonly Utf8Check? _check;
 
-    public CsvFileReader(string file, char delimiter)
+    /// <param name="check">Decodes and checks the bytes; null = plain UTF-8 with replacement, unchecked (schema peeks).</param>
+    public CsvFileReader(string file, char delimiter, Utf8Check? check = null)
     {
         _file = file;
         _delimiter = delimiter;
+        _check = check;
         // The field count is checked here, not by Sep, so the error names the file, line and columns.
-        _reader = Sep.New(delimiter).Reader(o => o with { DisableColCountCheck = true, Unescape = true }).FromFile(file);
+        var options = Sep.New(delimiter).Reader(o => o with { DisableColCountCheck = true, Unescape = true });
+        _reader = check is null ? options.FromFile(file) : options.From(new StreamReader(file, check.Encoding, detectEncodingFromByteOrderMarks: true));
         if (_reader.Header.IsEmpty)
             throw new BadInputException($"{file} is empty; expected a header row naming the columns");
         Names = _reader.Header.ColNames.ToArray();
@@ -44,6 +49,7 @@ internal sealed class CsvFileReader : IDisposable
             {
                 var span = row[c].Span;
                 fields[c] = span.IsEmpty ? null : span.ToString();
+                if (_check is not null && fields[c] is { } text) _check.Check(text, row.LineNumberFrom);
             }
             rows.Add(new CsvRow(row.LineNumberFrom, fields));
         }

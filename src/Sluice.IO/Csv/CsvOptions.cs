@@ -15,4 +15,7 @@ public sealed record CsvOptions
     /// </summary>
     [JsonPropertyName("columns")]
     public IReadOnlyDictionary<string, string>? ColumnTypes { get; init; }
+
+    /// <summary>Bytes that are not UTF-8: replaced and reported (default), or an error.</summary>
+    public InvalidUtf8 InvalidUtf8 { get; init; } = InvalidUtf8.Replace;
 }

@@ -1,19 +1,33 @@
 using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Sluice.Contracts;
+using Sluice.IO.Files;
 
 namespace Sluice.IO.Csv;
 
 /// <summary>One CSV file. Column types are declared or inferred from the file's first block, then enforced.</summary>
-internal sealed class CsvReadTask(string file, CsvDatasource source) : ReadTask
+internal sealed class CsvReadTask(string file, CsvDatasource source, InvalidUtf8Tally invalid) : ReadTask
 {
     public override string Id => file;
 
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockRows, 1);
+        var check = new Utf8Check(file, source.Options.InvalidUtf8, invalid);
+        try
+        {
+            await foreach (var batch in ReadCheckedAsync(check, blockRows, cancellationToken).ConfigureAwait(false)) yield return batch;
+        }
+        finally
+        {
+            check.Complete();
+        }
+    }
+
+    private async IAsyncEnumerable<RecordBatch> ReadCheckedAsync(Utf8Check check, int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         await Task.Yield();
-        using var reader = new CsvFileReader(file, source.Options.Delimiter);
+        using var reader = new CsvFileReader(file, source.Options.Delimiter, check);
         CheckDeclaredColumns(reader.Names);
         CsvColumnType[]? types = null;
         Schema? schema = null;

@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using Sluice.Contracts;
 
 namespace Sluice.IO.Files;
 
@@ -34,6 +35,18 @@ internal static class FileLister
         return files;
     }
 
+    /// <summary>
+    /// The inputs behind <paramref name="path"/> as <see cref="Expand"/> listed them: each file's full
+    /// path, size and modification time, and the directory that was listed (none for a single file).
+    /// </summary>
+    public static DatasourceInputs Describe(string path, IReadOnlyList<string> files)
+    {
+        var inputs = files.Select(f => new FileInfo(f)).Select(i => new InputFile(i.FullName, i.Length, i.LastWriteTimeUtc)).ToList();
+        string? listed = HasWildcard(Path.GetFileName(path)) ? Path.GetDirectoryName(path) is { Length: > 0 } d ? d : "."
+            : Directory.Exists(path) ? path : null;
+        return new DatasourceInputs(inputs, listed is null ? [] : [Path.TrimEndingDirectorySeparator(Path.GetFullPath(listed))]);
+    }
+
     private static List<string> Glob(string path)
     {
         var pattern = Path.GetFileName(path);
@@ -42,6 +55,9 @@ internal static class FileLister
         var files = Directory.Exists(dir)
             ? Directory.EnumerateFiles(dir)
                 .Where(f => FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(f), ignoreCase: false))
+                // A glob over an output ('out/*') must not read its metadata (_manifest.jsonl, _SUCCESS,
+                // the lock) as data; a pattern that itself starts with '_' or '.' asks for such names.
+                .Where(f => IsHidden(pattern) || !IsHidden(Path.GetFileName(f)))
                 .Select(f => Path.GetDirectoryName(path) is { Length: > 0 } ? f : Path.GetFileName(f))
                 .ToList()
             : [];

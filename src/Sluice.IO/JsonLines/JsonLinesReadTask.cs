@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using Apache.Arrow;
 using Sluice.Contracts;
+using Sluice.IO.Files;
 
 namespace Sluice.IO.JsonLines;
 
@@ -10,14 +10,27 @@ namespace Sluice.IO.JsonLines;
 /// One JSON Lines file. The schema is inferred from the file's first block; later blocks must fit it
 /// (an int64 column accepts no fractions, a fixed-size array column no other length).
 /// </summary>
-internal sealed class JsonLinesReadTask(string file) : ReadTask
+internal sealed class JsonLinesReadTask(string file, InvalidUtf8 invalidUtf8, InvalidUtf8Tally invalid) : ReadTask
 {
     public override string Id => file;
 
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockRows, 1);
-        using var reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var check = new Utf8Check(file, invalidUtf8, invalid);
+        try
+        {
+            await foreach (var batch in ReadCheckedAsync(check, blockRows, cancellationToken).ConfigureAwait(false)) yield return batch;
+        }
+        finally
+        {
+            check.Complete();
+        }
+    }
+
+    private async IAsyncEnumerable<RecordBatch> ReadCheckedAsync(Utf8Check check, int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(file, check.Encoding, detectEncodingFromByteOrderMarks: true);
         var rows = new List<JsonRow>(Math.Min(blockRows, 4096));
         Schema? schema = null;
         var lineNumber = 0;
@@ -27,6 +40,7 @@ internal sealed class JsonLinesReadTask(string file) : ReadTask
             if (text is not null)
             {
                 lineNumber++;
+                check.Check(text, lineNumber);
                 if (string.IsNullOrWhiteSpace(text)) continue;
                 rows.Add(new JsonRow(lineNumber, Parse(text, lineNumber)));
                 if (rows.Count < blockRows) continue;

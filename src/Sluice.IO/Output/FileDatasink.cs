@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Apache.Arrow;
 using Sluice.Blocks;
 using Sluice.Contracts;
@@ -6,24 +7,30 @@ namespace Sluice.IO.Output;
 
 /// <summary>
 /// The exactly-once protocol shared by file sinks; a format only writes one file from a batch.
-/// A block is written to <c>.tmp/</c>, fsynced, renamed to <c>part-{task:D5}-{seq:D5}.ext</c>, and
-/// then recorded in <c>_manifest.jsonl</c>. A kill between rename and record leaves an orphan part
-/// that the resumed job rewrites with identical content (the name comes from the block's lineage).
+/// A block is written to <c>.tmp/</c>, fsynced, renamed to <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c>,
+/// and then recorded in <c>_manifest.jsonl</c> with its size and SHA-256. A kill between rename and
+/// record leaves an orphan part that the resumed job rewrites with identical content (the name comes
+/// from the block's lineage). The task index keeps parts in input order; the hash of the task's
+/// stable id keeps two read tasks from ever sharing a name, whatever their indices.
+/// The output directory is locked (<see cref="OutputLock"/>) from open until complete or abort.
 /// </summary>
-internal abstract class FileDatasink(string directory) : Datasink
+internal abstract partial class FileDatasink(string directory) : Datasink, IDisposable
 {
     private const string TmpDir = ".tmp";
     private const string SuccessFile = "_SUCCESS";
 
-    // Guards the manifest and its in-memory sets: appends must not interleave. Part files are
-    // written outside it, so blocks of different tasks write in parallel.
+    // Guards the manifest, its in-memory sets and the lock handle: appends must not interleave. Part
+    // files are written outside it, so blocks of different tasks write in parallel.
     private readonly Lock _lock = new();
     private readonly SinkManifest _manifest = new(Path.Combine(directory, SinkManifest.FileName));
+    private OutputLock? _outputLock;
 
     protected string OutputDirectory => directory;
 
     /// <summary>The part files' extension, without the dot.</summary>
     protected abstract string Extension { get; }
+
+    public override string Format => Extension;
 
     /// <summary>Writes <paramref name="batch"/> as one complete file into <paramref name="output"/> (which the caller flushes and closes).</summary>
     protected abstract void WritePart(RecordBatch batch, Stream output);
@@ -31,43 +38,11 @@ internal abstract class FileDatasink(string directory) : Datasink
     /// <summary>Called once per open, after the manifest is loaded; lets a format restore what it keeps across parts.</summary>
     protected virtual void OnOpened(string? firstCommittedPart) { }
 
-    public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken)
+    /// <summary>The part file name of a block: unique per (read task id, seq), sorted in input order.</summary>
+    internal static string PartName(BlockLineage lineage, string extension)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        System.IO.Directory.CreateDirectory(directory);
-        lock (_lock)
-        {
-            switch (mode)
-            {
-                case WriteMode.ErrorIfExists:
-                    var parts = PartFiles().Count;
-                    if (parts > 0 || File.Exists(ManifestPath))
-                    {
-                        throw new SluiceException(
-                            $"output '{directory}' already holds output ({parts} part files{(File.Exists(ManifestPath) ? ", a manifest" : "")}); " +
-                            "pass --resume to continue it, or set write mode overwrite to replace it");
-                    }
-                    DeleteTmp();
-                    break;
-                case WriteMode.Overwrite:
-                    foreach (var part in PartFiles()) File.Delete(part);
-                    File.Delete(ManifestPath);
-                    File.Delete(Path.Combine(directory, SuccessFile));
-                    DeleteTmp();
-                    break;
-                case WriteMode.Resume:
-                    // Temporary files are leftovers of a killed run: never committed, never referenced.
-                    DeleteTmp();
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(mode), mode, "expected ErrorIfExists, Overwrite or Resume");
-            }
-            _manifest.Load();
-            OnOpened(_manifest.FirstPart is { } first ? Path.Combine(directory, first) : null);
-            return ValueTask.FromResult(new SinkState(
-                new HashSet<string>(_manifest.Tasks, StringComparer.Ordinal),
-                new HashSet<string>(_manifest.Blocks, StringComparer.Ordinal)));
-        }
+        var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(lineage.TaskId));
+        return $"part-{lineage.TaskIndex:D5}-{Convert.ToHexStringLower(hash, 0, 4)}-{lineage.Seq:D5}.{extension}";
     }
 
     public override async ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
@@ -78,16 +53,17 @@ internal abstract class FileDatasink(string directory) : Datasink
             if (_manifest.Blocks.Contains(key)) return;
         }
         string? part = null;
+        (long Bytes, string Sha256)? written = null;
         if (block.Rows > 0)
         {
-            part = $"part-{block.Lineage.Key}.{Extension}";
+            part = PartName(block.Lineage, Extension);
             // Off the caller's thread: a part can take a while to encode and fsync.
-            await Task.Run(() => WriteAndRename(block.Batch, part, cancellationToken), cancellationToken).ConfigureAwait(false);
+            written = await Task.Run(() => WriteAndRename(block.Batch, part, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         lock (_lock)
         {
             // Another thread may have committed the same key meanwhile; its part is identical.
-            if (!_manifest.Blocks.Contains(key)) _manifest.AppendBlock(key, part, block.Rows);
+            if (!_manifest.Blocks.Contains(key)) _manifest.AppendBlock(key, part, block.Rows, written?.Bytes, written?.Sha256);
         }
     }
 
@@ -103,7 +79,13 @@ internal abstract class FileDatasink(string directory) : Datasink
 
     public override ValueTask AbortAsync()
     {
-        DeleteTmp();
+        lock (_lock)
+        {
+            // A sink that never took the lock (refused at open) must not touch what another run is writing.
+            if (_outputLock is null) return ValueTask.CompletedTask;
+            DeleteTmp();
+            ReleaseLock();
+        }
         return ValueTask.CompletedTask;
     }
 
@@ -117,10 +99,23 @@ internal abstract class FileDatasink(string directory) : Datasink
             stream.Flush(flushToDisk: true);
         File.Move(marker, Path.Combine(directory, SuccessFile), overwrite: true);
         DeleteTmp();
+        lock (_lock) ReleaseLock();
         return ValueTask.CompletedTask;
     }
 
-    private void WriteAndRename(RecordBatch batch, string part, CancellationToken cancellationToken)
+    /// <summary>Releases the output's lock without cleaning up, as a killed process would (tests use it to stand for a kill).</summary>
+    public void Dispose()
+    {
+        lock (_lock) ReleaseLock();
+    }
+
+    private void ReleaseLock()
+    {
+        _outputLock?.Dispose();
+        _outputLock = null;
+    }
+
+    private (long Bytes, string Sha256) WriteAndRename(RecordBatch batch, string part, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var tmpDir = Path.Combine(directory, TmpDir);
@@ -128,13 +123,18 @@ internal abstract class FileDatasink(string directory) : Datasink
         var tmp = Path.Combine(tmpDir, $"{part}.{Guid.NewGuid():N}");
         try
         {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            (long, string) written;
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
             {
                 WritePart(batch, stream);
                 // fsync before the rename: a renamed part must never be a torn file.
                 stream.Flush(flushToDisk: true);
+                // The checksum is of the bytes on disk (read back from the page cache), whatever the format's writer did.
+                stream.Position = 0;
+                written = (stream.Length, Convert.ToHexStringLower(SHA256.HashData(stream)));
             }
             File.Move(tmp, Path.Combine(directory, part), overwrite: true);
+            return written;
         }
         catch
         {

@@ -8,12 +8,18 @@ namespace Sluice.IO.Parquet;
 /// <summary>Parquet files through ParquetSharp's Arrow API: one read task per (file, row group).</summary>
 internal sealed class ParquetDatasource(string path) : Datasource
 {
+    private IReadOnlyList<string>? _files;
+
     public override string Name => $"parquet({path})";
+
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "Parquet"));
 
     public override ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken)
     {
         var tasks = new List<ReadTask>();
-        foreach (var file in FileLister.Expand(path, "Parquet"))
+        var files = FileLister.Expand(path, "Parquet");
+        _files = files;
+        foreach (var file in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var rowGroups = Open(file, r => r.NumRowGroups);

@@ -19,7 +19,7 @@ internal sealed class BuiltIns : IJobModule
 
         registry.Add(new ReadFormat<NoOptions>("parquet", (path, _) => Sources.Parquet(path), "Parquet files: one read task per row group"));
         registry.Add(new ReadFormat<CsvOptions>("csv", Sources.Csv, "CSV with a header row"));
-        registry.Add(new ReadFormat<NoOptions>("jsonl", (path, _) => Sources.JsonLines(path), "JSON Lines: one object per line"));
+        registry.Add(new ReadFormat<JsonLinesOptions>("jsonl", Sources.JsonLines, "JSON Lines: one object per line"));
         registry.Add(new ReadFormat<TextOptions>("text", Sources.Text, "text: one row per line, in a string column `text`"));
         registry.Add(new ReadFormat<RangeOptions>("range", (_, o) => Dataset.Range(o.Count).Plan is Sluice.Plan.ReadOperator r ? r.Source : throw new InvalidOperationException(),
             "the integers 0..count-1 in a column `id` (no files; path is not used)") { TakesPath = false });
