@@ -115,7 +115,7 @@ public sealed class TensorParallelTests(ModelFixture models, ITestOutputHelper o
     {
         var e = Assert.Throws<SluiceException>(() => new OnnxProcessor(new OnnxOptions("model.onnx") { TensorParallel = shards }));
 
-        Assert.Contains($"OnnxOptions.TensorParallel: {shards} is not accepted", e.Message);
+        Assert.Contains($"OnnxOptions.TensorParallel: '{shards}' is not accepted", e.Message);
         Assert.Contains("give 1", e.Message);
     }
 
