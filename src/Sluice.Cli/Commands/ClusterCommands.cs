@@ -40,9 +40,13 @@ internal static class ClusterCommands
         {
             Description = "on SIGTERM or Ctrl-C, seconds to drain before leaving: finish the tasks in hand and serve the blocks made here until consumed (default 60)",
         };
+        var opsAssemblies = new Option<string[]>("--ops-assembly")
+        {
+            Description = "load this assembly and register the processors of its IProcessorModule types, so actors of them may run here (repeatable)",
+        };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain,
+            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain, opsAssemblies,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -70,7 +74,7 @@ internal static class ClusterCommands
                 NodeId = parse.GetValue(nodeId),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
-                Processors = BuiltInProcessors(),
+                Processors = OpsAssemblies.Register(BuiltInProcessors(), parse.GetValue(opsAssemblies) ?? []),
             };
             if (parse.GetValue(drain) is { } seconds)
             {
