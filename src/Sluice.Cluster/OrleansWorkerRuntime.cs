@@ -118,7 +118,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         var node = spec.Node ?? NodeId;
         var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
         var grain = _grains.GetGrain<IActorGrain>(key);
-        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor));
+        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor), cancellationToken);
         string? error;
         try
         {
@@ -126,8 +126,16 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The load goes on over there: release the actor once it is done, or it would hold its model for nothing.
-            _ = init.ContinueWith(_ => grain.ReleaseAsync(), TaskScheduler.Default);
+            // The grain saw the cancellation and released what it loaded; if the load completed first, the actor
+            // exists over there with its model: release it before reporting the start as cancelled.
+            try
+            {
+                if (await init.ConfigureAwait(false) is null) await grain.ReleaseAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Cancelled there as well, or its node is gone: nothing is held.
+            }
             throw;
         }
         catch (NodeDrainingException e)

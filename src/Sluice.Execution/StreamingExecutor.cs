@@ -69,6 +69,7 @@ internal sealed partial class StreamingExecutor
         var explained = plan.Explain(Resources, BudgetBytes);
         Log.Plan(_logger, explained);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? failure = null;
         try
         {
             await PrepareAsync(plan, stop.Token).ConfigureAwait(false);
@@ -80,6 +81,7 @@ internal sealed partial class StreamingExecutor
         }
         catch (Exception e)
         {
+            failure = e;
             await stop.CancelAsync().ConfigureAwait(false);
             if (_ctx is not null)
             {
@@ -92,9 +94,51 @@ internal sealed partial class StreamingExecutor
         }
         finally
         {
-            foreach (var op in _ops) await op.ShutdownAsync().ConfigureAwait(false);
-            if (_options.Runtime is null) await _runtime.DisposeAsync().ConfigureAwait(false);
+            await ShutdownAsync(stop, failure).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Every exit path ends here: cancel what is still running (tasks, actor starts, marks), wait for all of it
+    /// to come back, then dispose every actor, an actor that finished starting after the job ended included.
+    /// A disposal failure neither skips the other actors nor hides the job's own error: with a job error, the
+    /// disposal failures are logged and the job's error is what the caller sees; without one, they are thrown.
+    /// </summary>
+    private async Task ShutdownAsync(CancellationTokenSource stop, Exception? failure)
+    {
+        await stop.CancelAsync().ConfigureAwait(false);
+        if (_ctx is not null) await _ctx.DrainAsync().ConfigureAwait(false);
+        var errors = new List<Exception>();
+        foreach (var op in _ops)
+        {
+            try
+            {
+                await op.ShutdownAsync().ConfigureAwait(false);
+            }
+            catch (AggregateException e)
+            {
+                errors.AddRange(e.InnerExceptions);
+            }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
+        }
+        if (_options.Runtime is null)
+        {
+            try
+            {
+                await _runtime.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
+        }
+        if (errors.Count == 0) return;
+        foreach (var e in errors) Log.ReleaseFailed(_logger, e.Message);
+        if (failure is null)
+            throw new SluiceException($"the job finished, but {errors.Count} actor(s) failed to release: {errors[0].Message}", new AggregateException(errors));
     }
 
     private async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)

@@ -9,6 +9,10 @@ namespace Sluice.Execution.Operators;
 internal sealed class ActorPoolOperator : OperatorState
 {
     private readonly ActorMapSpec _spec;
+    // Every actor this operator ever started, and the disposals begun while the job ran: at shutdown each
+    // actor that came back is disposed exactly once, even one the pool had already dropped.
+    private readonly List<PoolActor> _started = [];
+    private readonly List<Task> _disposals = [];
     private long _busyTicks;
     private long _rowsDone;
 
@@ -143,8 +147,11 @@ internal sealed class ActorPoolOperator : OperatorState
     {
         if (error is not null)
         {
-            Pool.Remove(actor);
-            ctx.Resources.Release(actor.Grant);
+            if (Pool.Actors.Contains(actor))
+            {
+                Pool.Remove(actor);
+                ctx.Resources.Release(actor.Grant);
+            }
             throw error is SluiceException ? error : new SluiceException($"stage '{Name}': actor {actor.Index} failed to start: {error.Message}", error);
         }
         actor.Handle = handle;
@@ -175,11 +182,55 @@ internal sealed class ActorPoolOperator : OperatorState
         if (actor.Stopping && actor.InFlight == 0) Dispose(ctx, actor);
     }
 
+    /// <summary>
+    /// Disposes every actor that came back, including those still starting when the job ended: their starts
+    /// were cancelled, and each one that returns a handle anyway is disposed when it does. One disposal that
+    /// fails skips none of the others; the failures are thrown together at the end.
+    /// </summary>
     public override async ValueTask ShutdownAsync()
     {
-        foreach (var a in Pool.Actors.ToList())
+        var disposals = new List<Task>(_disposals);
+        foreach (var a in _started)
         {
-            if (a.Handle is { } h) await h.DisposeAsync().ConfigureAwait(false);
+            if (a.Disposed) continue;
+            var handle = a.Handle;
+            if (handle is null && a.Start is { } start)
+            {
+                try
+                {
+                    handle = await start.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // It never started (cancelled, or failed and reported): there is nothing to release.
+                }
+            }
+            if (handle is null) continue;
+            a.Handle = handle;
+            a.Disposed = true;
+            disposals.Add(DisposeSafely(handle));
+        }
+        try
+        {
+            await Task.WhenAll(disposals).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Collected below, every one of them.
+        }
+        var errors = disposals.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).ToList();
+        if (errors.Count > 0) throw new AggregateException($"stage '{Name}': {errors.Count} actor(s) failed to release", errors);
+    }
+
+    private static Task DisposeSafely(IActorHandle handle)
+    {
+        try
+        {
+            return handle.DisposeAsync().AsTask();
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
         }
     }
 
@@ -191,8 +242,9 @@ internal sealed class ActorPoolOperator : OperatorState
         Stats.ActorsStarted++;
         var context = new ProcessorContext(Name, actor.Index, Pool.Resources, grant.GpuIds, ctx.Simulated);
         var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize, _spec.Descriptor, grant.Node);
-        ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.StartActorAsync(spec, ctx.Token)),
-            t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
+        _started.Add(actor);
+        actor.Start = ExecutorContext.Safely(() => ctx.Runtime.StartActorAsync(spec, ctx.Token));
+        ctx.Watch(actor.Start, t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
         return true;
     }
 
@@ -204,11 +256,16 @@ internal sealed class ActorPoolOperator : OperatorState
 
     private void Dispose(ExecutorContext ctx, PoolActor actor)
     {
-        if (!Pool.Actors.Contains(actor)) return;
-        Pool.Remove(actor);
-        ctx.Resources.Release(actor.Grant);
-        // Fire and forget: disposal of an actor on a dead node fails, and nothing waits on it.
-        if (actor.Handle is { } h) _ = h.DisposeAsync().AsTask().ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        if (Pool.Actors.Contains(actor))
+        {
+            Pool.Remove(actor);
+            ctx.Resources.Release(actor.Grant);
+        }
+        // An actor dropped while starting (its node lost) is disposed here once its start comes back.
+        if (actor.Handle is not { } h || actor.Disposed) return;
+        actor.Disposed = true;
+        // Not awaited by the loop (a dead node's actor may take a while to fail); shutdown awaits it and reports failures.
+        _disposals.Add(DisposeSafely(h));
     }
 
     private void Record(ExecutorContext ctx, ScalingDecision decision)
