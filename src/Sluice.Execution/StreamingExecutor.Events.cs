@@ -31,7 +31,7 @@ internal sealed partial class StreamingExecutor
                         : new SluiceException($"reading {ended.Runner.Task.Id} failed: {ended.Error.Message}", ended.Error);
                 }
                 _blocksPerTask[ended.Runner.TaskIndex] = ended.Blocks;
-                Output?.Flush(_runtime.Get);
+                Output?.Flush();
                 CheckCommitted(ended.Runner.TaskIndex);
                 break;
             case ExecutorEvent.TaskEnded task:
@@ -77,7 +77,7 @@ internal sealed partial class StreamingExecutor
         }
         ctx.Budget.Charge(op.Index, block);
         if (op.Downstream is { } next) next.Enqueue(block);
-        else Output?.Accept(block, _runtime.Get);
+        else Output?.Accept(block);
     }
 
     private void OnTaskEnded(ExecutorEvent.TaskEnded e)

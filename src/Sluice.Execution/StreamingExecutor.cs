@@ -58,6 +58,9 @@ internal sealed partial class StreamingExecutor
 
     public PhysicalPlan Plan() => Planner.Plan(_logical, _sink, Resources);
 
+    /// <summary>The bytes of a block out of <see cref="Output"/>, fetched by the consumer (on a cluster, maybe from another node).</summary>
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) => _runtime.GetAsync(block, cancellationToken);
+
     /// <summary>The consumer took a block out of <see cref="Output"/>: its bytes leave the budget.</summary>
     public void Release(BlockRef block) => _ctx?.Post(new ExecutorEvent.OutputTaken(block));
 
@@ -145,7 +148,7 @@ internal sealed partial class StreamingExecutor
     {
         var source = (SourceSpec)plan.Operators[0];
         // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
-        Preflight(plan);
+        await PreflightAsync(plan).ConfigureAwait(false);
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
         if (_sink is not null) _sinkState = await _sink.OpenAsync(_options.WriteMode, ct).ConfigureAwait(false);
         var toRun = new List<(int, ReadTask)>();
@@ -190,7 +193,7 @@ internal sealed partial class StreamingExecutor
     }
 
     /// <summary>Asks one processor of each actor stage whether it can run as configured; refuses the job with every reason.</summary>
-    private void Preflight(PhysicalPlan plan)
+    private async Task PreflightAsync(PhysicalPlan plan)
     {
         var problems = new List<string>();
         // Actors may go to any node: check against the nodes (the node alone in local mode).
@@ -215,7 +218,7 @@ internal sealed partial class StreamingExecutor
             }
             finally
             {
-                probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                await probe.DisposeAsync().ConfigureAwait(false);
             }
             if (spec.Descriptor is null && !_runtime.RunsLambdaProcessors)
                 problems.Add($"stage '{spec.Name}': its processor is made by a lambda, which cannot run on a cluster (worker nodes build processors by type name); give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");

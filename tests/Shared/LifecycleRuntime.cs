@@ -45,7 +45,7 @@ internal sealed class LifecycleRuntime(IWorkerRuntime inner, Func<ActorSpec, boo
 
     public BlockRef Put(Block block) => inner.Put(block);
 
-    public Block Get(BlockRef block) => inner.Get(block);
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) => inner.GetAsync(block, cancellationToken);
 
     public void Free(BlockRef block) => inner.Free(block);
 

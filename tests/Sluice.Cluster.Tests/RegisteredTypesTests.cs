@@ -69,7 +69,7 @@ public sealed class RegisteredTypesTests(ClusterFixture cluster)
 
         await using var actor = await runtime.StartActorAsync(spec, CancellationToken.None).WaitAsync(Limit);
         var output = await actor.RunAsync(input, CancellationToken.None).WaitAsync(Limit);
-        var back = await Task.Run(() => runtime.Get(output));
+        var back = await runtime.GetAsync(output, CancellationToken.None);
 
         Assert.Equal(worker.NodeId, output.Node);
         Assert.All(((Int32Array)back.Batch.Column("pid")).Values.ToArray(), p => Assert.Equal(worker.Pid, p));

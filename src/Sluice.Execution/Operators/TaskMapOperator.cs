@@ -57,9 +57,11 @@ internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(ind
 
     private async Task<bool> WriteAsync(ExecutorContext ctx, BlockRef block, CancellationToken ct)
     {
-        // Off the loop: in a cluster, getting the block may fetch its bytes from another node.
+        // Off the loop: in a cluster, getting the block may fetch its bytes from another node, and the
+        // sink's write (temp file, fsync, rename) takes as long as the disk; neither may hold the loop's turn.
         await Task.Yield();
-        await spec.Sink.WriteAsync(ctx.Runtime.Get(block), ct).ConfigureAwait(false);
+        var bytes = await ctx.Runtime.GetAsync(block, ct).ConfigureAwait(false);
+        await spec.Sink.WriteAsync(bytes, ct).ConfigureAwait(false);
         return true;
     }
 }
