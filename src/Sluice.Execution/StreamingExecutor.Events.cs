@@ -84,7 +84,7 @@ internal sealed partial class StreamingExecutor
     {
         var ctx = _ctx!;
         var op = e.Op;
-        op.Running--;
+        op.EndTask();
         if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnTaskEnded(ctx, actor, e.Task.Input.Rows, e.Error is null);
         if (op.ProducesOutput) ctx.Budget.EndReservation(op.Index, e.Task.Reserved);
         if (e.Error is not null)

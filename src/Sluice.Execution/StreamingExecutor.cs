@@ -5,7 +5,6 @@ using Sluice.Contracts;
 using Sluice.Execution.Budget;
 using Sluice.Execution.Operators;
 using Sluice.Execution.Planning;
-using Sluice.Execution.Pools;
 using Sluice.Execution.Runtime;
 using Sluice.Execution.Stats;
 using Sluice.Plan;
@@ -64,13 +63,24 @@ internal sealed partial class StreamingExecutor
     /// <summary>The consumer took a block out of <see cref="Output"/>: its bytes leave the budget.</summary>
     public void Release(BlockRef block) => _ctx?.Post(new ExecutorEvent.OutputTaken(block));
 
-    public async Task<ExecutionSnapshot> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Validates the options and plans the job; nothing is opened or started yet.</summary>
+    internal PhysicalPlan Begin()
     {
         var errors = _options.Validate().ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var plan = Plan();
         var explained = plan.Explain(Resources, BudgetBytes);
         Log.Plan(_logger, explained);
+        return plan;
+    }
+
+    /// <summary>
+    /// Runs the job: <see cref="Begin"/>, <see cref="PrepareAsync"/>, turns of <see cref="StepAsync"/> until done,
+    /// <see cref="ShutdownAsync"/>. Tests call the same steps one by one to step the loop.
+    /// </summary>
+    public async Task<ExecutionSnapshot> RunAsync(CancellationToken cancellationToken)
+    {
+        var plan = Begin();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Exception? failure = null;
         try
@@ -107,8 +117,9 @@ internal sealed partial class StreamingExecutor
     /// A disposal failure neither skips the other actors nor hides the job's own error: with a job error, the
     /// disposal failures are logged and the job's error is what the caller sees; without one, they are thrown.
     /// </summary>
-    private async Task ShutdownAsync(CancellationTokenSource stop, Exception? failure)
+    internal async Task ShutdownAsync(CancellationTokenSource stop, Exception? failure)
     {
+        if (_tick is not null) await _tick.DisposeAsync().ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         if (_ctx is not null) await _ctx.DrainAsync().ConfigureAwait(false);
         var errors = new List<Exception>();
@@ -144,7 +155,8 @@ internal sealed partial class StreamingExecutor
             throw new SluiceException($"the job finished, but {errors.Count} actor(s) failed to release: {errors[0].Message}", new AggregateException(errors));
     }
 
-    private async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
+    /// <summary>Opens the sink, builds the operators and the budgets, starts the pools' initial actors and the loop's tick.</summary>
+    internal async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
     {
         var source = (SourceSpec)plan.Operators[0];
         // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
@@ -189,6 +201,7 @@ internal sealed partial class StreamingExecutor
             Simulated = Resources.GpusSimulated ? new SimulatedDevices(Resources.GpuCount, _options.TimeProvider) : null,
         };
         _startTicks = _ctx.NowTicks;
+        StartTicking(_ctx);
         foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_ctx);
     }
 
@@ -229,25 +242,6 @@ internal sealed partial class StreamingExecutor
     }
 
     private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024):0.#} MiB";
-
-    private async Task LoopAsync(CancellationToken ct)
-    {
-        var ctx = _ctx!;
-        // Idle actors must be noticed even when no event arrives; a tick wakes the loop.
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.ActorIdleTimeout.TotalMilliseconds / 4, 10, 500));
-        using var timer = _options.TimeProvider.CreateTimer(_ => ctx.Post(new ExecutorEvent.Tick()), null, period, period);
-        while (true)
-        {
-            for (var i = _ops.Count - 1; i >= 0; i--) _ops[i].Dispatch(ctx);
-            PoolBalancer.Rebalance(ctx, _pools);
-            foreach (var op in _ops) op.Scale(ctx);
-            PropagateDone();
-            Publish();
-            if (AllDone()) return;
-            await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
-            while (ctx.Events.TryRead(out var e)) Handle(e);
-        }
-    }
 
     private void PropagateDone()
     {

@@ -33,12 +33,35 @@ internal sealed class ActorPoolOperator : OperatorState
     public override (int Ready, int Starting, int Idle) Actors => (Pool.ReadyCount, Pool.Starting, Pool.Idle);
 
     /// <summary>How many actors the balancer wants this pool to have now.</summary>
-    public int Target { get; set; }
+    public int Target { get; private set; }
 
-    /// <summary>Set by the balancer when another pool of the same resource waits below its target.</summary>
-    public bool ShouldYield { get; set; }
+    /// <summary>Whether the balancer asked this pool to give back its surplus (another pool of the same resource waits below its target).</summary>
+    public bool ShouldYield { get; private set; }
 
-    public string? TargetReason { get; set; }
+    public string? TargetReason { get; private set; }
+
+    /// <summary>What the balancer needs to know of this pool.</summary>
+    public PoolView View(ExecutorContext ctx)
+    {
+        var r = Pool.Resources;
+        var (kind, amount) = r.Gpus > 0 ? ("gpus", r.Gpus) : r.Cpus > 0 ? ("cpus", r.Cpus) : ((string?)null, 0.0);
+        return new PoolView(Name, kind, amount, _spec.Options.Pool.Min, _spec.Options.Pool.Max, Pool.Live, CostPerRow(ctx),
+            !InputExhausted, QueuedBlocks > 0, ctx.Resources.Fits(r));
+    }
+
+    /// <summary>Tasks in flight on its actors, summed afresh, and the most any one actor holds: for the loop's invariant check.</summary>
+    internal (int InFlight, int MostOnOne) SumInFlight() =>
+        (Pool.Actors.Sum(a => a.InFlight), Pool.Actors.Count == 0 ? 0 : Pool.Actors.Max(a => a.InFlight));
+
+    internal int PoolInFlight => Pool.InFlight;
+
+    /// <summary>Takes the balancer's decision for this pool; <see cref="Scale"/> acts on it.</summary>
+    public void Apply(PoolTarget decision)
+    {
+        Target = decision.Target;
+        ShouldYield = decision.ShouldYield;
+        TargetReason = decision.Reason;
+    }
 
     public int PeakReady { get; private set; }
 
@@ -104,8 +127,8 @@ internal sealed class ActorPoolOperator : OperatorState
             Stats.BackPressure = null;
             MarkStarted(ctx);
             var queued = Dequeue();
-            Running++;
-            if (actor.InFlight++ == 0) actor.BusySinceTicks = ctx.NowTicks;
+            BeginTask();
+            Pool.Begin(actor, ctx.NowTicks);
             var task = new RunningTask(queued.Block, decision.ReserveBytes, actor, queued.Attempt);
             ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(queued.Block, ctx.Token)),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
@@ -139,10 +162,6 @@ internal sealed class ActorPoolOperator : OperatorState
             Record(ctx, ScalingDecision.Up(started, up.Reason + (started < up.Delta ? $"; {up.Delta - started} more wanted, resources full ({ctx.Resources.Describe()})" : "")));
     }
 
-    /// <summary>Whether this pool wants actors it cannot get (below target, work waiting, resources full).</summary>
-    public bool WantsResources(ExecutorContext ctx) =>
-        !InputExhausted && Pool.Live < Math.Min(Target, _spec.Options.Pool.Max) && QueuedBlocks > 0 && !ctx.Resources.Fits(Pool.Resources);
-
     public void OnActorStarted(ExecutorContext ctx, PoolActor actor, IActorHandle? handle, Exception? error)
     {
         if (error is not null)
@@ -172,13 +191,12 @@ internal sealed class ActorPoolOperator : OperatorState
 
     public void OnTaskEnded(ExecutorContext ctx, PoolActor actor, int rows, bool succeeded)
     {
-        Pool.Finished(actor, ctx.NowTicks);
-        if (actor.BusySinceTicks is { } since && succeeded)
+        var busy = Pool.Finished(actor, ctx.NowTicks);
+        if (busy is { } ticks && succeeded)
         {
-            _busyTicks += ctx.NowTicks - since;
+            _busyTicks += ticks;
             _rowsDone += rows;
         }
-        actor.BusySinceTicks = actor.InFlight > 0 ? ctx.NowTicks : null;
         if (actor.Stopping && actor.InFlight == 0) Dispose(ctx, actor);
     }
 

@@ -24,7 +24,17 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
 
     public bool UpstreamDone { get; set; }
 
-    public int Running { get; set; }
+    /// <summary>Tasks in flight: counted by the operator as it starts them, and as the loop reports each end (<see cref="EndTask"/>).</summary>
+    public int Running { get; private set; }
+
+    protected void BeginTask() => Running++;
+
+    /// <summary>One of its tasks ended (done, failed or cancelled).</summary>
+    public void EndTask()
+    {
+        if (Running == 0) throw new InvalidOperationException($"stage '{Name}': a task ended that was never started");
+        Running--;
+    }
 
     public long QueuedBytes { get; private set; }
 
@@ -45,6 +55,9 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     }
 
     protected bool HasInput => _input.Count > 0;
+
+    /// <summary>The bytes of the queue's entries, summed afresh: for the loop's invariant check against <see cref="QueuedBytes"/>.</summary>
+    internal long SumQueuedBytes() => _input.Sum(b => b.Block.Bytes);
 
     /// <summary>Bytes of the block that would be dispatched next.</summary>
     protected long NextInputBytes => _input.First?.Value.Block.Bytes ?? 0;

@@ -21,7 +21,7 @@ internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorSta
             Stats.BackPressure = null;
             MarkStarted(ctx);
             var queued = Dequeue();
-            Running++;
+            BeginTask();
             var task = new RunningTask(queued.Block, decision.ReserveBytes, null, queued.Attempt);
             ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunTaskAsync(spec.Work, queued.Block, ctx.Token)),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, Failure(t)));
@@ -48,7 +48,7 @@ internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(ind
         {
             MarkStarted(ctx);
             var queued = Dequeue();
-            Running++;
+            BeginTask();
             var task = new RunningTask(queued.Block, 0, null, queued.Attempt);
             ctx.Watch(WriteAsync(ctx, queued.Block, ctx.Token),
                 t => new ExecutorEvent.TaskEnded(this, task, null, TaskMapOperator.Failure(t)));
