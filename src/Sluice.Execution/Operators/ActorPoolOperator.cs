@@ -111,17 +111,10 @@ internal sealed class ActorPoolOperator : OperatorState
                 Stats.BackPressure = Pool.Live == 0 ? "no actor" : "every actor slot is busy";
                 return;
             }
-            var decision = ctx.Budget.TryReserve(Index, NextInputBytes);
+            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, actor.Grant.Node);
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;
-                return;
-            }
-            if (!ctx.Budget.NodeHasRoom(actor.Grant.Node, decision.ReserveBytes))
-            {
-                // The actor's node holds as many blocks as its own budget allows: wait for consumers to fetch them.
-                ctx.Budget.EndReservation(Index, decision.ReserveBytes);
-                Stats.BackPressure = $"node {actor.Grant.Node} holds its budget of blocks";
                 return;
             }
             Stats.BackPressure = null;
