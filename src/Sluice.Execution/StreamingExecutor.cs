@@ -199,6 +199,7 @@ internal sealed partial class StreamingExecutor
         {
             // Simulated devices live in this process: in local mode, the only node's GPUs.
             Simulated = Resources.GpusSimulated ? new SimulatedDevices(Resources.GpuCount, _options.TimeProvider) : null,
+            NextInOrder = Output is { } output ? () => output.Next : static () => null,
         };
         _startTicks = _ctx.NowTicks;
         StartTicking(_ctx);

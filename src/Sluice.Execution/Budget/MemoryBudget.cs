@@ -57,11 +57,13 @@ internal sealed class MemoryBudget
     /// it. Every operator can therefore always move one block on, so the job never stops at a budget too small for
     /// its blocks; it runs one block at a time per operator instead (memory then peaks at about a block per operator).
     /// </remarks>
-    public BackpressureDecision TryReserve(int op, long inputBytes = 0, string? node = null)
+    /// <param name="nextInOrder">The block is the one ordered output needs next: always allowed (it is what frees the blocks held for later).</param>
+    public BackpressureDecision TryReserve(int op, long inputBytes = 0, string? node = null, bool nextInOrder = false)
     {
         // Until an operator has produced a block, a map's output is assumed to be at most twice its
         // input (a read has no input: it goes one block at a time until its first block is seen).
         var estimate = _estimate[op] > 0 ? _estimate[op] : 2 * inputBytes;
+        if (nextInOrder) return Grant(op, estimate, "the next block in order: always allowed, so ordered output cannot stall");
         var mine = _used[op] + _reserved[op];
         if (mine == 0 && _inFlight[op] == 0)
             return Grant(op, estimate, "nothing in flight: progress is always allowed");

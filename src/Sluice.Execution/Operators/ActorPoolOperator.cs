@@ -105,13 +105,14 @@ internal sealed class ActorPoolOperator : OperatorState
     {
         while (HasInput)
         {
+            var nextInOrder = NextInOrderFirst(ctx);
             var actor = Pool.Pick(NextInputNode);
             if (actor is null)
             {
                 Stats.BackPressure = Pool.Live == 0 ? "no actor" : "every actor slot is busy";
                 return;
             }
-            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, actor.Grant.Node);
+            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, actor.Grant.Node, nextInOrder);
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;

@@ -59,6 +59,27 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     /// <summary>The bytes of the queue's entries, summed afresh: for the loop's invariant check against <see cref="QueuedBytes"/>.</summary>
     internal long SumQueuedBytes() => _input.Sum(b => b.Block.Bytes);
 
+    /// <summary>
+    /// Moves the block the ordered output needs next to the front of the queue when it waits here; true if it
+    /// did. That block may then be dispatched whatever the budget (see <see cref="ExecutorContext.NextInOrder"/>).
+    /// </summary>
+    protected bool NextInOrderFirst(ExecutorContext ctx)
+    {
+        if (ctx.NextInOrder() is not { } next) return false;
+        for (var node = _input.First; node is not null; node = node.Next)
+        {
+            var lineage = node.Value.Block.Lineage;
+            if (lineage.TaskIndex != next.Task || lineage.Seq != next.Seq) continue;
+            if (node != _input.First)
+            {
+                _input.Remove(node);
+                _input.AddFirst(node);
+            }
+            return true;
+        }
+        return false;
+    }
+
     /// <summary>Bytes of the block that would be dispatched next.</summary>
     protected long NextInputBytes => _input.First?.Value.Block.Bytes ?? 0;
 

@@ -19,6 +19,9 @@ internal sealed class OutputCollector(bool preserveOrder, IReadOnlyDictionary<in
 
     public int Held => _held.Count;
 
+    /// <summary>The block the consumer needs next (read task index, seq); null without preserve_order or once all went out.</summary>
+    public (int Task, int Seq)? Next => preserveOrder && _taskPos < taskOrder.Count ? (taskOrder[_taskPos], _seq) : null;
+
     public void Accept(BlockRef block)
     {
         if (!preserveOrder)

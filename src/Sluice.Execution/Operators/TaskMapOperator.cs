@@ -12,7 +12,7 @@ internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorSta
     {
         while (HasInput && Running < spec.Concurrency)
         {
-            var decision = ctx.Budget.TryReserve(Index, NextInputBytes);
+            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, nextInOrder: NextInOrderFirst(ctx));
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;
