@@ -250,7 +250,7 @@ internal sealed partial class StreamingExecutor
         {
             var op = _ops[i];
             if (!op.IsDone) continue;
-            op.Stats.DoneTicks ??= _ctx!.NowTicks;
+            op.MarkDone(_ctx!.NowTicks);
             if (op.Downstream is { UpstreamDone: false } next) next.UpstreamDone = true;
         }
     }

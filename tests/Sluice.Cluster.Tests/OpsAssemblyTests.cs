@@ -64,4 +64,23 @@ public sealed class OpsAssemblyTests
 
         Assert.Contains($"--ops-assembly: '{missing}' does not exist", e.Message);
     }
+
+    [Fact]
+    public async Task Worker_OpsAssemblyNotAnAssembly_ExitsSayingSo()
+    {
+        var notDll = Path.Combine(Path.GetTempPath(), $"not-an-assembly-{Guid.NewGuid():N}.dll");
+        await File.WriteAllTextAsync(notDll, "plain text, not a PE image");
+        try
+        {
+            using var redis = await RedisServer.StartAsync();
+
+            var e = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => WorkerProcess.StartAsync(redis.Uri, "w-notdll", "--ops-assembly", notDll));
+
+            Assert.Contains($"--ops-assembly: '{notDll}' is not a .NET assembly", e.Message);
+        }
+        finally
+        {
+            File.Delete(notDll);
+        }
+    }
 }

@@ -18,7 +18,19 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
 
     public abstract string Kind { get; }
 
-    public OperatorStats Stats { get; } = new();
+    /// <summary>Its counters: changed only by the operator itself and through the Record/Mark methods below, which the loop calls.</summary>
+    protected OperatorStats Stats { get; } = new();
+
+    /// <summary>The operator made (or, for a sink, wrote) a block.</summary>
+    public void RecordProduced(int rows, long bytes) => Stats.Produced(rows, bytes);
+
+    public void RecordTaskDone() => Stats.TasksDone++;
+
+    /// <summary>A task of it runs again (failed, its actor or its input lost).</summary>
+    public void RecordRetry() => Stats.TaskRetries++;
+
+    /// <summary>The operator is done: its elapsed time stops here (the first call counts).</summary>
+    public void MarkDone(long nowTicks) => Stats.DoneTicks ??= nowTicks;
 
     public OperatorState? Downstream { get; set; }
 
