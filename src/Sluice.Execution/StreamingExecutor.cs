@@ -101,7 +101,18 @@ internal sealed partial class StreamingExecutor
                 await _ctx.DrainAsync().ConfigureAwait(false);
                 Publish();
             }
-            if (_sink is not null) await _sink.AbortAsync().ConfigureAwait(false);
+            if (_sink is not null)
+            {
+                try
+                {
+                    await _sink.AbortAsync().ConfigureAwait(false);
+                }
+                catch (Exception abort)
+                {
+                    // The job's own error is what the caller must see; a failed abort is logged beside it.
+                    Log.AbortFailed(_logger, abort.Message);
+                }
+            }
             Output?.Complete(e);
             throw;
         }

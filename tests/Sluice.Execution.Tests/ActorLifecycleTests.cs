@@ -79,6 +79,17 @@ public sealed class ActorLifecycleTests
     }
 
     [Fact]
+    public async Task WriteAsync_BatchFailsAndTheSinkFailsToAbort_EveryProcessorDisposedAndTheBatchErrorWins()
+    {
+        var tally = new Tally { FailBatches = true };
+
+        var e = await Assert.ThrowsAnyAsync<SluiceException>(() => Job(tally).WriteAsync(new AbortFails(), Options()).WaitAsync(Limit));
+
+        Assert.Contains("rejected by the test", e.Message);
+        Assert.Equal(tally.Created, tally.Disposed);
+    }
+
+    [Fact]
     public async Task WriteAsync_LocalRuntimeWrapped_EveryHandleDisposed()
     {
         var tally = new Tally();
@@ -92,6 +103,21 @@ public sealed class ActorLifecycleTests
     }
 
     private static readonly NodeResources Node = new(4, 0, 1L << 30);
+
+    private sealed class AbortFails : Datasink
+    {
+        public override string Name => "abort-fails";
+
+        public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken) => ValueTask.FromResult(SinkState.Empty);
+
+        public override ValueTask WriteAsync(Sluice.Blocks.Block block, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public override ValueTask MarkTaskCompleteAsync(string taskId, int blocks, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public override ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public override ValueTask AbortAsync() => throw new IOException("abort refused by the test");
+    }
 
     private static ExecutionOptions Options() => new() { Resources = Node };
 
