@@ -17,7 +17,9 @@ internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, stri
         ActorResult result;
         try
         {
-            result = await grain.RunAsync(BlockRefDto.Of(input)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // The token travels with the call (Orleans cancels the grain method on the node); WaitAsync only
+            // makes sure the caller is not held if the cancellation message cannot reach a dying node.
+            result = await grain.RunAsync(BlockRefDto.Of(input), cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

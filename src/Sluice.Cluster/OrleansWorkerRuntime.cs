@@ -22,7 +22,7 @@ namespace Sluice.Cluster;
 /// <remarks>
 /// Faults surface as exceptions the executor acts on: <see cref="ActorLostException"/> from
 /// <see cref="StartActorAsync"/> and <see cref="IActorHandle.RunAsync"/> when the actor's node is
-/// gone; <see cref="BlockLostException"/> from <see cref="Get"/> and <see cref="RunTaskAsync"/>
+/// gone; <see cref="BlockLostException"/> from <see cref="GetAsync"/> and <see cref="RunTaskAsync"/>
 /// (or from an actor's run) when a block's owner is gone.
 /// </remarks>
 public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
@@ -76,9 +76,9 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
 
     public BlockRef Put(Block block) => _node.Local.Put(block);
 
-    /// <remarks>A block on another node is fetched (chunked Arrow IPC) and blocks the caller meanwhile: the interface is synchronous.</remarks>
-    public Block Get(BlockRef block) =>
-        block.Node == NodeId ? _node.Local.Get(block) : _fetcher.GetAsync(block, CancellationToken.None).GetAwaiter().GetResult();
+    /// <remarks>A block on another node is fetched (chunked Arrow IPC) by the caller, who awaits it; one held here completes synchronously.</remarks>
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) =>
+        block.Node == NodeId ? ValueTask.FromResult(_node.Local.GetStored(block)) : new ValueTask<Block>(_fetcher.GetAsync(block, cancellationToken));
 
     /// <remarks>A block on another node is freed there in the background; one on a node that is gone is gone already.</remarks>
     public void Free(BlockRef block)
@@ -113,7 +113,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         var node = spec.Node ?? NodeId;
         var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
         var grain = _grains.GetGrain<IActorGrain>(key);
-        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor));
+        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor), cancellationToken);
         string? error;
         try
         {
@@ -121,8 +121,16 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The load goes on over there: release the actor once it is done, or it would hold its model for nothing.
-            _ = init.ContinueWith(_ => grain.ReleaseAsync(), TaskScheduler.Default);
+            // The grain saw the cancellation and released what it loaded; if the load completed first, the actor
+            // exists over there with its model: release it before reporting the start as cancelled.
+            try
+            {
+                if (await init.ConfigureAwait(false) is null) await grain.ReleaseAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Cancelled there as well, or its node is gone: nothing is held.
+            }
             throw;
         }
         catch (NodeDrainingException e)

@@ -26,8 +26,9 @@ public static class DatasetExecution
             {
                 while (reader.TryRead(out var item))
                 {
-                    executor.Release(item.Ref);
-                    if (item.Block.Rows > 0) yield return item.Block.Batch;
+                    var block = await executor.GetAsync(item, cancellationToken).ConfigureAwait(false);
+                    executor.Release(item);
+                    if (block.Rows > 0) yield return block.Batch;
                 }
             }
             await run.ConfigureAwait(false);

@@ -13,6 +13,12 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Warning, Message = "stage '{Stage}' actor {Actor} lost while starting: {Error}")]
     public static partial void StartLost(ILogger logger, string stage, int actor, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the sink failed to abort after the job failed: {Error}")]
+    public static partial void AbortFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "an actor failed to release at the end of the job: {Error}")]
+    public static partial void ReleaseFailed(ILogger logger, string error);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "plan:\n{Plan}")]
     public static partial void Plan(ILogger logger, string plan);
 

@@ -31,7 +31,7 @@ internal sealed partial class StreamingExecutor
                         : new SluiceException($"reading {ended.Runner.Task.Id} failed: {ended.Error.Message}", ended.Error);
                 }
                 _blocksPerTask[ended.Runner.TaskIndex] = ended.Blocks;
-                Output?.Flush(_runtime.Get);
+                Output?.Flush();
                 CheckCommitted(ended.Runner.TaskIndex);
                 break;
             case ExecutorEvent.TaskEnded task:
@@ -66,7 +66,7 @@ internal sealed partial class StreamingExecutor
     private void OnProduced(OperatorState op, BlockRef block)
     {
         var ctx = _ctx!;
-        op.Stats.Produced(block.Rows, block.Bytes);
+        op.RecordProduced(block.Rows, block.Bytes);
         // Resume: a block committed by an earlier run is read again (its read task was not complete)
         // but goes no further: its output is already written, exactly once.
         if (_sink is not null && _sinkState.CommittedBlocks.Contains(Datasink.BlockKey(block.Lineage.TaskId, block.Lineage.Seq)))
@@ -77,14 +77,14 @@ internal sealed partial class StreamingExecutor
         }
         ctx.Budget.Charge(op.Index, block);
         if (op.Downstream is { } next) next.Enqueue(block);
-        else Output?.Accept(block, _runtime.Get);
+        else Output?.Accept(block);
     }
 
     private void OnTaskEnded(ExecutorEvent.TaskEnded e)
     {
         var ctx = _ctx!;
         var op = e.Op;
-        op.Running--;
+        op.EndTask();
         if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnTaskEnded(ctx, actor, e.Task.Input.Rows, e.Error is null);
         if (op.ProducesOutput) ctx.Budget.EndReservation(op.Index, e.Task.Reserved);
         if (e.Error is not null)
@@ -92,18 +92,18 @@ internal sealed partial class StreamingExecutor
             if (IsShutdown(e.Error)) return;
             if (Recover(op, e)) return;
             if (e.Error is BadInputException || e.Task.Attempt >= _options.MaxTaskRetries) throw Located(op, e);
-            op.Stats.TaskRetries++;
+            op.RecordRetry();
             Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt + 1, e.Error.Message);
             op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt + 1), front: true);
             return;
         }
-        op.Stats.TasksDone++;
+        op.RecordTaskDone();
         ctx.Budget.Release(op.Index - 1, e.Task.Input);
         _runtime.Free(e.Task.Input);
         if (e.Output is { } output) OnProduced(op, output);
         else if (!op.ProducesOutput)
         {
-            op.Stats.Produced(e.Task.Input.Rows, e.Task.Input.Bytes);
+            op.RecordProduced(e.Task.Input.Rows, e.Task.Input.Bytes);
             Commit(e.Task.Input.Lineage.TaskIndex);
         }
     }
@@ -122,14 +122,14 @@ internal sealed partial class StreamingExecutor
             case BlockLostException lost when lost.Block is null || lost.Block.Id == e.Task.Input.Id:
                 ctx.Budget.Release(op.Index - 1, e.Task.Input);
                 ((SourceOperator)_ops[0]).Replay(ctx, e.Task.Input.Lineage);
-                op.Stats.TaskRetries++;
+                op.RecordRetry();
                 Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "input block lost with its node; recomputing it from its read task");
                 SyncNodes();
                 return true;
             case ActorLostException:
                 if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnActorLost(ctx, actor);
                 op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt), front: true);
-                op.Stats.TaskRetries++;
+                op.RecordRetry();
                 Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, $"actor lost with its node ({e.Error.Message}); running the task on another actor");
                 SyncNodes();
                 return true;

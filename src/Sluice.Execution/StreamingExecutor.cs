@@ -5,7 +5,6 @@ using Sluice.Contracts;
 using Sluice.Execution.Budget;
 using Sluice.Execution.Operators;
 using Sluice.Execution.Planning;
-using Sluice.Execution.Pools;
 using Sluice.Execution.Runtime;
 using Sluice.Execution.Stats;
 using Sluice.Plan;
@@ -58,17 +57,32 @@ internal sealed partial class StreamingExecutor
 
     public PhysicalPlan Plan() => Planner.Plan(_logical, _sink, Resources);
 
+    /// <summary>The bytes of a block out of <see cref="Output"/>, fetched by the consumer (on a cluster, maybe from another node).</summary>
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) => _runtime.GetAsync(block, cancellationToken);
+
     /// <summary>The consumer took a block out of <see cref="Output"/>: its bytes leave the budget.</summary>
     public void Release(BlockRef block) => _ctx?.Post(new ExecutorEvent.OutputTaken(block));
 
-    public async Task<ExecutionSnapshot> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Validates the options and plans the job; nothing is opened or started yet.</summary>
+    internal PhysicalPlan Begin()
     {
         var errors = _options.Validate().ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var plan = Plan();
         var explained = plan.Explain(Resources, BudgetBytes);
         Log.Plan(_logger, explained);
+        return plan;
+    }
+
+    /// <summary>
+    /// Runs the job: <see cref="Begin"/>, <see cref="PrepareAsync"/>, turns of <see cref="StepAsync"/> until done,
+    /// <see cref="ShutdownAsync"/>. Tests call the same steps one by one to step the loop.
+    /// </summary>
+    public async Task<ExecutionSnapshot> RunAsync(CancellationToken cancellationToken)
+    {
+        var plan = Begin();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? failure = null;
         try
         {
             await PrepareAsync(plan, stop.Token).ConfigureAwait(false);
@@ -81,28 +95,84 @@ internal sealed partial class StreamingExecutor
         }
         catch (Exception e)
         {
+            failure = e;
             await stop.CancelAsync().ConfigureAwait(false);
             if (_ctx is not null)
             {
                 await _ctx.DrainAsync().ConfigureAwait(false);
                 Publish();
             }
-            if (_sink is not null) await _sink.AbortAsync().ConfigureAwait(false);
+            if (_sink is not null)
+            {
+                try
+                {
+                    await _sink.AbortAsync().ConfigureAwait(false);
+                }
+                catch (Exception abort)
+                {
+                    // The job's own error is what the caller must see; a failed abort is logged beside it.
+                    Log.AbortFailed(_logger, abort.Message);
+                }
+            }
             Output?.Complete(e);
             throw;
         }
         finally
         {
-            foreach (var op in _ops) await op.ShutdownAsync().ConfigureAwait(false);
-            if (_options.Runtime is null) await _runtime.DisposeAsync().ConfigureAwait(false);
+            await ShutdownAsync(stop, failure).ConfigureAwait(false);
         }
     }
 
-    private async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
+    /// <summary>
+    /// Every exit path ends here: cancel what is still running (tasks, actor starts, marks), wait for all of it
+    /// to come back, then dispose every actor, an actor that finished starting after the job ended included.
+    /// A disposal failure neither skips the other actors nor hides the job's own error: with a job error, the
+    /// disposal failures are logged and the job's error is what the caller sees; without one, they are thrown.
+    /// </summary>
+    internal async Task ShutdownAsync(CancellationTokenSource stop, Exception? failure)
+    {
+        if (_tick is not null) await _tick.DisposeAsync().ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        if (_ctx is not null) await _ctx.DrainAsync().ConfigureAwait(false);
+        var errors = new List<Exception>();
+        foreach (var op in _ops)
+        {
+            try
+            {
+                await op.ShutdownAsync().ConfigureAwait(false);
+            }
+            catch (AggregateException e)
+            {
+                errors.AddRange(e.InnerExceptions);
+            }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
+        }
+        if (_options.Runtime is null)
+        {
+            try
+            {
+                await _runtime.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
+        }
+        if (errors.Count == 0) return;
+        foreach (var e in errors) Log.ReleaseFailed(_logger, e.Message);
+        if (failure is null)
+            throw new SluiceException($"the job finished, but {errors.Count} actor(s) failed to release: {errors[0].Message}", new AggregateException(errors));
+    }
+
+    /// <summary>Opens the sink, builds the operators and the budgets, starts the pools' initial actors and the loop's tick.</summary>
+    internal async Task PrepareAsync(PhysicalPlan plan, CancellationToken ct)
     {
         var source = (SourceSpec)plan.Operators[0];
         // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
-        Preflight(plan);
+        await PreflightAsync(plan).ConfigureAwait(false);
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
         if (_sink is not null)
         {
@@ -146,13 +216,15 @@ internal sealed partial class StreamingExecutor
         {
             // Simulated devices live in this process: in local mode, the only node's GPUs.
             Simulated = Resources.GpusSimulated ? new SimulatedDevices(Resources.GpuCount, _options.TimeProvider) : null,
+            NextInOrder = Output is { } output ? () => output.Next : static () => null,
         };
         _startTicks = _ctx.NowTicks;
+        StartTicking(_ctx);
         foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_ctx);
     }
 
     /// <summary>Asks one processor of each actor stage whether it can run as configured; refuses the job with every reason.</summary>
-    private void Preflight(PhysicalPlan plan)
+    private async Task PreflightAsync(PhysicalPlan plan)
     {
         var problems = new List<string>();
         // Actors may go to any node: check against the nodes (the node alone in local mode).
@@ -177,7 +249,7 @@ internal sealed partial class StreamingExecutor
             }
             finally
             {
-                probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                await probe.DisposeAsync().ConfigureAwait(false);
             }
             if (spec.Descriptor is null && !_runtime.RunsLambdaProcessors)
                 problems.Add($"stage '{spec.Name}': its processor is made by a lambda, which cannot run on a cluster (worker nodes build processors by type name); give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");
@@ -189,32 +261,13 @@ internal sealed partial class StreamingExecutor
 
     private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024):0.#} MiB";
 
-    private async Task LoopAsync(CancellationToken ct)
-    {
-        var ctx = _ctx!;
-        // Idle actors must be noticed even when no event arrives; a tick wakes the loop.
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.ActorIdleTimeout.TotalMilliseconds / 4, 10, 500));
-        using var timer = _options.TimeProvider.CreateTimer(_ => ctx.Post(new ExecutorEvent.Tick()), null, period, period);
-        while (true)
-        {
-            for (var i = _ops.Count - 1; i >= 0; i--) _ops[i].Dispatch(ctx);
-            PoolBalancer.Rebalance(ctx, _pools);
-            foreach (var op in _ops) op.Scale(ctx);
-            PropagateDone();
-            Publish();
-            if (AllDone()) return;
-            await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
-            while (ctx.Events.TryRead(out var e)) Handle(e);
-        }
-    }
-
     private void PropagateDone()
     {
         for (var i = 0; i < _ops.Count; i++)
         {
             var op = _ops[i];
             if (!op.IsDone) continue;
-            op.Stats.DoneTicks ??= _ctx!.NowTicks;
+            op.MarkDone(_ctx!.NowTicks);
             if (op.Downstream is { UpstreamDone: false } next) next.UpstreamDone = true;
         }
     }

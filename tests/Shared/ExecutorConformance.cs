@@ -19,7 +19,7 @@ namespace Sluice.Tests.Shared;
 /// Every runtime under test offers at least 4 cpus and 4 simulated GPUs to actors, with nodes of at
 /// least 2 cpus and 2 simulated GPUs each, so the pool sizes below fit on any of them.
 /// </remarks>
-public abstract class ExecutorConformance
+public abstract partial class ExecutorConformance
 {
     /// <summary>No scenario takes seconds; a hang must fail the test, not the whole run.</summary>
     protected static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);

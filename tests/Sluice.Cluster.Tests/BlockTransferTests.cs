@@ -28,7 +28,7 @@ public sealed class BlockTransferTests(ClusterFixture cluster)
 
         await using var actor = await runtime.StartActorAsync(spec, CancellationToken.None);
         var output = await actor.RunAsync(input, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
-        var back = await Task.Run(() => runtime.Get(output));
+        var back = await runtime.GetAsync(output, CancellationToken.None);
 
         Assert.Equal(worker, output.Node);
         Assert.Equal(Rows, back.Rows);
@@ -58,7 +58,7 @@ public sealed class BlockTransferTests(ClusterFixture cluster)
         var output = await actor.RunAsync(input, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
 
         Assert.Equal(worker, output.Node);
-        var back = await Task.Run(() => runtime.Get(output));
+        var back = await runtime.GetAsync(output, CancellationToken.None);
         Assert.Equal([1L, 2L, 3L], ((Int64Array)back.Batch.Column("id")).Values.ToArray());
         runtime.Free(input);
         runtime.Free(output);

@@ -37,7 +37,7 @@ public sealed class NodeLossTests
         Assert.Contains($"stage 'slow' actor 0", lost.Message);
         Assert.Contains($"node '{doomed.NodeId}'", lost.Message);
         Assert.Equal(doomed.NodeId, await left.Task.WaitAsync(TimeSpan.FromSeconds(30)));
-        var blockLost = Assert.Throws<BlockLostException>(() => runtime.Get(kept));
+        var blockLost = await Assert.ThrowsAsync<BlockLostException>(async () => await runtime.GetAsync(kept, CancellationToken.None));
         Assert.Equal(kept, blockLost.Block);
         await Assert.ThrowsAsync<ActorLostException>(() => StartAsync(runtime, doomed.NodeId, "again", fixedMs: 1));
         Assert.DoesNotContain(runtime.Nodes, n => n.Id == doomed.NodeId);

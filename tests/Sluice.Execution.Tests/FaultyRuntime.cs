@@ -28,7 +28,7 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
 
     public BlockRef Put(Block block) => _inner.Put(block);
 
-    public Block Get(BlockRef block)
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken)
     {
         lock (_lost)
         {
@@ -39,7 +39,7 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
                 throw new BlockLostException(block);
             }
         }
-        return _inner.Get(block);
+        return _inner.GetAsync(block, cancellationToken);
     }
 
     public void Free(BlockRef block) => _inner.Free(block);
@@ -48,7 +48,7 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
         _inner.RunReadAsync(task, taskIndex, blockRows, transform, callbacks, cancellationToken);
 
     public Task<BlockRef> RunTaskAsync(BlockWork work, BlockRef input, CancellationToken cancellationToken) =>
-        Task.Run(async () => Put(await work(Get(input), cancellationToken)), cancellationToken);
+        Task.Run(async () => Put(await work(await GetAsync(input, cancellationToken), cancellationToken)), cancellationToken);
 
     public async Task<IActorHandle> StartActorAsync(ActorSpec spec, CancellationToken cancellationToken) =>
         new Actor(this, await _inner.StartActorAsync(spec, cancellationToken), killActor(spec.Index));
@@ -68,8 +68,13 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
                 lock (runtime._lost) runtime.ActorsKilled++;
             }
             if (dies) return Task.FromException<BlockRef>(new ActorLostException($"actor {Spec.Index} lost with its node"));
-            _ = runtime.Get(input); // a remote actor fetches its input: a lost block shows here
-            return inner.RunAsync(input, cancellationToken);
+            return FetchThenRunAsync(input, cancellationToken);
+        }
+
+        private async Task<BlockRef> FetchThenRunAsync(BlockRef input, CancellationToken cancellationToken)
+        {
+            _ = await runtime.GetAsync(input, cancellationToken); // a remote actor fetches its input: a lost block shows here
+            return await inner.RunAsync(input, cancellationToken);
         }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();

@@ -88,8 +88,7 @@ public sealed class OrderedOutputTests
     /// they wait in the reorder buffer; a budget of a few blocks must still let the first task's blocks through (issue 8:
     /// "preserve_order with a small memory budget completes").
     /// </summary>
-    [Fact(Skip = "Executor defect (issue 8 item 4), found by this test: the job hangs once the reorder buffer holds the budget's worth of later " +
-        "blocks, because the next block in order can no longer be read or reserved. It completes with the default budget. Remove Skip with the fix.")]
+    [Fact]
     public async Task IterateBatchesAsync_BudgetOfAFewBlocksAndLaterTaskFirst_CompletesInInputOrder()
     {
         const int BlockRows = 100, BlocksPerTask = 20;

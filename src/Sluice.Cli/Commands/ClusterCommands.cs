@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Sluice.Jobs;
 using Sluice.Cluster;
 using Sluice.Execution;
 using Sluice.Execution.Runtime;
@@ -38,9 +37,10 @@ internal static class ClusterCommands
         {
             Description = "on SIGTERM or Ctrl-C, seconds to drain before leaving: finish the tasks in hand and serve the blocks made here until consumed (default 60)",
         };
+        var opsAssemblies = OpsAssemblies.Option();
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain,
+            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain, opsAssemblies,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -68,7 +68,7 @@ internal static class ClusterCommands
                 NodeId = parse.GetValue(nodeId),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
-                Processors = JobRegistry.CreateDefault().Processors,
+                Processors = OpsAssemblies.Registry(parse.GetValue(opsAssemblies) ?? []).Processors,
             };
             if (parse.GetValue(drain) is { } seconds)
             {

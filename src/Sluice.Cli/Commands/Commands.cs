@@ -46,11 +46,12 @@ internal static class Commands
         var cluster = ClusterCommands.ClusterOption();
         var workers = ClusterCommands.WorkersOption();
         var fast = ClusterCommands.FastFailureOption();
-        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, workers, fast };
+        var ops = OpsAssemblies.Option();
+        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, workers, fast, ops };
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var spec = JobSpecParser.ParseFile(parse.GetValue(job)!,
-                new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), OnCluster = parse.GetValue(cluster) is not null });
+                new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), OnCluster = parse.GetValue(cluster) is not null, Registry = OpsAssemblies.Registry(parse.GetValue(ops)!) });
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
             var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(workers), parse.GetValue(fast),
                 runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime), ct).ConfigureAwait(false);
@@ -67,11 +68,12 @@ internal static class Commands
         var set = SetOption();
         var sim = SimGpusOption();
         var simMemory = SimGpuMemoryOption();
-        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set, sim, simMemory };
+        var ops = OpsAssemblies.Option();
+        var command = new Command("explain", "print a job's physical plan: operators, pools, resources") { job, set, sim, simMemory, ops };
         command.SetAction((parse, ct) => Guard(() =>
         {
             // Explain has no side effects: the partition cache is made when the job starts, not here.
-            var spec = JobSpecParser.ParseFile(parse.GetValue(job)!, new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), Prepare = false });
+            var spec = JobSpecParser.ParseFile(parse.GetValue(job)!, new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), Prepare = false, Registry = OpsAssemblies.Registry(parse.GetValue(ops)!) });
             Console.WriteLine($"job '{spec.Name}'");
             Console.Write(JobExecution.Explain(spec.Dataset(), spec.Sink(), spec.Options()));
             return Task.FromResult(Ok);

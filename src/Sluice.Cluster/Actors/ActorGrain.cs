@@ -20,7 +20,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
     private IBatchProcessor? _processor;
     private ActorInit? _init;
 
-    public async Task<string?> InitializeAsync(ActorInit init)
+    public async Task<string?> InitializeAsync(ActorInit init, CancellationToken cancellationToken)
     {
         if (_processor is not null) return null;
         if (node.Draining)
@@ -33,7 +33,14 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             processor = node.Processors.Create(init.Descriptor);
             var context = init.Context(node.Simulated);
-            await Task.Run(async () => await processor.InitializeAsync(context, CancellationToken.None));
+            await Task.Run(async () => await processor.InitializeAsync(context, cancellationToken), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The job ended while the model loaded: release it here, the driver will not hold this actor.
+            if (processor is not null) await processor.DisposeAsync();
+            DeactivateOnIdle();
+            throw;
         }
         catch (Exception e)
         {
@@ -46,7 +53,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         return null;
     }
 
-    public Task<ActorResult> RunAsync(BlockRefDto input)
+    public Task<ActorResult> RunAsync(BlockRefDto input, CancellationToken cancellationToken)
     {
         if (_processor is not { } processor || _init is not { } init)
             return Task.FromResult(new ActorResult(ActorOutcome.ActorLost, null, "the actor holds no processor (it was re-activated or released)"));
@@ -56,22 +63,22 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             try
             {
-                return await RunTaskAsync(processor, init, input);
+                return await RunTaskAsync(processor, init, input, cancellationToken);
             }
             finally
             {
                 node.EndTask();
             }
-        });
+        }, cancellationToken);
     }
 
-    private async Task<ActorResult> RunTaskAsync(IBatchProcessor processor, ActorInit init, BlockRefDto input)
+    private async Task<ActorResult> RunTaskAsync(IBatchProcessor processor, ActorInit init, BlockRefDto input, CancellationToken cancellationToken)
     {
         var inputRef = input.ToRef();
         Sluice.Blocks.Block block;
         try
         {
-            block = await _fetcher.GetAsync(inputRef, CancellationToken.None);
+            block = await _fetcher.GetAsync(inputRef, cancellationToken);
         }
         catch (BlockLostException e)
         {
@@ -79,12 +86,17 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         }
         try
         {
-            var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, CancellationToken.None);
+            // The driver's cancellation reaches the model run: a cancelled job does not keep this node's device busy.
+            var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, cancellationToken);
             return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output)), null);
         }
         catch (BadInputException e)
         {
             return new ActorResult(ActorOutcome.BadInput, null, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
         }
         catch (Exception e)
         {

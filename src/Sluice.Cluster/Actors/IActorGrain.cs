@@ -8,11 +8,13 @@ public interface IActorGrain : IGrainWithStringKey
 {
     /// <summary>Builds the processor from its descriptor and initializes it (loads the model).</summary>
     /// <returns>Null, or why the processor could not start (its message, rethrown on the driver as a <see cref="SluiceException"/>).</returns>
-    Task<string?> InitializeAsync(ActorInit init);
+    /// <remarks>Cancelling <paramref name="cancellationToken"/> (the job ended) stops the load and releases what it held.</remarks>
+    Task<string?> InitializeAsync(ActorInit init, CancellationToken cancellationToken);
 
     /// <summary>Runs one task; an actor takes up to max_concurrency of these at once.</summary>
+    /// <remarks>Orleans carries cancellation of <paramref name="cancellationToken"/> to the node: a cancelled job stops its model runs there.</remarks>
     [AlwaysInterleave]
-    Task<ActorResult> RunAsync(BlockRefDto input);
+    Task<ActorResult> RunAsync(BlockRefDto input, CancellationToken cancellationToken);
 
     /// <summary>Releases the processor and lets the grain go.</summary>
     Task ReleaseAsync();

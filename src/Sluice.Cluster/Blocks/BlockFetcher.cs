@@ -9,7 +9,7 @@ internal sealed class BlockFetcher(ClusterNode node, IGrainFactory grains)
 {
     public async Task<Block> GetAsync(BlockRef block, CancellationToken cancellationToken)
     {
-        if (block.Node == node.Id) return node.Local.Get(block);
+        if (block.Node == node.Id) return node.Local.GetStored(block);
         var owner = grains.GetGrain<IBlockStoreGrain>(block.Node);
         byte[]? bytes = null;
         long offset = 0;

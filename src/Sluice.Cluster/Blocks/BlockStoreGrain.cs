@@ -43,7 +43,7 @@ internal sealed class BlockStoreGrain(ClusterNode node) : Grain, IBlockStoreGrai
     {
         try
         {
-            return ArrowIpc.Serialize(node.Local.Get(new Sluice.Blocks.BlockRef(blockId, node.Id, 0, 0, default)).Batch);
+            return ArrowIpc.Serialize(node.Local.GetStored(new Sluice.Blocks.BlockRef(blockId, node.Id, 0, 0, default)).Batch);
         }
         catch (InvalidOperationException)
         {

@@ -50,27 +50,42 @@ internal sealed class MemoryBudget
     public long ReservationOf(int op) => _reservation[op];
 
     /// <param name="inputBytes">The bytes of the block the new task will consume (0 for a read).</param>
-    public BackpressureDecision TryReserve(int op, long inputBytes = 0)
+    /// <param name="node">The node that will hold the output (an actor's node in a cluster), checked against its own budget.</param>
+    /// <remarks>
+    /// Progress is guaranteed whatever the budget: an operator with nothing charged, reserved or in flight may always
+    /// take one block, even one larger than the budget, and neither the shared pool nor its node's budget can refuse
+    /// it. Every operator can therefore always move one block on, so the job never stops at a budget too small for
+    /// its blocks; it runs one block at a time per operator instead (memory then peaks at about a block per operator).
+    /// </remarks>
+    /// <param name="nextInOrder">The block is the one ordered output needs next: always allowed (it is what frees the blocks held for later).</param>
+    public BackpressureDecision TryReserve(int op, long inputBytes = 0, string? node = null, bool nextInOrder = false)
     {
         // Until an operator has produced a block, a map's output is assumed to be at most twice its
         // input (a read has no input: it goes one block at a time until its first block is seen).
         var estimate = _estimate[op] > 0 ? _estimate[op] : 2 * inputBytes;
+        if (nextInOrder) return Grant(op, estimate, "the next block in order: always allowed, so ordered output cannot stall");
         var mine = _used[op] + _reserved[op];
         if (mine == 0 && _inFlight[op] == 0)
             return Grant(op, estimate, "nothing in flight: progress is always allowed");
         if (estimate == 0)
             return BackpressureDecision.Deny("block size not known yet: one block at a time until the first is seen");
-        if (mine + estimate <= _reservation[op])
-            return Grant(op, estimate, "within the operator's reservation");
-        long borrowedByOthers = 0;
-        for (var i = 0; i < _used.Length; i++)
+        string reason;
+        if (mine + estimate <= _reservation[op]) reason = "within the operator's reservation";
+        else
         {
-            if (i != op) borrowedByOthers += Math.Max(0, _used[i] + _reserved[i] - _reservation[i]);
+            long borrowedByOthers = 0;
+            for (var i = 0; i < _used.Length; i++)
+            {
+                if (i != op) borrowedByOthers += Math.Max(0, _used[i] + _reserved[i] - _reservation[i]);
+            }
+            var mineOver = Math.Max(0, mine + estimate - _reservation[op]);
+            if (borrowedByOthers + mineOver > _shared)
+                return BackpressureDecision.Deny($"output {Mib(mine)} of reservation {Mib(_reservation[op])}, shared pool full");
+            reason = "borrowed from the shared pool";
         }
-        var mineOver = Math.Max(0, mine + estimate - _reservation[op]);
-        if (borrowedByOthers + mineOver <= _shared)
-            return Grant(op, estimate, "borrowed from the shared pool");
-        return BackpressureDecision.Deny($"output {Mib(mine)} of reservation {Mib(_reservation[op])}, shared pool full");
+        // The actor's node holds as many blocks as its own budget allows: wait for consumers to fetch them.
+        if (node is not null && !NodeHasRoom(node, estimate)) return BackpressureDecision.Deny($"node {node} holds its budget of blocks");
+        return Grant(op, estimate, reason);
     }
 
     /// <summary>A reservation made by <see cref="TryReserve"/> ends: its block arrived or the work produced none.</summary>

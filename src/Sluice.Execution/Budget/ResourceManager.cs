@@ -72,6 +72,21 @@ internal sealed class ResourceManager
         return grant;
     }
 
+    /// <summary>What is granted beyond a node's totals (none, unless the books are wrong): for the loop's invariant check.</summary>
+    public IEnumerable<string> OverCommitted()
+    {
+        foreach (var b in _books)
+        {
+            if (b.CpusUsed > b.Node.Resources.Cpus + NodeBook.Epsilon || b.CpusUsed < -NodeBook.Epsilon)
+                yield return $"node {b.Node.Id}: {b.CpusUsed} cpus granted of {b.Node.Resources.Cpus}";
+            for (var d = 0; d < b.DeviceUsed.Length; d++)
+            {
+                if (b.DeviceUsed[d] > 1 + NodeBook.Epsilon || b.DeviceUsed[d] < -NodeBook.Epsilon)
+                    yield return $"node {b.Node.Id}: gpu {d} granted {b.DeviceUsed[d]} of 1";
+            }
+        }
+    }
+
     public void Release(ResourceGrant grant) => _books.FirstOrDefault(b => b.Node.Id == grant.Node)?.Release(grant);
 
     /// <summary>Matches the books to the runtime's current nodes: joins add capacity, departures drop theirs.</summary>

@@ -6,7 +6,7 @@ using Sluice.Execution.Runtime;
 namespace Sluice.Execution.Operators;
 
 /// <summary>Runs a processor on an elastic actor pool (see <see cref="ActorMapSpec"/>).</summary>
-internal sealed class ActorPoolOperator : OperatorState
+internal sealed partial class ActorPoolOperator : OperatorState
 {
     private readonly ActorMapSpec _spec;
     private long _busyTicks;
@@ -29,12 +29,35 @@ internal sealed class ActorPoolOperator : OperatorState
     public override (int Ready, int Starting, int Idle) Actors => (Pool.ReadyCount, Pool.Starting, Pool.Idle);
 
     /// <summary>How many actors the balancer wants this pool to have now.</summary>
-    public int Target { get; set; }
+    public int Target { get; private set; }
 
-    /// <summary>Set by the balancer when another pool of the same resource waits below its target.</summary>
-    public bool ShouldYield { get; set; }
+    /// <summary>Whether the balancer asked this pool to give back its surplus (another pool of the same resource waits below its target).</summary>
+    public bool ShouldYield { get; private set; }
 
-    public string? TargetReason { get; set; }
+    public string? TargetReason { get; private set; }
+
+    /// <summary>What the balancer needs to know of this pool.</summary>
+    public PoolView View(ExecutorContext ctx)
+    {
+        var r = Pool.Resources;
+        var (kind, amount) = r.Gpus > 0 ? ("gpus", r.Gpus) : r.Cpus > 0 ? ("cpus", r.Cpus) : ((string?)null, 0.0);
+        return new PoolView(Name, kind, amount, _spec.Options.Pool.Min, _spec.Options.Pool.Max, Pool.Live, CostPerRow(ctx),
+            !InputExhausted, QueuedBlocks > 0, ctx.Resources.Fits(r));
+    }
+
+    /// <summary>Tasks in flight on its actors, summed afresh, and the most any one actor holds: for the loop's invariant check.</summary>
+    internal (int InFlight, int MostOnOne) SumInFlight() =>
+        (Pool.Actors.Sum(a => a.InFlight), Pool.Actors.Count == 0 ? 0 : Pool.Actors.Max(a => a.InFlight));
+
+    internal int PoolInFlight => Pool.InFlight;
+
+    /// <summary>Takes the balancer's decision for this pool; <see cref="Scale"/> acts on it.</summary>
+    public void Apply(PoolTarget decision)
+    {
+        Target = decision.Target;
+        ShouldYield = decision.ShouldYield;
+        TargetReason = decision.Reason;
+    }
 
     public int PeakReady { get; private set; }
 
@@ -78,30 +101,24 @@ internal sealed class ActorPoolOperator : OperatorState
     {
         while (HasInput)
         {
+            var nextInOrder = NextInOrderFirst(ctx);
             var actor = Pool.Pick(NextInputNode);
             if (actor is null)
             {
                 Stats.BackPressure = Pool.Live == 0 ? "no actor" : "every actor slot is busy";
                 return;
             }
-            var decision = ctx.Budget.TryReserve(Index, NextInputBytes);
+            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, actor.Grant.Node, nextInOrder);
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;
                 return;
             }
-            if (!ctx.Budget.NodeHasRoom(actor.Grant.Node, decision.ReserveBytes))
-            {
-                // The actor's node holds as many blocks as its own budget allows: wait for consumers to fetch them.
-                ctx.Budget.EndReservation(Index, decision.ReserveBytes);
-                Stats.BackPressure = $"node {actor.Grant.Node} holds its budget of blocks";
-                return;
-            }
             Stats.BackPressure = null;
             MarkStarted(ctx);
             var queued = Dequeue();
-            Running++;
-            if (actor.InFlight++ == 0) actor.BusySinceTicks = ctx.NowTicks;
+            BeginTask();
+            Pool.Begin(actor, ctx.NowTicks);
             var task = new RunningTask(queued.Block, decision.ReserveBytes, actor, queued.Attempt);
             ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(queued.Block, ctx.Token)),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
@@ -135,16 +152,15 @@ internal sealed class ActorPoolOperator : OperatorState
             Record(ctx, ScalingDecision.Up(started, up.Reason + (started < up.Delta ? $"; {up.Delta - started} more wanted, resources full ({ctx.Resources.Describe()})" : "")));
     }
 
-    /// <summary>Whether this pool wants actors it cannot get (below target, work waiting, resources full).</summary>
-    public bool WantsResources(ExecutorContext ctx) =>
-        !InputExhausted && Pool.Live < Math.Min(Target, _spec.Options.Pool.Max) && QueuedBlocks > 0 && !ctx.Resources.Fits(Pool.Resources);
-
     public void OnActorStarted(ExecutorContext ctx, PoolActor actor, IActorHandle? handle, Exception? error)
     {
         if (error is not null)
         {
-            Pool.Remove(actor);
-            ctx.Resources.Release(actor.Grant);
+            if (Pool.Actors.Contains(actor))
+            {
+                Pool.Remove(actor);
+                ctx.Resources.Release(actor.Grant);
+            }
             throw error is SluiceException ? error : new SluiceException($"stage '{Name}': actor {actor.Index} failed to start: {error.Message}", error);
         }
         actor.Handle = handle;
@@ -165,22 +181,13 @@ internal sealed class ActorPoolOperator : OperatorState
 
     public void OnTaskEnded(ExecutorContext ctx, PoolActor actor, int rows, bool succeeded)
     {
-        Pool.Finished(actor, ctx.NowTicks);
-        if (actor.BusySinceTicks is { } since && succeeded)
+        var busy = Pool.Finished(actor, ctx.NowTicks);
+        if (busy is { } ticks && succeeded)
         {
-            _busyTicks += ctx.NowTicks - since;
+            _busyTicks += ticks;
             _rowsDone += rows;
         }
-        actor.BusySinceTicks = actor.InFlight > 0 ? ctx.NowTicks : null;
         if (actor.Stopping && actor.InFlight == 0) Dispose(ctx, actor);
-    }
-
-    public override async ValueTask ShutdownAsync()
-    {
-        foreach (var a in Pool.Actors.ToList())
-        {
-            if (a.Handle is { } h) await h.DisposeAsync().ConfigureAwait(false);
-        }
     }
 
     private bool StartActor(ExecutorContext ctx)
@@ -191,8 +198,9 @@ internal sealed class ActorPoolOperator : OperatorState
         Stats.ActorsStarted++;
         var context = new ProcessorContext(Name, actor.Index, Pool.Resources, grant.GpuIds, ctx.Simulated);
         var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize, _spec.Descriptor, grant.Node);
-        ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.StartActorAsync(spec, ctx.Token)),
-            t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
+        _started.Add(actor);
+        actor.Start = ExecutorContext.Safely(() => ctx.Runtime.StartActorAsync(spec, ctx.Token));
+        ctx.Watch(actor.Start, t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
         return true;
     }
 
@@ -200,15 +208,6 @@ internal sealed class ActorPoolOperator : OperatorState
     {
         actor.Stopping = true;
         if (actor.InFlight == 0 && actor.Handle is not null) Dispose(ctx, actor);
-    }
-
-    private void Dispose(ExecutorContext ctx, PoolActor actor)
-    {
-        if (!Pool.Actors.Contains(actor)) return;
-        Pool.Remove(actor);
-        ctx.Resources.Release(actor.Grant);
-        // Fire and forget: disposal of an actor on a dead node fails, and nothing waits on it.
-        if (actor.Handle is { } h) _ = h.DisposeAsync().AsTask().ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 
     private void Record(ExecutorContext ctx, ScalingDecision decision)

@@ -29,6 +29,12 @@ internal sealed class ExecutorContext(
 
     public CancellationToken Token => token;
 
+    /// <summary>
+    /// With ordered output, the block the consumer needs next (read task index, seq). Every operator lets that one
+    /// block through whatever the budget: the blocks held for later turns fill the budget, and only this one frees them.
+    /// </summary>
+    public Func<(int Task, int Seq)?> NextInOrder { get; init; } = static () => null;
+
     public long NowTicks => options.TimeProvider.GetTimestamp();
 
     public TimeSpan Since(long ticks) => options.TimeProvider.GetElapsedTime(ticks);

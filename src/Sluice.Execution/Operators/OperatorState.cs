@@ -18,13 +18,35 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
 
     public abstract string Kind { get; }
 
-    public OperatorStats Stats { get; } = new();
+    /// <summary>Its counters: changed only by the operator itself and through the Record/Mark methods below, which the loop calls.</summary>
+    protected OperatorStats Stats { get; } = new();
+
+    /// <summary>The operator made (or, for a sink, wrote) a block.</summary>
+    public void RecordProduced(int rows, long bytes) => Stats.Produced(rows, bytes);
+
+    public void RecordTaskDone() => Stats.TasksDone++;
+
+    /// <summary>A task of it runs again (failed, its actor or its input lost).</summary>
+    public void RecordRetry() => Stats.TaskRetries++;
+
+    /// <summary>The operator is done: its elapsed time stops here (the first call counts).</summary>
+    public void MarkDone(long nowTicks) => Stats.DoneTicks ??= nowTicks;
 
     public OperatorState? Downstream { get; set; }
 
     public bool UpstreamDone { get; set; }
 
-    public int Running { get; set; }
+    /// <summary>Tasks in flight: counted by the operator as it starts them, and as the loop reports each end (<see cref="EndTask"/>).</summary>
+    public int Running { get; private set; }
+
+    protected void BeginTask() => Running++;
+
+    /// <summary>One of its tasks ended (done, failed or cancelled).</summary>
+    public void EndTask()
+    {
+        if (Running == 0) throw new InvalidOperationException($"stage '{Name}': a task ended that was never started");
+        Running--;
+    }
 
     public long QueuedBytes { get; private set; }
 
@@ -45,6 +67,30 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     }
 
     protected bool HasInput => _input.Count > 0;
+
+    /// <summary>The bytes of the queue's entries, summed afresh: for the loop's invariant check against <see cref="QueuedBytes"/>.</summary>
+    internal long SumQueuedBytes() => _input.Sum(b => b.Block.Bytes);
+
+    /// <summary>
+    /// Moves the block the ordered output needs next to the front of the queue when it waits here; true if it
+    /// did. That block may then be dispatched whatever the budget (see <see cref="ExecutorContext.NextInOrder"/>).
+    /// </summary>
+    protected bool NextInOrderFirst(ExecutorContext ctx)
+    {
+        if (ctx.NextInOrder() is not { } next) return false;
+        for (var node = _input.First; node is not null; node = node.Next)
+        {
+            var lineage = node.Value.Block.Lineage;
+            if (lineage.TaskIndex != next.Task || lineage.Seq != next.Seq) continue;
+            if (node != _input.First)
+            {
+                _input.Remove(node);
+                _input.AddFirst(node);
+            }
+            return true;
+        }
+        return false;
+    }
 
     /// <summary>Bytes of the block that would be dispatched next.</summary>
     protected long NextInputBytes => _input.First?.Value.Block.Bytes ?? 0;

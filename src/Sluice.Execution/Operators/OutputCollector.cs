@@ -6,31 +6,35 @@ namespace Sluice.Execution.Operators;
 /// <summary>
 /// Hands the last operator's blocks to the consumer (TakeAsync, IterateBatchesAsync), in input
 /// order when asked: a block waits until every block before it (by read task, then seq) went out.
+/// Refs go out, not bytes: the consumer fetches each block's bytes on its side, never the loop.
 /// </summary>
 internal sealed class OutputCollector(bool preserveOrder, IReadOnlyDictionary<int, int?> blocksPerTask, IReadOnlyList<int> taskOrder)
 {
-    private readonly Channel<(Block Block, BlockRef Ref)> _channel = Channel.CreateUnbounded<(Block, BlockRef)>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<BlockRef> _channel = Channel.CreateUnbounded<BlockRef>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Dictionary<(int Task, int Seq), BlockRef> _held = [];
     private int _taskPos;
     private int _seq;
 
-    public ChannelReader<(Block Block, BlockRef Ref)> Reader => _channel.Reader;
+    public ChannelReader<BlockRef> Reader => _channel.Reader;
 
     public int Held => _held.Count;
 
-    public void Accept(BlockRef block, Func<BlockRef, Block> get)
+    /// <summary>The block the consumer needs next (read task index, seq); null without preserve_order or once all went out.</summary>
+    public (int Task, int Seq)? Next => preserveOrder && _taskPos < taskOrder.Count ? (taskOrder[_taskPos], _seq) : null;
+
+    public void Accept(BlockRef block)
     {
         if (!preserveOrder)
         {
-            _channel.Writer.TryWrite((get(block), block));
+            _channel.Writer.TryWrite(block);
             return;
         }
         _held[(block.Lineage.TaskIndex, block.Lineage.Seq)] = block;
-        Flush(get);
+        Flush();
     }
 
     /// <summary>Emits held blocks that are next in order; call also when a read task's block count becomes known.</summary>
-    public void Flush(Func<BlockRef, Block> get)
+    public void Flush()
     {
         if (!preserveOrder) return;
         while (_taskPos < taskOrder.Count)
@@ -38,7 +42,7 @@ internal sealed class OutputCollector(bool preserveOrder, IReadOnlyDictionary<in
             var task = taskOrder[_taskPos];
             if (_held.Remove((task, _seq), out var next))
             {
-                _channel.Writer.TryWrite((get(next), next));
+                _channel.Writer.TryWrite(next);
                 _seq++;
                 continue;
             }

@@ -39,8 +39,15 @@ internal sealed class ReadRunner(SourceOperator op, int taskIndex, ReadTask task
         _credits.Release();
     }
 
+    /// <summary>Loop-side: the seq of the block it will read next (the blocks it delivered so far).</summary>
+    public int NextSeq { get; private set; }
+
     /// <summary>Loop-side: a block arrived; returns the bytes reserved for it.</summary>
-    public long TakeReservation() => _reservations.Dequeue();
+    public long TakeReservation()
+    {
+        NextSeq++;
+        return _reservations.Dequeue();
+    }
 
     /// <summary>Loop-side: the task ended; returns the reservations it did not use.</summary>
     public IEnumerable<long> DrainReservations()

@@ -18,14 +18,20 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
 
     public override void Dispatch(ExecutorContext ctx)
     {
+        var next = ctx.NextInOrder();
+        var denied = false;
         foreach (var runner in _runners)
         {
             if (!runner.WantsCredit) continue;
-            if (!TryGrant(ctx, runner)) return;
+            // Once the budget refused one, it refuses the rest; only the reader of the next block in order still gets one.
+            var nextInOrder = next == (runner.TaskIndex, runner.NextSeq);
+            if (denied && !nextInOrder) continue;
+            if (!TryGrant(ctx, runner, nextInOrder)) denied = true;
         }
+        if (denied) return;
         while (_pending.Count > 0 && _runners.Count < spec.Parallelism)
         {
-            var decision = ctx.Budget.TryReserve(Index);
+            var decision = ctx.Budget.TryReserve(Index, nextInOrder: next == (_pending.Peek().Index, 0));
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;
@@ -42,9 +48,9 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
         }
     }
 
-    private bool TryGrant(ExecutorContext ctx, ReadRunner runner)
+    private bool TryGrant(ExecutorContext ctx, ReadRunner runner, bool nextInOrder)
     {
-        var decision = ctx.Budget.TryReserve(Index);
+        var decision = ctx.Budget.TryReserve(Index, nextInOrder: nextInOrder);
         if (!decision.Allowed)
         {
             Stats.BackPressure = decision.Reason;

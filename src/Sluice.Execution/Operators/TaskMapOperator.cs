@@ -12,7 +12,7 @@ internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorSta
     {
         while (HasInput && Running < spec.Concurrency)
         {
-            var decision = ctx.Budget.TryReserve(Index, NextInputBytes);
+            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, nextInOrder: NextInOrderFirst(ctx));
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;
@@ -21,7 +21,7 @@ internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorSta
             Stats.BackPressure = null;
             MarkStarted(ctx);
             var queued = Dequeue();
-            Running++;
+            BeginTask();
             var task = new RunningTask(queued.Block, decision.ReserveBytes, null, queued.Attempt);
             ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunTaskAsync(spec.Work, queued.Block, ctx.Token)),
                 t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, Failure(t)));
@@ -48,7 +48,7 @@ internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(ind
         {
             MarkStarted(ctx);
             var queued = Dequeue();
-            Running++;
+            BeginTask();
             var task = new RunningTask(queued.Block, 0, null, queued.Attempt);
             ctx.Watch(WriteAsync(ctx, queued.Block, ctx.Token),
                 t => new ExecutorEvent.TaskEnded(this, task, null, TaskMapOperator.Failure(t)));
@@ -57,9 +57,11 @@ internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(ind
 
     private async Task<bool> WriteAsync(ExecutorContext ctx, BlockRef block, CancellationToken ct)
     {
-        // Off the loop: in a cluster, getting the block may fetch its bytes from another node.
+        // Off the loop: in a cluster, getting the block may fetch its bytes from another node, and the
+        // sink's write (temp file, fsync, rename) takes as long as the disk; neither may hold the loop's turn.
         await Task.Yield();
-        await spec.Sink.WriteAsync(ctx.Runtime.Get(block), ct).ConfigureAwait(false);
+        var bytes = await ctx.Runtime.GetAsync(block, ct).ConfigureAwait(false);
+        await spec.Sink.WriteAsync(bytes, ct).ConfigureAwait(false);
         return true;
     }
 }

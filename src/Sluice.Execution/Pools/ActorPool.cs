@@ -6,6 +6,7 @@ namespace Sluice.Execution.Pools;
 /// <summary>
 /// The actors of one operator and the decisions about them: whom to give the next task
 /// (most-recently-used by default) and how many actors to have (scale by the backlog, release the idle).
+/// It is the one owner of each actor's counters (tasks in flight, busy time, last finish): nothing else changes them.
 /// </summary>
 internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resources, DispatchPolicy policy)
 {
@@ -65,12 +66,28 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         return a.LastDoneSeq > b.LastDoneSeq;
     }
 
-    public void Finished(PoolActor actor, long nowTicks)
+    /// <summary>A task was given to <paramref name="actor"/>: its busy time starts when it goes from no task to one.</summary>
+    public void Begin(PoolActor actor, long nowTicks)
     {
+        InFlight++;
+        if (actor.InFlight++ == 0) actor.BusySinceTicks = nowTicks;
+    }
+
+    /// <summary>Tasks in flight on the pool's actors.</summary>
+    public int InFlight { get; private set; }
+
+    /// <summary>A task of <paramref name="actor"/> ended.</summary>
+    /// <returns>The busy time booked up to now (from its busy start or its previous finish), null if it was not busy.</returns>
+    public long? Finished(PoolActor actor, long nowTicks)
+    {
+        InFlight--;
         actor.InFlight--;
         actor.TasksDone++;
         actor.LastDoneTicks = nowTicks;
         actor.LastDoneSeq = ++_seq;
+        var busy = actor.BusySinceTicks is { } since ? nowTicks - since : (long?)null;
+        actor.BusySinceTicks = actor.InFlight > 0 ? nowTicks : null;
+        return busy;
     }
 
     /// <summary>How many actors to add for a backlog: as many as it warrants, not one per tick.</summary>

@@ -17,6 +17,15 @@ internal sealed class PoolActor(int index, ResourceGrant grant, long createdTick
     /// <summary>Null while the actor is starting (its model loading).</summary>
     public IActorHandle? Handle { get; set; }
 
+    /// <summary>
+    /// The runtime's start of this actor. Kept after the loop stops listening: a start that completes after the
+    /// job ended (a model load that did not stop on cancellation) still yields a handle that must be disposed.
+    /// </summary>
+    public Task<IActorHandle>? Start { get; set; }
+
+    /// <summary>Its handle's disposal has begun: it is disposed once, whichever exit path gets there first.</summary>
+    public bool Disposed { get; set; }
+
     public bool Stopping { get; set; }
 
     public int InFlight { get; set; }

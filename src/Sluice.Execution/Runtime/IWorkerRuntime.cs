@@ -41,7 +41,11 @@ public interface IWorkerRuntime : IAsyncDisposable
 
     BlockRef Put(Block block);
 
-    Block Get(BlockRef block);
+    /// <summary>
+    /// The block's bytes. Called by the consumer of the block (a task, an actor, the sink's writer, the reader of a
+    /// job's output), never by the executor's loop: on a cluster it may fetch the bytes from another node.
+    /// </summary>
+    ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken);
 
     void Free(BlockRef block);
 

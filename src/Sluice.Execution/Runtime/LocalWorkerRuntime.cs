@@ -45,7 +45,11 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
 
     public BlockRef Put(Block block) => _store.Put(block);
 
-    public Block Get(BlockRef block) => _store.Get(block);
+    /// <remarks>In-process: the block is in this store, so this completes synchronously.</remarks>
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) => ValueTask.FromResult(_store.Get(block));
+
+    /// <summary>A block held in this process's store (a cluster node serving its own blocks): memory only, no network, so synchronous.</summary>
+    public Block GetStored(BlockRef block) => _store.Get(block);
 
     public void Free(BlockRef block) => _store.Free(block);
 

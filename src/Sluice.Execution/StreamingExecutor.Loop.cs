@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Sluice.Execution.Operators;
+using Sluice.Execution.Pools;
+
+namespace Sluice.Execution;
+
+/// <summary>The loop's turns: one at a time, so tests can step it (<see cref="StepAsync"/>) on a fake clock.</summary>
+internal sealed partial class StreamingExecutor
+{
+    private ITimer? _tick;
+    private long _turns;
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        while (await StepAsync(ct).ConfigureAwait(false))
+        {
+        }
+    }
+
+    /// <summary>
+    /// Idle actors must be noticed even when no event arrives: a tick wakes the loop. On the options' clock, so a
+    /// test on a fake clock wakes it by advancing time.
+    /// </summary>
+    private void StartTicking(ExecutorContext ctx)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.ActorIdleTimeout.TotalMilliseconds / 4, 10, 500));
+        _tick = _options.TimeProvider.CreateTimer(_ => ctx.Post(new ExecutorEvent.Tick()), null, period, period);
+    }
+
+    /// <summary>
+    /// One turn: wait for what workers report and handle all of it (the first turn has nothing to wait for), then
+    /// dispatch (downstream first: drain before you fill), balance the pools, scale and publish. Nothing in a turn
+    /// blocks: fetches, writes and marks run on tasks that report back as events. When a turn returns, the
+    /// snapshot shows the state it left.
+    /// </summary>
+    /// <returns>False once the job is done.</returns>
+    internal async ValueTask<bool> StepAsync(CancellationToken ct)
+    {
+        var ctx = _ctx!;
+        if (_turns++ > 0)
+        {
+            await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
+            while (ctx.Events.TryRead(out var e)) Handle(e);
+            AssertInvariants();
+        }
+        for (var i = _ops.Count - 1; i >= 0; i--) _ops[i].Dispatch(ctx);
+        Balance(ctx);
+        foreach (var op in _ops) op.Scale(ctx);
+        PropagateDone();
+        Publish();
+        AssertInvariants();
+        return !AllDone();
+    }
+
+    /// <summary>The balancer decides from values; each pool applies its own decision.</summary>
+    private void Balance(ExecutorContext ctx)
+    {
+        var decisions = PoolBalancer.Decide([.. _pools.Select(p => p.View(ctx))], ctx.Resources.TotalGpus, ctx.Resources.TotalCpus);
+        for (var i = 0; i < _pools.Count; i++) _pools[i].Apply(decisions[i]);
+    }
+
+    /// <summary>
+    /// What must hold between turns; checked in Debug builds after each one. A broken invariant fails the job
+    /// with what broke (a thrown exception, not Debug.Assert, which would kill a test host).
+    /// </summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        var ctx = _ctx!;
+        var broken = new List<string>();
+        long used = 0;
+        foreach (var op in _ops)
+        {
+            if (op.SumQueuedBytes() != op.QueuedBytes) broken.Add($"stage '{op.Name}': queued bytes {op.QueuedBytes} but its queue holds {op.SumQueuedBytes()}");
+            if (op.Running < 0) broken.Add($"stage '{op.Name}': {op.Running} tasks running");
+            if (ctx.Budget.UsedBy(op.Index) < 0) broken.Add($"stage '{op.Name}': {ctx.Budget.UsedBy(op.Index)} bytes charged");
+            used += ctx.Budget.UsedBy(op.Index);
+            if (op is ActorPoolOperator pool)
+            {
+                var (inFlight, most) = pool.SumInFlight();
+                if (inFlight != op.Running || pool.PoolInFlight != op.Running)
+                    broken.Add($"stage '{op.Name}': {op.Running} tasks running but its actors hold {inFlight} (the pool counts {pool.PoolInFlight})");
+                if (most > pool.Options.MaxConcurrency) broken.Add($"stage '{op.Name}': an actor holds {most} tasks, max_concurrency {pool.Options.MaxConcurrency}");
+            }
+        }
+        if (used != ctx.Budget.UsedBytes) broken.Add($"budget: {ctx.Budget.UsedBytes} bytes used but the stages were charged {used}");
+        broken.AddRange(ctx.Resources.OverCommitted());
+        if (broken.Count > 0) throw new InvalidOperationException("executor invariants broken after a turn: " + string.Join("; ", broken));
+    }
+}
