@@ -13,14 +13,17 @@ public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec
 
     internal WriteFormat WriteFormat { get; init; } = null!;
 
+    /// <summary>This node as detected when the spec was bound: the one detection a spec costs (device probes are not repeated).</summary>
+    public NodeResources Node { get; init; } = null!;
+
     /// <summary>The dataset: the read, then each stage.</summary>
     public Dataset Dataset() => Stages.Aggregate(Sluice.Dataset.Read(Source, Read.Options), (ds, stage) => stage.Plan.Append(ds));
 
     public Datasink Sink() => WriteFormat.Create(Write.Path);
 
-    /// <summary>Execution options for this node: the spec's settings over what the node detects.</summary>
-    public ExecutionOptions Options(WriteMode? modeOverride = null, NodeResources? detected = null) =>
-        Execution.ToOptions(detected ?? NodeResources.Detect()) with { WriteMode = modeOverride ?? Write.Mode };
+    /// <summary>Execution options for this node: the spec's settings over what the node detected.</summary>
+    public ExecutionOptions Options(WriteMode? modeOverride = null) =>
+        Execution.ToOptions(Node) with { WriteMode = modeOverride ?? Write.Mode };
 }
 
 /// <summary>The <c>read</c> section: a format, a path, and how blocks are cut (<see cref="ReadOptions"/>).</summary>

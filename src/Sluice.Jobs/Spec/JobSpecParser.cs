@@ -67,7 +67,7 @@ public static class JobSpecParser
         var (write, writeFormat) = WriteSection(context, root);
         var stages = Stages(context, root);
         context.ThrowIfAny();
-        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat! };
+        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, Node = context.Detected };
         PreStartChecks.Run(spec, root, context);
         context.ThrowIfAny();
         return spec;
