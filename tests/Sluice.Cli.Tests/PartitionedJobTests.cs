@@ -151,4 +151,30 @@ public class PartitionedJobTests(ModelFiles models) : IDisposable
         var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", ["stages.embed.partition.balance=params"]));
         Assert.Contains("stages[1].partition: give exactly one of stages", Assert.Single(e.Errors).ToString());
     }
+
+    [Fact]
+    public void Parse_PartsWhosePoolMinimumsDoNotFitTogether_AreRefusedNamingThePartsPoolMin()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
+        var yaml = $$"""
+            read: { format: text, path: {{_dir["docs.txt"]}} }
+            stages:
+              - { name: tokenize, op: bert_tokenize, vocab: {{models.MiniLm.Vocab}} }
+              - name: embed
+                op: onnx
+                model: {{models.MiniLm.Model}}
+                resources: { gpus: 1 }
+                partition:
+                  stages: 2
+                  parts: [ { pool: { min: 2, max: 2 } }, { pool: { min: 1, max: 1 } } ]
+            write: { format: parquet, path: {{_dir["out"]}} }
+            execution: { sim_gpus: 2 }
+            """;
+        // As explain binds it: the cut is planned in memory, nothing is written beside the shared model.
+        var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", new SpecOptions { Prepare = false }));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("stages[1].partition.parts[1].pool.min", error.Field);
+        Assert.Contains("stage 'embed.1' needs 1 actors of gpus=1 at once, but only 0 fit", error.Accepted, StringComparison.Ordinal);
+        Assert.Equal(2, JobSpecParser.Parse(yaml, "job.yaml", new SpecOptions { Prepare = false, Overrides = ["execution.sim_gpus=3"] }).Stages.Count);
+    }
 }
