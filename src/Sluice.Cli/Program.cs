@@ -4,6 +4,9 @@ namespace Sluice.Cli;
 
 internal static class Program
 {
+    /// <summary>How long a job may take to stop after Ctrl-C or SIGTERM before the process is ended anyway.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
     public static Task<int> Main(string[] args)
     {
         // Logs and CI capture output through a pipe: draw tables at a readable width there.
@@ -20,6 +23,8 @@ internal static class Program
         // A worker drains on SIGTERM / Ctrl-C for up to its drain timeout: System.CommandLine would end the process
         // 2 s after the signal (exit code 143), so the worker leaves the signals to its host's console lifetime.
         var worker = parse.CommandResult.Command.Name == "worker" && parse.Errors.Count == 0;
-        return parse.InvokeAsync(worker ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null);
+        // Any other command gets time to stop cleanly on Ctrl-C: cancel, drain what is in flight, dispose the actors,
+        // abort the sink and say how to resume. System.CommandLine's 2 s default killed a job mid-shutdown.
+        return parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = worker ? null : StopTimeout });
     }
 }
