@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Apache.Arrow;
-using Sluice.Blocks;
 using Sluice.Contracts;
 using Sluice.Plan;
 
@@ -22,7 +21,7 @@ public sealed class CancelJobTests
         const int Actors = 3;
         var ledger = new ProcessorLedger();
         var running = new RunningActors(Actors);
-        var sink = new RecordingSink();
+        var sink = new MemorySink();
         var ds = Dataset.Range(10_000, new ReadOptions { BlockRows = 100 })
             .MapBatches(() => new HoldingProcessor(ledger, running), nameof(HoldingProcessor),
                 new MapBatchesOptions { Name = "model", Pool = new PoolSize(Actors, Actors), MaxConcurrency = 1 });
@@ -35,7 +34,7 @@ public sealed class CancelJobTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.Completion.WaitAsync(Limit));
         Assert.True(sink.Aborted, "the sink was not aborted");
         Assert.False(sink.Completed, "the sink was completed (its success marker written) by a cancelled job");
-        Assert.Equal(0, sink.BlocksWritten); // every actor held its first batch until the cancel
+        Assert.Equal(0, sink.Blocks); // every actor held its first batch until the cancel
         Assert.Empty(sink.CompletedTasks);
         Assert.Equal(Actors, ledger.Initialized);
         Assert.True(ledger.Created >= Actors, $"{ledger.Created} processors made for {Actors} actors"); // and any the executor made to check the stage first
@@ -119,45 +118,4 @@ public sealed class CancelJobTests
         }
     }
 
-    /// <summary>Records what the executor asked of the sink.</summary>
-    private sealed class RecordingSink : Datasink
-    {
-        private int _written;
-
-        public override string Name => "recording";
-
-        public int BlocksWritten => Volatile.Read(ref _written);
-
-        public ConcurrentBag<string> CompletedTasks { get; } = [];
-
-        public bool Completed { get; private set; }
-
-        public bool Aborted { get; private set; }
-
-        public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken) => ValueTask.FromResult(SinkState.Empty);
-
-        public override ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref _written);
-            return ValueTask.CompletedTask;
-        }
-
-        public override ValueTask MarkTaskCompleteAsync(string taskId, int blocks, CancellationToken cancellationToken)
-        {
-            CompletedTasks.Add(taskId);
-            return ValueTask.CompletedTask;
-        }
-
-        public override ValueTask CompleteAsync(CancellationToken cancellationToken)
-        {
-            Completed = true;
-            return ValueTask.CompletedTask;
-        }
-
-        public override ValueTask AbortAsync()
-        {
-            Aborted = true;
-            return ValueTask.CompletedTask;
-        }
-    }
 }

@@ -20,6 +20,10 @@ internal sealed class MemorySink : Datasink
 
     public bool Completed { get; private set; }
 
+    public bool Aborted { get; private set; }
+
+    public int Blocks => _blocks.Count;
+
     public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken) => ValueTask.FromResult(SinkState.Empty);
 
     public override ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
@@ -37,6 +41,12 @@ internal sealed class MemorySink : Datasink
     public override ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
         Completed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask AbortAsync()
+    {
+        Aborted = true;
         return ValueTask.CompletedTask;
     }
 }
