@@ -1,2 +1,2 @@
-global using BenchRedis = Sluice.Cluster.Local.LocalRedis;
-global using BenchWorker = Sluice.Cluster.Local.LocalWorkerProcess;
+global using BenchRedis = Sluice.Testing.LocalRedis;
+global using BenchWorker = Sluice.Testing.LocalWorkerProcess;

@@ -38,9 +38,13 @@ internal static class ClusterCommands
             Description = "on SIGTERM or Ctrl-C, seconds to drain before leaving: finish the tasks in hand and serve the blocks made here until consumed (default 60)",
         };
         var opsAssemblies = OpsAssemblies.Option();
+        var readyFile = new Option<string?>("--ready-file")
+        {
+            Description = "once the node has joined, write its id to this file (for launchers that wait for the worker; written whole, then renamed into place)",
+        };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain, opsAssemblies,
+            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain, opsAssemblies, readyFile,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -76,12 +80,28 @@ internal static class ClusterCommands
                 options = options with { DrainTimeout = TimeSpan.FromSeconds(seconds) };
             }
             // SIGTERM and Ctrl-C go to the node's host (Program leaves them to it for this command), which drains before leaving.
-            await ClusterWorker.RunAsync(options, id => Console.WriteLine($"worker {id} joined {options.Redis} ({resources}); Ctrl-C to leave"),
-                Console.WriteLine, ct).ConfigureAwait(false);
+            var ready = parse.GetValue(readyFile);
+            await ClusterWorker.RunAsync(options, id =>
+            {
+                Console.WriteLine($"worker {id} joined {options.Redis} ({resources}); Ctrl-C to leave");
+                if (ready is not null) WriteReadyFile(ready, id);
+            }, Console.WriteLine, ct).ConfigureAwait(false);
             Console.WriteLine("worker left the cluster");
             return Commands.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Writes the node id to <paramref name="path"/> atomically: a launcher polling for the file never sees it
+    /// half written, because it appears only by the rename of a complete temp file beside it.
+    /// </summary>
+    private static void WriteReadyFile(string path, string nodeId)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = $"{full}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, nodeId);
+        File.Move(temp, full, overwrite: true);
     }
 
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>

@@ -5,7 +5,7 @@ namespace Sluice.Cluster.Actors;
 
 /// <summary>What an actor grain needs to build and initialize its processor on its node.</summary>
 [GenerateSerializer, Immutable]
-public sealed record ActorInit(
+internal sealed record ActorInit(
     [property: Id(0)] string Operator, [property: Id(1)] int ActorIndex,
     [property: Id(2)] string ProcessorType, [property: Id(3)] string? OptionsType, [property: Id(4)] string? OptionsJson,
     [property: Id(5)] double Cpus, [property: Id(6)] double Gpus, [property: Id(7)] long MemoryBytes,

@@ -1,7 +1,7 @@
 namespace Sluice.Cluster.Actors;
 
 /// <summary>How a task on an actor ended.</summary>
-public enum ActorOutcome
+internal enum ActorOutcome
 {
     Ok,
 
@@ -23,4 +23,4 @@ public enum ActorOutcome
 /// driver rethrows the exact exception type (Orleans would otherwise have to serialize arbitrary exceptions).
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record ActorResult([property: Id(0)] ActorOutcome Outcome, [property: Id(1)] Blocks.BlockRefDto? Output, [property: Id(2)] string? Message);
+internal sealed record ActorResult([property: Id(0)] ActorOutcome Outcome, [property: Id(1)] Blocks.BlockRefDto? Output, [property: Id(2)] string? Message);

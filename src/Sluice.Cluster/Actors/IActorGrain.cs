@@ -4,7 +4,7 @@ using Sluice.Cluster.Blocks;
 namespace Sluice.Cluster.Actors;
 
 /// <summary>One actor of one stage, on one node. Key: <c>{node}|{run}|{stage}|{index}</c>; placed on that node.</summary>
-public interface IActorGrain : IGrainWithStringKey
+internal interface IActorGrain : IGrainWithStringKey
 {
     /// <summary>Builds the processor from its descriptor and initializes it (loads the model).</summary>
     /// <returns>Null, or why the processor could not start (its message, rethrown on the driver as a <see cref="SluiceException"/>).</returns>

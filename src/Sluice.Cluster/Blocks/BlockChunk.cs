@@ -5,7 +5,7 @@ namespace Sluice.Cluster.Blocks;
 /// holds the block (it was freed).
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record BlockChunk([property: Id(0)] bool Found, [property: Id(1)] byte[] Data, [property: Id(2)] long TotalBytes)
+internal sealed record BlockChunk([property: Id(0)] bool Found, [property: Id(1)] byte[] Data, [property: Id(2)] long TotalBytes)
 {
     public static BlockChunk Missing { get; } = new(false, [], 0);
 }

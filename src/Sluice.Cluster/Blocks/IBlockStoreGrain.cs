@@ -3,7 +3,7 @@ using Orleans.Concurrency;
 namespace Sluice.Cluster.Blocks;
 
 /// <summary>A node's block store, seen from other nodes. Key: the node id; placed on that node.</summary>
-public interface IBlockStoreGrain : IGrainWithStringKey
+internal interface IBlockStoreGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Bytes <c>[offset, offset + chunk size)</c> of block <paramref name="blockId"/>'s Arrow IPC stream.

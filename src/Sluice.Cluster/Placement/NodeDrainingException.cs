@@ -6,7 +6,7 @@ namespace Sluice.Cluster.Placement;
 /// executor drops the actor, suspects the node and runs the task elsewhere.
 /// </summary>
 [GenerateSerializer]
-public sealed class NodeDrainingException : Exception
+internal sealed class NodeDrainingException : Exception
 {
     public NodeDrainingException() { }
 

@@ -1,7 +1,7 @@
 namespace Sluice.Cluster.Placement;
 
 /// <summary>A grain was asked for on a node that is no longer (or not yet) an active member.</summary>
-public sealed class NodeGoneException : SluiceException
+internal sealed class NodeGoneException : SluiceException
 {
     public NodeGoneException() { }
 

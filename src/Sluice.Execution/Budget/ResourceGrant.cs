@@ -3,4 +3,4 @@ using Sluice.Contracts;
 namespace Sluice.Execution.Budget;
 
 /// <summary>What an actor was given: its request, the node that holds it and, for gpus, the concrete devices on that node.</summary>
-public sealed record ResourceGrant(ResourceRequest Request, IReadOnlyList<int> GpuIds, string Node = "local");
+internal sealed record ResourceGrant(ResourceRequest Request, IReadOnlyList<int> GpuIds, string Node = "local");

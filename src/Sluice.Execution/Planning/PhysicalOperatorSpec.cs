@@ -5,7 +5,7 @@ using Sluice.Plan;
 namespace Sluice.Execution.Planning;
 
 /// <summary>A physical stage of the plan. Every operator documents when it emits, back-pressures and completes.</summary>
-public abstract record PhysicalOperatorSpec(string Name)
+internal abstract record PhysicalOperatorSpec(string Name)
 {
     public abstract string Describe();
 }
@@ -15,7 +15,7 @@ public abstract record PhysicalOperatorSpec(string Name)
 /// Emits when a read task yields a block. Back-pressures when its output share of the memory budget
 /// is full: the reader then does not pull its next block. Completes when every read task has ended.
 /// </summary>
-public sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockWork? Fused, IReadOnlyList<string> FusedNames, int Parallelism)
+internal sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockWork? Fused, IReadOnlyList<string> FusedNames, int Parallelism)
     : PhysicalOperatorSpec(FusedNames.Count == 0 ? $"Read[{Source.Name}]" : $"Read[{Source.Name}]->{string.Join("->", FusedNames)}")
 {
     public override string Describe() => $"{Name}  task pool: {Parallelism} read tasks at once, {Options.BlockRows} rows per block";
@@ -25,7 +25,7 @@ public sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockWor
 /// A stateless function on a task pool. Emits one block per input block. Back-pressures when its output
 /// share is full or <see cref="Concurrency"/> tasks run. Completes when its input is done and drained.
 /// </summary>
-public sealed record TaskMapSpec(string Name, BlockWork Work, int Concurrency, ResourceRequest Resources) : PhysicalOperatorSpec(Name)
+internal sealed record TaskMapSpec(string Name, BlockWork Work, int Concurrency, ResourceRequest Resources) : PhysicalOperatorSpec(Name)
 {
     public override string Describe() => $"{Name}  task pool: {Concurrency} tasks at once, per task {Resources}";
 }
@@ -35,7 +35,7 @@ public sealed record TaskMapSpec(string Name, BlockWork Work, int Concurrency, R
 /// Emits one block per input block. Back-pressures when its output share is full or every actor slot is
 /// taken. Completes when its input is done and drained; then its actors are released.
 /// </summary>
-public sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, string TypeName, MapBatchesOptions Options, ResourceRequest Resources,
+internal sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, string TypeName, MapBatchesOptions Options, ResourceRequest Resources,
     ProcessorDescriptor? Descriptor = null)
     : PhysicalOperatorSpec(Name)
 {
@@ -47,7 +47,7 @@ public sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, str
 /// Writes each block exactly once. Emits nothing. Back-pressures when <see cref="Concurrency"/> writes run.
 /// Completes when its input is done and drained; then it marks the output complete.
 /// </summary>
-public sealed record SinkSpec(Datasink Sink, int Concurrency) : PhysicalOperatorSpec($"Write[{Sink.Name}]")
+internal sealed record SinkSpec(Datasink Sink, int Concurrency) : PhysicalOperatorSpec($"Write[{Sink.Name}]")
 {
     public override string Describe() => $"{Name}  task pool: {Concurrency} writes at once, temp file + rename, manifest";
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace Sluice.Execution.Planning;
 
 /// <summary>The operators of a job, upstream first, joined by bounded queues.</summary>
-public sealed record PhysicalPlan(IReadOnlyList<PhysicalOperatorSpec> Operators)
+internal sealed record PhysicalPlan(IReadOnlyList<PhysicalOperatorSpec> Operators)
 {
     public string Explain(NodeResources node, long memoryBudget)
     {

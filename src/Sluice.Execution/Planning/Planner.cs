@@ -9,7 +9,7 @@ namespace Sluice.Execution.Planning;
 /// Maps the logical plan to physical operators. Stateless functions fuse into the operator before
 /// them (the read, or another function) so cheap CPU work adds no queue hop; processors get actor pools.
 /// </summary>
-public static class Planner
+internal static class Planner
 {
     public static PhysicalPlan Plan(LogicalOperator logical, Datasink? sink, NodeResources node)
     {

@@ -1,7 +1,7 @@
 namespace Sluice.Execution.Pools;
 
 /// <summary>What an autoscaler decided and why: shown in progress, stats and the log.</summary>
-public readonly record struct ScalingDecision(int Delta, string Reason)
+internal readonly record struct ScalingDecision(int Delta, string Reason)
 {
     public static ScalingDecision Up(int n, string reason) => new(n, reason);
 

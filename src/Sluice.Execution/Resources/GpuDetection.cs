@@ -8,13 +8,13 @@ namespace Sluice.Execution.Resources;
 /// <param name="Name">The product name, e.g. <c>NVIDIA H100 80GB HBM3</c>.</param>
 /// <param name="MemoryMiB">Total device memory in MiB.</param>
 /// <param name="Uuid">The GPU's UUID (<c>GPU-…</c>), when the query asked for it.</param>
-public sealed record GpuInfo(int Index, string Name, long MemoryMiB, string? Uuid = null);
+internal sealed record GpuInfo(int Index, string Name, long MemoryMiB, string? Uuid = null);
 
 /// <summary>
 /// Finds the NVIDIA GPUs this process may use: those <c>nvidia-smi</c> lists, narrowed by
 /// <c>CUDA_VISIBLE_DEVICES</c>. No driver, no <c>nvidia-smi</c> or any failure means no GPUs, never an exception.
 /// </summary>
-public static class GpuDetection
+internal static class GpuDetection
 {
     public const string VisibleDevicesVariable = "CUDA_VISIBLE_DEVICES";
 

@@ -1,2 +1,2 @@
-global using RedisServer = Sluice.Cluster.Local.LocalRedis;
-global using WorkerProcess = Sluice.Cluster.Local.LocalWorkerProcess;
+global using RedisServer = Sluice.Testing.LocalRedis;
+global using WorkerProcess = Sluice.Testing.LocalWorkerProcess;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Sluice.Cluster.Local;
+namespace Sluice.Testing;
 
 /// <summary>A <c>redis-server</c> process (Debian's package) on a free loopback port, without persistence; killed on dispose.</summary>
 public sealed class LocalRedis : IDisposable

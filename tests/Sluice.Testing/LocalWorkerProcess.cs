@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Sluice.Cluster.Local;
+namespace Sluice.Testing;
 
 /// <summary>
 /// A worker node in its own process on this machine: <c>dotnet sluice.dll worker --cluster …</c>.
@@ -10,6 +10,8 @@ namespace Sluice.Cluster.Local;
 /// </summary>
 public sealed class LocalWorkerProcess : IDisposable
 {
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -33,31 +35,44 @@ public sealed class LocalWorkerProcess : IDisposable
     public static async Task<LocalWorkerProcess> StartAsync(string sluiceDll, string redis, string nodeId, IEnumerable<string> extra)
     {
         if (!File.Exists(sluiceDll)) throw new InvalidOperationException($"{sluiceDll} is missing: reference src/Sluice.Cli so that sluice.dll lands beside the program");
+        // The worker signals that it has joined by the file it writes (--ready-file), not by its console wording.
+        var readyFile = Path.Combine(Path.GetTempPath(), $"sluice-ready-{nodeId}-{Guid.NewGuid():N}");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(sluiceDll);
-        foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId }.Concat(extra)) info.ArgumentList.Add(a);
-        var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--ready-file", readyFile }.Concat(extra)) info.ArgumentList.Add(a);
+        var process = new Process { StartInfo = info };
         var worker = new LocalWorkerProcess(process, nodeId);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            worker._output.Enqueue(e.Data);
-            if (e.Data.StartsWith($"worker {nodeId} joined", StringComparison.Ordinal)) joined.TrySetResult();
-        };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) worker._output.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) worker._output.Enqueue(e.Data); };
-        process.Exited += (_, _) => joined.TrySetException(new InvalidOperationException($"worker {nodeId} exited: {worker.Output}"));
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
-            await joined.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow + JoinTimeout;
+            // The file appears by a rename, whole: its existence means joined.
+            while (!File.Exists(readyFile))
+            {
+                if (process.HasExited)
+                {
+                    // Let the output readers catch up so that the message carries the worker's last words.
+                    process.WaitForExit();
+                    throw new InvalidOperationException($"worker {nodeId} exited with {process.ExitCode} before joining: {worker.Output}");
+                }
+                if (DateTime.UtcNow >= deadline)
+                    throw new TimeoutException($"worker {nodeId} did not join within {JoinTimeout.TotalSeconds:F0} s: {worker.Output}");
+                // 50 ms: a join takes seconds, so polling costs nothing and adds at most this to each start.
+                await Task.Delay(50).ConfigureAwait(false);
+            }
         }
-        catch (TimeoutException)
+        catch
         {
             worker.Dispose();
-            throw new TimeoutException($"worker {nodeId} did not join within 60 s: {worker.Output}");
+            throw;
+        }
+        finally
+        {
+            File.Delete(readyFile);
         }
         return worker;
     }
