@@ -81,4 +81,18 @@ public class PreStartCheckTests : IDisposable
         Assert.Contains(e.Errors, x => x.Field == "write.mode" && x.Accepted == "give one of: error, overwrite, resume");
         Assert.Contains(e.Errors, x => x.Field == "execution.dispatch" && x.Accepted == "give one of: mru, least_loaded");
     }
+
+    [Fact]
+    public void Parse_ZeroBlockRowsParallelismAndCpus_AreRefusedNamingTheFields()
+    {
+        const string yaml = """
+            read: { format: range, count: 10, block_rows: 0, parallelism: 0 }
+            stages: []
+            write: { format: jsonl, path: unused }
+            execution: { cpus: 0, actor_idle_timeout_s: -1 }
+            """;
+        var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", []));
+        Assert.Equal(["execution.actor_idle_timeout_s", "execution.cpus", "read.block_rows", "read.parallelism"], e.Errors.Select(x => x.Field).Order(StringComparer.Ordinal));
+        Assert.Contains(e.Errors, x => x is { Field: "read.block_rows", Value: "0", At.Line: 1 });
+    }
 }

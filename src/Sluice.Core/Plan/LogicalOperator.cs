@@ -21,7 +21,7 @@ public abstract record LogicalOperator
 }
 
 /// <summary>How a read splits into blocks.</summary>
-public sealed record ReadOptions
+public sealed record ReadOptions : IValidatedOptions
 {
     /// <summary>Rows per block. 1,024 keeps a text block ~100 KB and an embedding block ~1.5 MB, so a
     /// bounded queue holds many blocks and a model stage sees work in steady slices.</summary>
@@ -29,6 +29,13 @@ public sealed record ReadOptions
 
     /// <summary>Read tasks in flight at once; null = the node's cores.</summary>
     public int? Parallelism { get; init; }
+
+    public IEnumerable<OptionError> Problems()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (BlockRows < 1) yield return new(nameof(BlockRows), BlockRows.ToString(inv), "give 1 or more rows per block");
+        if (Parallelism is < 1) yield return new(nameof(Parallelism), Parallelism.Value.ToString(inv), "give 1 or more read tasks at once, or leave it out for the node's cores");
+    }
 }
 
 public sealed record ReadOperator(Datasource Source, ReadOptions Options) : LogicalOperator((LogicalOperator?)null)

@@ -46,7 +46,7 @@ public sealed record WriteSpec(string Format, string Path, WriteMode Mode = Writ
 /// The <c>execution</c> section: each field left out takes the library's default (<see cref="ExecutionOptions"/>)
 /// or what the node detects.
 /// </summary>
-public sealed record ExecutionSpec
+public sealed record ExecutionSpec : IValidatedOptions
 {
     /// <summary>Bytes of blocks in flight; default: a share of the node's memory.</summary>
     [ByteSize]
@@ -75,6 +75,15 @@ public sealed record ExecutionSpec
 
     [JsonPropertyName("actor_idle_timeout_s")]
     public double? ActorIdleTimeoutSeconds { get; init; }
+
+    public IEnumerable<OptionError> Problems()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (Cpus is { } c && !(c > 0)) yield return new(nameof(Cpus), c.ToString(inv), "give a number of cores above 0 (e.g. 0.5, 8), or leave it out to use the detected cores");
+        if (Gpus is < 0) yield return new(nameof(Gpus), Gpus.Value.ToString(inv), "give 0 or more");
+        if (SimGpus is < 0) yield return new(nameof(SimGpus), SimGpus.Value.ToString(inv), "give 0 or more");
+        if (ActorIdleTimeoutSeconds is { } t && !(t >= 0)) yield return new(nameof(ActorIdleTimeoutSeconds), t.ToString(inv), "give 0 or more seconds");
+    }
 
     /// <summary>Memory of each GPU this job's node has: simulated or detected; 0 where unknown.</summary>
     public long DeviceMemory(NodeResources detected) => SimGpus is > 0 ? SimGpuMemory ?? 0 : ArgumentValidation.NotNull(detected).GpuMemoryBytes;
