@@ -230,6 +230,17 @@ public class HelmChartTests
     }
 
     [Fact]
+    public void External_redis_needs_a_password_secret_and_no_password_in_the_url()
+    {
+        var (code, output) = ChartTools.RunHelm(["template", "sluice", ChartTools.Chart, "--set", "redis.enabled=false", "--set", "redis.external.url=redis://r:6379"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("/redis/auth/existingSecret", output, StringComparison.Ordinal);
+        (code, output) = ChartTools.RunHelm(["template", "sluice", ChartTools.Chart, "--set", "redis.enabled=false", "--set", "redis.external.url=redis://:pw@r:6379", "--set", "redis.auth.existingSecret=s"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("/redis/external/url", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Chart_refuses_a_grace_period_shorter_than_the_drain_and_gpus_without_a_gpu_limit()
     {
         var (code, output) = ChartTools.RunHelm(["template", "sluice", ChartTools.Chart, "--set", "worker.drainTimeoutSeconds=60", "--set", "worker.terminationGracePeriodSeconds=30"]);

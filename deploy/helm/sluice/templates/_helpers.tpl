@@ -49,6 +49,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "redis://%s:%v" (include "sluice.redis.fullname" .) .Values.redis.port -}}
 {{- else -}}
 {{- $url := required "redis.external.url is required when redis.enabled is false (redis://HOST:PORT)" .Values.redis.external.url -}}
+{{- if not .Values.redis.auth.existingSecret -}}
+{{- fail "redis.auth.existingSecret is required with an external Redis (redis.enabled: false): the Secret holding its password (key redis.auth.existingSecretPasswordKey); the cluster does not run on a Redis without a password" -}}
+{{- end -}}
 {{- if regexMatch "^rediss?://[^/@]*@" $url -}}
 {{- fail "redis.external.url: put no password in the URL; give it in a Secret named by redis.auth.existingSecret" -}}
 {{- end -}}
