@@ -191,6 +191,30 @@ public class HelmChartTests
         Assert.DoesNotContain("--gpus", cpu.Args);
     }
 
+    /// <summary>
+    /// The arguments the chart gives a worker are ones the real <c>sluice worker</c> accepts: a worker started with the
+    /// default group's arguments (only the Redis URL and the ready file swapped for local ones) joins a local Redis,
+    /// and on SIGTERM, as the kubelet sends it after the preStop hook, drains and exits 0.
+    /// </summary>
+    [Fact]
+    public async Task Rendered_worker_arguments_start_a_real_worker_that_joins_and_drains_on_sigterm()
+    {
+        var worker = Workers(Objects("default")).Single().Spec.Template.Spec.Containers.Single();
+        Assert.Equal("worker", worker.Args[0]);
+        var extra = new List<string>();
+        for (var i = 1; i < worker.Args.Count; i++)
+        {
+            if (worker.Args[i] is "--cluster" or "--ready-file") i++;   // LocalWorkerProcess gives its own
+            else extra.Add(worker.Args[i]);
+        }
+        Assert.Contains("--drain-timeout", extra);
+        using var redis = await Sluice.Testing.LocalRedis.StartAsync();
+        using var process = await Sluice.Testing.LocalWorkerProcess.StartAsync(redis.Uri, "helm-args", [.. extra]);
+        process.Terminate();
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("drained", process.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Autoscaler_role_grants_only_scale_and_pod_access_in_the_namespace()
     {
