@@ -1,0 +1,99 @@
+{{- define "sluice.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "sluice.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "sluice.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "sluice.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sluice.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The Sluice image, pinned by tag or digest. */}}
+{{- define "sluice.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if eq $tag "latest" -}}{{- fail "image.tag: 'latest' is not accepted; pin a version (or set image.digest)" -}}{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.redis.fullname" -}}
+{{- printf "%s-redis" (include "sluice.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* redis://HOST:PORT the workers join (no password: it comes from SLUICE_REDIS_PASSWORD). */}}
+{{- define "sluice.redis.url" -}}
+{{- if .Values.redis.enabled -}}
+{{- printf "redis://%s:%v" (include "sluice.redis.fullname" .) .Values.redis.port -}}
+{{- else -}}
+{{- $url := required "redis.external.url is required when redis.enabled is false (redis://HOST:PORT)" .Values.redis.external.url -}}
+{{- if not .Values.redis.auth.existingSecret -}}
+{{- fail "redis.auth.existingSecret is required with an external Redis (redis.enabled: false): the Secret holding its password (key redis.auth.existingSecretPasswordKey); the cluster does not run on a Redis without a password" -}}
+{{- end -}}
+{{- if regexMatch "^rediss?://[^/@]*@" $url -}}
+{{- fail "redis.external.url: put no password in the URL; give it in a Secret named by redis.auth.existingSecret" -}}
+{{- end -}}
+{{- $url -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the Redis password, or "" when there is none (external Redis without auth). */}}
+{{- define "sluice.redis.secretName" -}}
+{{- if .Values.redis.auth.existingSecret -}}
+{{- .Values.redis.auth.existingSecret -}}
+{{- else if .Values.redis.enabled -}}
+{{- printf "%s-auth" (include "sluice.redis.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.redis.secretKey" -}}
+{{- if .Values.redis.auth.existingSecret -}}
+{{- .Values.redis.auth.existingSecretPasswordKey -}}
+{{- else -}}
+password
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.autoscaler.serviceAccountName" -}}
+{{- if .Values.autoscaler.serviceAccount.create -}}
+{{- default (printf "%s-autoscaler" (include "sluice.fullname" .)) .Values.autoscaler.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.autoscaler.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* terminationGracePeriodSeconds of the workers: given, or preStop sleep + drain timeout + 30 s. */}}
+{{- define "sluice.worker.grace" -}}
+{{- $w := .Values.worker -}}
+{{- $floor := add (int $w.preStopSleepSeconds) (int $w.drainTimeoutSeconds) -}}
+{{- if kindIs "invalid" $w.terminationGracePeriodSeconds -}}
+{{- add $floor 30 -}}
+{{- else -}}
+{{- if le (int $w.terminationGracePeriodSeconds) $floor -}}
+{{- fail (printf "worker.terminationGracePeriodSeconds (%v) must be greater than worker.preStopSleepSeconds + worker.drainTimeoutSeconds (%v), or the kubelet kills a worker mid-drain" $w.terminationGracePeriodSeconds $floor) -}}
+{{- end -}}
+{{- int $w.terminationGracePeriodSeconds -}}
+{{- end -}}
+{{- end -}}
