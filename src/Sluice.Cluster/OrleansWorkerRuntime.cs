@@ -57,7 +57,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     {
         var host = ClusterHost.Build(options, "driver");
         await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
-        var runtime = new OrleansWorkerRuntime(host) { _redis = $"redis://{RedisAddress.Parse(options.Redis)}" };
+        var runtime = new OrleansWorkerRuntime(host) { _redis = options.MaskedRedis };
         runtime.StartWatching();
         return runtime;
     }
