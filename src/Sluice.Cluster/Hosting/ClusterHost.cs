@@ -74,7 +74,9 @@ internal static class ClusterHost
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
-        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors);
+        // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
+        var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;
+        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         if (logging is not null) builder.Services.AddSingleton(logging);
