@@ -52,10 +52,10 @@ internal static class ClusterHost
             {
                 case SluiceException sluice:
                     return sluice;
-                case RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } or RedisServerException when IsAuthFailure(inner.Message):
-                    return new SluiceException(redis.Password is null
-                        ? $"Redis at {redis} wants a password (NOAUTH): {RedisAddress.HowToGivePassword}"
-                        : $"Redis at {redis} refused the password (WRONGPASS): {RedisAddress.HowToGivePassword}, the one its requirepass or ACL sets");
+                case RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }:
+                    return AuthFailure(redis);
+                case RedisServerException when IsAuthFailure(inner.Message):
+                    return AuthFailure(redis);
                 case RedisConnectionException or RedisTimeoutException:
                     return new SluiceException($"cannot reach Redis at {redis}: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT");
             }
@@ -64,9 +64,14 @@ internal static class ClusterHost
         return new SluiceException(redis.Scrub($"the node did not start: {e.GetType().Name}: {e.Message}"));
     }
 
+    private static SluiceException AuthFailure(RedisAddress redis) => new(redis.Password is null
+        ? $"Redis at {redis} wants a password (NOAUTH): {RedisAddress.HowToGivePassword}"
+        : $"Redis at {redis} refused the password (WRONGPASS): {RedisAddress.HowToGivePassword}, the one its requirepass or ACL sets");
+
+    /// <summary>A reply from a server that wants a password (NOAUTH) or refused the one given (WRONGPASS; older servers: "invalid password").</summary>
     private static bool IsAuthFailure(string message) =>
         message.Contains("NOAUTH", StringComparison.Ordinal) || message.Contains("WRONGPASS", StringComparison.Ordinal)
-        || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase) || message.Contains("authentication", StringComparison.OrdinalIgnoreCase);
+        || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase);
 
     public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null)
     {
