@@ -6,8 +6,25 @@ namespace Sluice.Cluster;
 /// <summary>How one node (a worker, or the driver's own silo) joins a cluster. Every cluster default is here and only here.</summary>
 public sealed record ClusterNodeOptions
 {
-    /// <summary>Where membership and the grain directory live: <c>redis://HOST:PORT</c>.</summary>
+    /// <summary>
+    /// Where membership and the grain directory live: <c>redis://HOST:PORT</c>, or with a password
+    /// <c>redis://:PASSWORD@HOST:PORT</c> (<c>redis://USER:PASSWORD@HOST:PORT</c> for a Redis ACL user).
+    /// Without one in the URL, the password is read from <see cref="RedisPasswordFile"/>, else from the
+    /// environment variable <c>SLUICE_REDIS_PASSWORD</c>. Logs and errors show only <see cref="MaskedRedis"/>.
+    /// </summary>
     public required string Redis { get; init; }
+
+    /// <summary>A file holding the Redis password (a trailing newline is not part of it), used when <see cref="Redis"/> has none.</summary>
+    public string? RedisPasswordFile { get; init; }
+
+    /// <summary>The Redis address as logs and errors show it: <c>redis://***@HOST:PORT</c> when it carries a password.</summary>
+    public string MaskedRedis => RedisAddress.Mask(Redis);
+
+    /// <summary>
+    /// Lets <see cref="Resources"/> declare more cores, GPUs or memory than this machine has. Off by default: a node
+    /// that promises what it does not have gets work it cannot do. Simulated GPUs are always allowed (an explicit choice).
+    /// </summary>
+    public bool AllowOversubscribe { get; init; }
 
     /// <summary>The node's id (its silo name); null = <c>{role}-{host}-{pid}-{random}</c>, unique per process.</summary>
     public string? NodeId { get; init; }
@@ -46,13 +63,37 @@ public sealed record ClusterNodeOptions
     /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
     public string ClusterId { get; init; } = "sluice";
 
-    public IEnumerable<string> Validate()
+    /// <summary>Every problem with these options, one line each naming the field, the value and what is accepted; empty when they are valid.</summary>
+    public IEnumerable<string> Validate() => Validate(NodeResources.Detect());
+
+    /// <summary><see cref="Validate()"/> against what <paramref name="detected"/> says this machine has.</summary>
+    internal IEnumerable<string> Validate(NodeResources detected)
     {
-        if (!RedisAddress.TryParse(Redis, out _)) yield return $"cluster: '{Redis}' is not accepted; give redis://HOST:PORT, e.g. redis://127.0.0.1:6379";
+        if (!RedisAddress.TryParse(Redis, out _)) yield return $"cluster: '{MaskedRedis}' is not accepted; {RedisAddress.Accepted}";
+        if (RedisPasswordFile is { Length: 0 }) yield return "redis_password_file: '' is not accepted; give the path of a file holding the password, or leave it unset";
         if (Resources.Cpus < 0 || Resources.Gpus < 0 || Resources.MemoryBytes < 0) yield return $"resources: negative values are not accepted ({Resources})";
+        else if (!AllowOversubscribe)
+        {
+            foreach (var problem in Oversubscribed(detected)) yield return problem;
+        }
         if (ChunkBytes <= 0 || ChunkBytes > MaxMessageBodyBytes / 2) yield return $"chunk_bytes: {ChunkBytes} is not accepted; give a positive size at most half of max_message_body_bytes ({MaxMessageBodyBytes})";
         if (DrainTimeout < TimeSpan.Zero) yield return $"drain_timeout: {DrainTimeout} is not accepted; give zero (leave at once) or a positive time";
         if (ResponseTimeout <= TimeSpan.Zero) yield return $"response_timeout: {ResponseTimeout} is not accepted; give a positive time";
         if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
     }
+
+    /// <summary>Declared resources beyond <paramref name="detected"/>; simulated GPUs are an operator's explicit choice and never count.</summary>
+    private IEnumerable<string> Oversubscribed(NodeResources detected)
+    {
+        const string Allow = "give at most that, or pass --allow-oversubscribe (AllowOversubscribe) to offer more than the machine has";
+        if (Resources.Cpus > detected.Cpus) yield return $"--cpus: {Resources.Cpus:0.##} is more than the {detected.Cpus:0.##} cores detected on this machine; {Allow}";
+        if (!Resources.GpusSimulated && Resources.Gpus > detected.Gpus)
+            yield return $"--gpus: {Resources.Gpus:0.##} is more than the {detected.Gpus:0.##} GPUs detected on this machine; {Allow} (or --sim-gpus N for simulated GPUs)";
+        if (Resources.MemoryBytes > detected.MemoryBytes)
+            yield return $"--memory: {Resources.MemoryBytes:N0} bytes is more than the {detected.MemoryBytes:N0} bytes ({detected.MemoryBytes / (1024 * 1024):N0} MiB) detected on this machine; {Allow}";
+    }
+
+    /// <summary>The options as logs show them: the Redis address masked, never its password.</summary>
+    public override string ToString() =>
+        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Resources = {Resources}, ClusterId = {ClusterId}, AllowOversubscribe = {AllowOversubscribe} }}";
 }

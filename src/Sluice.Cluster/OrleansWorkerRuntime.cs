@@ -34,7 +34,8 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     private readonly ISiloMetadataCache _metadata;
     private readonly IClusterManifestProvider _manifests;
     private readonly BlockFetcher _fetcher;
-    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+    /// <summary>This driver's job (run id): its actors' keys, and the job its block reads name.</summary>
+    private readonly string _run;
 
     /// <summary>The cluster's Redis as workers give it to <c>--cluster</c> (for messages).</summary>
     private string _redis = "redis://HOST:PORT";
@@ -49,6 +50,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         _metadata = host.Services.GetRequiredService<ISiloMetadataCache>();
         _manifests = host.Services.GetRequiredService<IClusterManifestProvider>();
         _fetcher = new BlockFetcher(_node, _grains);
+        _run = _node.Job!;
         _nodes = [new NodeInfo(_node.Id, _node.Resources)];
     }
 
@@ -57,10 +59,16 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     {
         var host = ClusterHost.Build(options, "driver");
         await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
-        var runtime = new OrleansWorkerRuntime(host) { _redis = $"redis://{RedisAddress.Parse(options.Redis)}" };
+        var runtime = new OrleansWorkerRuntime(host) { _redis = options.MaskedRedis };
         runtime.StartWatching();
         return runtime;
     }
+    /// <summary>This driver's job id (for tests: the job its block reads name).</summary>
+    internal string Job => _run;
+
+    /// <summary>This driver's grain factory (for tests that call a node's block store directly).</summary>
+    internal IGrainFactory Grains => _grains;
+
     /// <summary>Actors live on worker nodes, which build processors by type name: lambdas cannot travel.</summary>
     public bool RunsLambdaProcessors => false;
 
@@ -78,13 +86,13 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
 
     /// <remarks>A block on another node is fetched (chunked Arrow IPC) by the caller, who awaits it; one held here completes synchronously.</remarks>
     public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) =>
-        block.Node == NodeId ? ValueTask.FromResult(_node.Local.GetStored(block)) : new ValueTask<Block>(_fetcher.GetAsync(block, cancellationToken));
+        block.Node == NodeId ? ValueTask.FromResult(_node.Local.GetStored(block)) : new ValueTask<Block>(_fetcher.GetAsync(block, _run, cancellationToken));
 
     /// <remarks>A block on another node is freed there in the background; one on a node that is gone is gone already.</remarks>
     public void Free(BlockRef block)
     {
         if (block.Node == NodeId) _node.Local.Free(block);
-        else _ = _fetcher.FreeAsync(block);
+        else _ = _fetcher.FreeAsync(block, _run);
     }
 
     public Task<int> RunReadAsync(ReadTask task, int taskIndex, int blockRows, BlockWork? transform, IReadCallbacks callbacks, CancellationToken cancellationToken) =>
@@ -94,7 +102,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     {
         if (input.Node == NodeId) return await _node.Local.RunTaskAsync(work, input, cancellationToken).ConfigureAwait(false);
         // Input made on a worker: bring a copy here for the task, then drop the copy (the executor frees the original).
-        var copy = _node.Local.Put(await _fetcher.GetAsync(input, cancellationToken).ConfigureAwait(false));
+        var copy = _node.Local.Put(await _fetcher.GetAsync(input, _run, cancellationToken).ConfigureAwait(false));
         try
         {
             return await _node.Local.RunTaskAsync(work, copy, cancellationToken).ConfigureAwait(false);
@@ -113,7 +121,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         var node = spec.Node ?? NodeId;
         var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
         var grain = _grains.GetGrain<IActorGrain>(key);
-        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor), cancellationToken);
+        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor, _run), cancellationToken);
         string? error;
         try
         {

@@ -1,16 +1,94 @@
+using System.Text.RegularExpressions;
+using StackExchange.Redis;
+
 namespace Sluice.Cluster;
 
-/// <summary>Parses <c>redis://HOST:PORT</c> into the <c>HOST:PORT</c> form StackExchange.Redis takes.</summary>
-internal static class RedisAddress
+/// <summary>
+/// The cluster's Redis: <c>redis://HOST:PORT</c>, <c>redis://:PASSWORD@HOST:PORT</c> or <c>redis://USER:PASSWORD@HOST:PORT</c>.
+/// Its <see cref="ToString"/> is the masked form (<c>redis://***@HOST:PORT</c> when there is a password): the one way an
+/// address reaches a log line, an error or an exception message.
+/// </summary>
+internal sealed partial record RedisAddress(string Host, int Port, string? User, string? Password)
 {
-    public static bool TryParse(string? uri, out string hostPort)
+    /// <summary>Where a node finds the password when neither the URL nor a password file gives one.</summary>
+    public const string PasswordVariable = "SLUICE_REDIS_PASSWORD";
+
+    public const string Accepted = "give redis://HOST:PORT, or redis://:PASSWORD@HOST:PORT with a password, e.g. redis://127.0.0.1:6379";
+
+    /// <summary>What to give when Redis wants a password (for messages).</summary>
+    public const string HowToGivePassword =
+        "give it in the URL (redis://:PASSWORD@HOST:PORT), in the environment variable " + PasswordVariable + ", or in a file with --redis-password-file PATH";
+
+    public static bool TryParse(string? uri, out RedisAddress address)
     {
-        hostPort = "";
+        address = null!;
         if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme != "redis" || string.IsNullOrEmpty(u.Host)) return false;
-        hostPort = $"{u.Host}:{(u.IsDefaultPort || u.Port < 0 ? 6379 : u.Port)}";
+        string? user = null, password = null;
+        if (u.UserInfo.Length > 0)
+        {
+            // USER:PASSWORD, :PASSWORD, or PASSWORD alone (as redis-cli's -u and most clients read it).
+            var colon = u.UserInfo.IndexOf(':', StringComparison.Ordinal);
+            var (rawUser, rawPassword) = colon < 0 ? ("", u.UserInfo) : (u.UserInfo[..colon], u.UserInfo[(colon + 1)..]);
+            user = rawUser.Length > 0 ? Uri.UnescapeDataString(rawUser) : null;
+            password = rawPassword.Length > 0 ? Uri.UnescapeDataString(rawPassword) : null;
+        }
+        address = new RedisAddress(u.Host, u.IsDefaultPort || u.Port < 0 ? 6379 : u.Port, user, password);
         return true;
     }
 
-    public static string Parse(string uri) =>
-        TryParse(uri, out var hostPort) ? hostPort : throw new SluiceException($"cluster: '{uri}' is not accepted; give redis://HOST:PORT, e.g. redis://127.0.0.1:6379");
+    public static RedisAddress Parse(string uri) =>
+        TryParse(uri, out var address) ? address : throw new SluiceException($"cluster: '{Mask(uri)}' is not accepted; {Accepted}");
+
+    /// <summary>
+    /// The address with its password resolved: the URL's, else the file's (<paramref name="passwordFile"/>), else
+    /// <see cref="PasswordVariable"/>'s. A file that cannot be read is a clear error naming the path (never its content).
+    /// </summary>
+    public static RedisAddress Resolve(string uri, string? passwordFile, Func<string, string?>? environment = null)
+    {
+        var address = Parse(uri);
+        if (address.Password is not null) return address;
+        if (passwordFile is not null)
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(passwordFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SluiceException($"--redis-password-file: cannot read '{passwordFile}' ({e.GetType().Name}); give a readable file holding the password of {address}");
+            }
+            // A file written by `echo secret > file` ends with a newline that is not part of the password.
+            var password = text.TrimEnd('\r', '\n');
+            if (password.Length == 0) throw new SluiceException($"--redis-password-file: '{passwordFile}' is empty; give a file holding the password of {address}");
+            return address with { Password = password };
+        }
+        var fromEnvironment = (environment ?? Environment.GetEnvironmentVariable)(PasswordVariable);
+        return string.IsNullOrEmpty(fromEnvironment) ? address : address with { Password = fromEnvironment };
+    }
+
+    /// <summary>What StackExchange.Redis (and so both Orleans Redis providers) connects with, password included.</summary>
+    public ConfigurationOptions ToConfiguration()
+    {
+        var configuration = ConfigurationOptions.Parse($"{Host}:{Port}");
+        configuration.User = User;
+        configuration.Password = Password;
+        return configuration;
+    }
+
+    /// <summary><paramref name="text"/> with this address's password replaced by <c>***</c> (for messages from libraries that may echo it).</summary>
+    public string Scrub(string text) => string.IsNullOrEmpty(Password) ? text : text.Replace(Password, "***", StringComparison.Ordinal);
+
+    /// <summary>The masked address: <c>redis://***@HOST:PORT</c> when there is a password, <c>redis://HOST:PORT</c> otherwise.</summary>
+    public override string ToString() => Password is null && User is null ? $"redis://{Host}:{Port}" : $"redis://***@{Host}:{Port}";
+
+    /// <summary>
+    /// Any text given as a Redis URL, masked: the parsed address's form, or (for a URL that does not parse)
+    /// the text with whatever lies between <c>//</c> and <c>@</c> replaced by <c>***</c>.
+    /// </summary>
+    public static string Mask(string? uri) =>
+        TryParse(uri, out var address) ? address.ToString() : UserInfo().Replace(uri ?? "", "//***@");
+
+    [GeneratedRegex("//[^/]*@")]
+    private static partial Regex UserInfo();
 }

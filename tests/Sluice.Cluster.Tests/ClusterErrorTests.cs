@@ -8,7 +8,7 @@ public class ClusterErrorTests
     {
         // Port 1 on loopback: nothing listens there, so the connection is refused at once.
         var e = await Assert.ThrowsAsync<SluiceException>(() => OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions { Redis = "redis://127.0.0.1:1" }));
-        Assert.Equal("cannot reach Redis at 127.0.0.1:1: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT", e.Message);
+        Assert.Equal("cannot reach Redis at redis://127.0.0.1:1: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT", e.Message);
     }
 
     [Fact]

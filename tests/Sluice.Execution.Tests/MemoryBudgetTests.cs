@@ -15,7 +15,7 @@ public sealed class MemoryBudgetTests
     private static MemoryBudget ReadMapWrite(Func<string, long>? nodeLimit = null) => new(8 * MiB, [true, true, false], nodeLimit);
 
     private static BlockRef Block(long bytes, string node = "local", int seq = 0) =>
-        new(seq, node, 100, bytes, new BlockLineage(0, "t", seq, 0));
+        new(new Guid(seq, 0, 0, new byte[8]), node, 100, bytes, new BlockLineage(0, "t", seq, 0));
 
     /// <summary>A reservation that became a block of <paramref name="bytes"/>: the executor ends the reservation, then charges the block.</summary>
     private static BlockRef Produce(MemoryBudget budget, int op, BackpressureDecision decision, long bytes)

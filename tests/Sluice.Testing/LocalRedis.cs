@@ -19,7 +19,14 @@ public sealed class LocalRedis : IDisposable
 
     public string Uri => $"redis://127.0.0.1:{Port}";
 
-    public static async Task<LocalRedis> StartAsync()
+    /// <summary>The password the server requires (<c>--requirepass</c>); null when it requires none.</summary>
+    public string? Password { get; private init; }
+
+    /// <summary>The address with the password in it: <c>redis://:PASSWORD@127.0.0.1:PORT</c>.</summary>
+    public string UriWithPassword => Password is null ? Uri : $"redis://:{System.Uri.EscapeDataString(Password)}@127.0.0.1:{Port}";
+
+    /// <summary>Starts a server; with <paramref name="password"/> it refuses clients that do not give it (NOAUTH).</summary>
+    public static async Task<LocalRedis> StartAsync(string? password = null)
     {
         var exe = Find() ?? throw new InvalidOperationException(
             "redis-server is not installed (not on PATH): a local cluster needs it. Install it with `apt-get install -y redis-server` (.ci/run does).");
@@ -31,12 +38,17 @@ public sealed class LocalRedis : IDisposable
         }
         var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) info.ArgumentList.Add(a);
+        if (password is not null)
+        {
+            info.ArgumentList.Add("--requirepass");
+            info.ArgumentList.Add(password);
+        }
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new LocalRedis(process, port);
+        var server = new LocalRedis(process, port) { Password = password };
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {

@@ -32,7 +32,12 @@ public sealed class LocalWorkerProcess : IDisposable
     public static Task<LocalWorkerProcess> StartAsync(string redis, string nodeId, params string[] extra) =>
         StartAsync(Path.Combine(AppContext.BaseDirectory, "sluice.dll"), redis, nodeId, extra);
 
-    public static async Task<LocalWorkerProcess> StartAsync(string sluiceDll, string redis, string nodeId, IEnumerable<string> extra)
+    /// <summary>As above, with <paramref name="environment"/> added to the worker's environment (e.g. SLUICE_REDIS_PASSWORD).</summary>
+    public static Task<LocalWorkerProcess> StartAsync(string redis, string nodeId, IReadOnlyDictionary<string, string> environment, params string[] extra) =>
+        StartAsync(Path.Combine(AppContext.BaseDirectory, "sluice.dll"), redis, nodeId, extra, environment);
+
+    public static async Task<LocalWorkerProcess> StartAsync(string sluiceDll, string redis, string nodeId, IEnumerable<string> extra,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         if (!File.Exists(sluiceDll)) throw new InvalidOperationException($"{sluiceDll} is missing: reference src/Sluice.Cli so that sluice.dll lands beside the program");
         // The worker signals that it has joined by the file it writes (--ready-file), not by its console wording.
@@ -40,6 +45,7 @@ public sealed class LocalWorkerProcess : IDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(sluiceDll);
         foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--ready-file", readyFile }.Concat(extra)) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
         var worker = new LocalWorkerProcess(process, nodeId);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) worker._output.Enqueue(e.Data); };

@@ -9,7 +9,15 @@ namespace Sluice.Cli.Commands;
 /// <summary>Cluster mode: <c>sluice worker</c>, and the <c>--cluster</c> switch of <c>sluice run</c>.</summary>
 internal static class ClusterCommands
 {
-    public static Option<string?> ClusterOption() => new("--cluster") { Description = "run on a cluster whose membership lives in Redis: redis://HOST:PORT" };
+    public static Option<string?> ClusterOption() => new("--cluster")
+    {
+        Description = "run on a cluster whose membership lives in Redis: redis://HOST:PORT, or redis://:PASSWORD@HOST:PORT (else the password comes from --redis-password-file or SLUICE_REDIS_PASSWORD)",
+    };
+
+    public static Option<string?> RedisPasswordFileOption() => new("--redis-password-file")
+    {
+        Description = "with --cluster: read the Redis password from this file (when the URL has none; else SLUICE_REDIS_PASSWORD is used)",
+    };
 
     public static Option<int> WorkersOption() => new("--workers")
     {
@@ -31,7 +39,12 @@ internal static class ClusterCommands
         var sim = new Option<int?>("--sim-gpus") { Description = "give this node N simulated GPUs (simulate stages; onnx stages run on the CPU holding one)" };
         var simMemory = new Option<string?>("--sim-gpu-memory") { Description = "memory of each simulated GPU, e.g. 64MiB (default: unlimited)" };
         var memory = new Option<string?>("--memory") { Description = "memory this node offers, e.g. 8GiB (default: detected)" };
-        var nodeId = new Option<string?>("--node-id") { Description = "the node's name (default: worker-HOST-PID-random)" };
+        var nodeId = new Option<string?>("--node-id") { Description = "the node's name, unique in the cluster (default: worker-HOST-PID-random)" };
+        var passwordFile = RedisPasswordFileOption();
+        var oversubscribe = new Option<bool>("--allow-oversubscribe")
+        {
+            Description = "let --cpus, --gpus and --memory offer more than this machine has (refused otherwise; --sim-gpus is always allowed)",
+        };
         var fast = FastFailureOption();
         var drain = new Option<double?>("--drain-timeout")
         {
@@ -44,7 +57,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, cpus, gpus, sim, simMemory, memory, nodeId, fast, drain, opsAssemblies, readyFile,
+            cluster, passwordFile, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -69,7 +82,9 @@ internal static class ClusterCommands
             var options = new ClusterNodeOptions
             {
                 Redis = parse.GetValue(cluster)!,
+                RedisPasswordFile = parse.GetValue(passwordFile),
                 NodeId = parse.GetValue(nodeId),
+                AllowOversubscribe = parse.GetValue(oversubscribe),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
                 Processors = OpsAssemblies.Registry(parse.GetValue(opsAssemblies) ?? []).Processors,
@@ -83,7 +98,7 @@ internal static class ClusterCommands
             var ready = parse.GetValue(readyFile);
             await ClusterWorker.RunAsync(options, id =>
             {
-                Console.WriteLine($"worker {id} joined {options.Redis} ({resources}); Ctrl-C to leave");
+                Console.WriteLine($"worker {id} joined {options.MaskedRedis} ({resources}); Ctrl-C to leave");
                 if (ready is not null) WriteReadyFile(ready, id);
             }, Console.WriteLine, ct).ConfigureAwait(false);
             Console.WriteLine("worker left the cluster");
@@ -105,10 +120,15 @@ internal static class ClusterCommands
     }
 
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
-    public static async Task<T> WithRuntimeAsync<T>(string? redis, int workers, bool fastFailure, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct)
+    public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct)
     {
-        if (redis is null) return await run(null).ConfigureAwait(false);
-        var runtime = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions { Redis = redis, FastFailureDetection = fastFailure }, ct).ConfigureAwait(false);
+        if (redis is null)
+        {
+            if (redisPasswordFile is not null) throw new SluiceException("--redis-password-file is the password of the cluster's Redis: give --cluster redis://HOST:PORT too");
+            return await run(null).ConfigureAwait(false);
+        }
+        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, FastFailureDetection = fastFailure };
+        var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
         await using (runtime.ConfigureAwait(false))
         {
             await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);

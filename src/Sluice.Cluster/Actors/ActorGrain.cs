@@ -78,7 +78,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         Sluice.Blocks.Block block;
         try
         {
-            block = await _fetcher.GetAsync(inputRef, cancellationToken);
+            block = await _fetcher.GetAsync(inputRef, init.Job, cancellationToken);
         }
         catch (BlockLostException e)
         {
@@ -88,7 +88,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             // The driver's cancellation reaches the model run: a cancelled job does not keep this node's device busy.
             var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, cancellationToken);
-            return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output)), null);
+            return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output, init.Job)), null);
         }
         catch (BadInputException e)
         {

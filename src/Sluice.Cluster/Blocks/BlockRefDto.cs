@@ -5,7 +5,7 @@ namespace Sluice.Cluster.Blocks;
 /// <summary>A <see cref="BlockRef"/> on the wire (Core's records carry no Orleans attributes).</summary>
 [GenerateSerializer, Immutable]
 internal sealed record BlockRefDto(
-    [property: Id(0)] long Id, [property: Id(1)] string Node, [property: Id(2)] int Rows, [property: Id(3)] long Bytes,
+    [property: Id(0)] Guid Id, [property: Id(1)] string Node, [property: Id(2)] int Rows, [property: Id(3)] long Bytes,
     [property: Id(4)] int TaskIndex, [property: Id(5)] string TaskId, [property: Id(6)] int Seq, [property: Id(7)] long FirstRow)
 {
     public static BlockRefDto Of(BlockRef r) =>

@@ -13,10 +13,11 @@ namespace Sluice.Cluster.Blocks;
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed class BlockStoreGrain(ClusterNode node) : Grain, IBlockStoreGrain
 {
-    private readonly ConcurrentDictionary<long, Lazy<byte[]?>> _streams = new();
+    private readonly ConcurrentDictionary<Guid, Lazy<byte[]?>> _streams = new();
 
-    public async Task<BlockChunk> ReadChunkAsync(long blockId, long offset)
+    public async Task<BlockChunk> ReadChunkAsync(string job, Guid blockId, long offset)
     {
+        if (!node.Serves(blockId, job)) return BlockChunk.NotYourJob;
         // Serializing tens of MiB takes milliseconds: off the grain's turn, so probes and other calls are not held up.
         var stream = await Task.Run(() => _streams.GetOrAdd(blockId, id => new Lazy<byte[]?>(() => Serialize(id))).Value);
         if (stream is null)
@@ -30,8 +31,9 @@ internal sealed class BlockStoreGrain(ClusterNode node) : Grain, IBlockStoreGrai
         return new BlockChunk(true, stream.AsSpan((int)offset, count).ToArray(), stream.LongLength);
     }
 
-    public Task FreeAsync(long blockId)
+    public Task FreeAsync(string job, Guid blockId)
     {
+        if (!node.Serves(blockId, job)) return Task.CompletedTask;
         _streams.TryRemove(blockId, out _);
         node.Release(blockId);
         return Task.CompletedTask;
@@ -39,7 +41,7 @@ internal sealed class BlockStoreGrain(ClusterNode node) : Grain, IBlockStoreGrai
 
     public Task<long> BytesFetchedAsync() => Task.FromResult(node.BytesFetched);
 
-    private byte[]? Serialize(long blockId)
+    private byte[]? Serialize(Guid blockId)
     {
         try
         {

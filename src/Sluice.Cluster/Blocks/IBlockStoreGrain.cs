@@ -6,14 +6,16 @@ namespace Sluice.Cluster.Blocks;
 internal interface IBlockStoreGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Bytes <c>[offset, offset + chunk size)</c> of block <paramref name="blockId"/>'s Arrow IPC stream.
+    /// Bytes <c>[offset, offset + chunk size)</c> of block <paramref name="blockId"/>'s Arrow IPC stream, for a reader
+    /// of job <paramref name="job"/> (the driver's run id): a block of another job is refused (<see cref="BlockChunk.NotYourJob"/>).
     /// Several readers may fetch at once, so every chunk call is interleaved.
     /// </summary>
     [AlwaysInterleave]
-    Task<BlockChunk> ReadChunkAsync(long blockId, long offset);
+    Task<BlockChunk> ReadChunkAsync(string job, Guid blockId, long offset);
 
+    /// <summary>Frees block <paramref name="blockId"/> if it belongs to <paramref name="job"/>; another job's block is left alone.</summary>
     [AlwaysInterleave]
-    Task FreeAsync(long blockId);
+    Task FreeAsync(string job, Guid blockId);
 
     /// <summary>Bytes this node fetched from other nodes so far.</summary>
     [AlwaysInterleave]

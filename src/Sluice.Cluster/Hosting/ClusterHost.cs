@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,8 +19,9 @@ namespace Sluice.Cluster.Hosting;
 internal static class ClusterHost
 {
     /// <summary>
-    /// Starts the node's host; a Redis that cannot be reached is one clear line (the address, never a password),
-    /// not a stack trace. The host is disposed when it does not start.
+    /// Starts the node's host. A Redis that cannot be reached, or that refuses the password, is one clear line naming
+    /// the masked address (<see cref="RedisAddress"/>), not a stack trace; no message that leaves here carries the password.
+    /// The host is disposed when it does not start.
     /// </summary>
     public static async Task StartAsync(IHost host, ClusterNodeOptions options, CancellationToken cancellationToken)
     {
@@ -27,29 +29,66 @@ internal static class ClusterHost
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException)
+        catch (Exception e)
         {
+            var redis = host.Services.GetRequiredService<RedisAddress>();
             host.Dispose();
-            throw new SluiceException($"cannot reach Redis at {RedisAddress.Parse(options.Redis)}: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT", e);
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
+            var failure = StartFailure(e, redis);
+            if (ReferenceEquals(failure, e)) ExceptionDispatchInfo.Capture(e).Throw();
+            throw failure;
         }
     }
+
+    /// <summary>
+    /// What a failed start tells the operator. Redis' own messages may echo the configuration, so none is passed on
+    /// as is: a known failure becomes one line, and any other message is scrubbed of the password (its inner
+    /// exceptions are dropped when they carry it).
+    /// </summary>
+    internal static Exception StartFailure(Exception e, RedisAddress redis)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case SluiceException sluice:
+                    return sluice;
+                case RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }:
+                    return AuthFailure(redis);
+                case RedisServerException when IsAuthFailure(inner.Message):
+                    return AuthFailure(redis);
+                case RedisConnectionException or RedisTimeoutException:
+                    return new SluiceException($"cannot reach Redis at {redis}: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT");
+            }
+        }
+        if (redis.Password is null || !e.ToString().Contains(redis.Password, StringComparison.Ordinal)) return e;
+        return new SluiceException(redis.Scrub($"the node did not start: {e.GetType().Name}: {e.Message}"));
+    }
+
+    private static SluiceException AuthFailure(RedisAddress redis) => new(redis.Password is null
+        ? $"Redis at {redis} wants a password (NOAUTH): {RedisAddress.HowToGivePassword}"
+        : $"Redis at {redis} refused the password (WRONGPASS): {RedisAddress.HowToGivePassword}, the one its requirepass or ACL sets");
+
+    /// <summary>A reply from a server that wants a password (NOAUTH) or refused the one given (WRONGPASS; older servers: "invalid password").</summary>
+    private static bool IsAuthFailure(string message) =>
+        message.Contains("NOAUTH", StringComparison.Ordinal) || message.Contains("WRONGPASS", StringComparison.Ordinal)
+        || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase);
 
     public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null)
     {
         var errors = options.Validate().ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
-        var redis = RedisAddress.Parse(options.Redis);
+        var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
-        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors);
+        // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
+        var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;
+        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         if (logging is not null) builder.Services.AddSingleton(logging);
         builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(redis);
+        // Before this silo joins: a live member with the same id refuses it (and is not disturbed).
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, UniqueNodeId>();
         builder.Services.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
         builder.UseOrleans(silo =>
         {
@@ -61,8 +100,9 @@ internal static class ClusterHost
             silo.Configure<SiloOptions>(o => o.SiloName = nodeId);
             // Loopback and a free port: several nodes share one machine in tests and in the README's recipe.
             silo.ConfigureEndpoints(IPAddress.Loopback, FreePort(), gatewayPort: 0, listenOnAnyHostAddress: false);
-            silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
-            silo.UseRedisGrainDirectoryAsDefault(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            // Both providers get the same options, password included (the URL's, the file's or SLUICE_REDIS_PASSWORD's).
+            silo.UseRedisClustering(o => o.ConfigurationOptions = redis.ToConfiguration());
+            silo.UseRedisGrainDirectoryAsDefault(o => o.ConfigurationOptions = redis.ToConfiguration());
             silo.UseSiloMetadata(NodeMetadata.Of(nodeId, options.Resources));
             silo.Configure<SiloMessagingOptions>(o =>
             {

@@ -12,14 +12,18 @@ namespace Sluice.Cluster.Hosting;
 /// </summary>
 internal sealed class ClusterNode
 {
-    private readonly ConcurrentDictionary<long, long> _held = new();
+    private readonly ConcurrentDictionary<Guid, long> _held = new();
+
+    /// <summary>The job of each block this node's actors made (a worker serves blocks of several drivers' jobs).</summary>
+    private readonly ConcurrentDictionary<Guid, string> _jobs = new();
     private long _bytesFetched;
     private int _tasksInFlight;
     private volatile bool _draining;
 
-    public ClusterNode(string id, NodeResources resources, int chunkBytes, ProcessorRegistry processors)
+    public ClusterNode(string id, NodeResources resources, int chunkBytes, ProcessorRegistry processors, string? job = null)
     {
         Id = id;
+        Job = job;
         Processors = processors;
         Resources = resources;
         ChunkBytes = chunkBytes;
@@ -30,6 +34,9 @@ internal sealed class ClusterNode
     }
 
     public string Id { get; }
+
+    /// <summary>On a driver, its job (run id): every block in its own store belongs to it. Null on a worker.</summary>
+    public string? Job { get; }
 
     /// <summary>The only processor types actors on this node are built from.</summary>
     public ProcessorRegistry Processors { get; }
@@ -76,17 +83,26 @@ internal sealed class ClusterNode
     public void EndTask() => Interlocked.Decrement(ref _tasksInFlight);
 
     /// <summary>Keeps an actor's output in the store until a consumer frees it (a drain waits for that).</summary>
-    public BlockRef Keep(Block block)
+    public BlockRef Keep(Block block, string job)
     {
         var r = Local.Put(block);
+        _jobs[r.Id] = job;
         _held[r.Id] = r.Bytes;
         return r;
     }
 
+    /// <summary>
+    /// Whether a reader of <paramref name="job"/> may read or free <paramref name="blockId"/>: only the job that made it. A block
+    /// a worker does not hold (freed) is no one's: the read finds it missing, as before.
+    /// </summary>
+    public bool Serves(Guid blockId, string job) =>
+        _jobs.TryGetValue(blockId, out var owner) ? owner == job : Job is null || Job == job;
+
     /// <summary>A consumer freed one of this node's blocks.</summary>
-    public void Release(long blockId)
+    public void Release(Guid blockId)
     {
         Local.Free(new BlockRef(blockId, Id, 0, 0, default));
         _held.TryRemove(blockId, out _);
+        _jobs.TryRemove(blockId, out _);
     }
 }

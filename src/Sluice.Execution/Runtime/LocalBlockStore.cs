@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Sluice.Blocks;
 
 namespace Sluice.Execution.Runtime;
@@ -6,8 +7,7 @@ namespace Sluice.Execution.Runtime;
 /// <summary>Blocks of one node, by id. Refs travel; the block stays here until freed.</summary>
 internal sealed class LocalBlockStore(string node)
 {
-    private readonly ConcurrentDictionary<long, Block> _blocks = new();
-    private long _nextId;
+    private readonly ConcurrentDictionary<Guid, Block> _blocks = new();
     private long _bytes;
 
     public long Bytes => Interlocked.Read(ref _bytes);
@@ -16,7 +16,8 @@ internal sealed class LocalBlockStore(string node)
 
     public BlockRef Put(Block block)
     {
-        var id = Interlocked.Increment(ref _nextId);
+        // 128 random bits, not a sequence: a block id names nothing another job could guess (on a cluster, refs travel).
+        var id = new Guid(RandomNumberGenerator.GetBytes(16));
         _blocks[id] = block;
         Interlocked.Add(ref _bytes, block.Bytes);
         return new BlockRef(id, node, block.Rows, block.Bytes, block.Lineage);

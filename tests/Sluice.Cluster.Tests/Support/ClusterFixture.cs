@@ -14,6 +14,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     internal IReadOnlyList<WorkerProcess> Workers => _workers;
 
+    /// <summary>The cluster's Redis, for a test that starts another node (e.g. a second driver: another job).</summary>
+    internal string RedisUri => _redis!.Uri;
+
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
