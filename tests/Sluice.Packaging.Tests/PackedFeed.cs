@@ -32,14 +32,15 @@ public sealed class PackedFeed : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Feed);
+        using var _ = await BuildOutput.LockAsync();
         foreach (var project in Projects)
         {
             (await Tool.DotnetAsync(Repo.Root, TimeSpan.FromMinutes(3),
-                "pack", $"src/{project}/{project}.csproj", "-c", Repo.Configuration, "--no-build", "-o", Feed,
-                $"-p:NuspecOutputPath={_dir[$"nuspec/{project}/"]}", $"-p:PublishDir={_dir[$"publish/{project}/"]}"))
+                ["pack", $"src/{project}/{project}.csproj", "-c", Repo.Configuration, "--no-build", "-o", Feed,
+                 .. BuildOutput.Isolated(_dir[$"scratch/{project}"], _dir[$"publish/{project}"])]))
                 .Ok($"dotnet pack {project}");
         }
-        ForgetPublishRecords();
+        BuildOutput.ForgetPublishRecords(Root, Projects);
         var tool = Directory.GetFiles(Feed, "sluice.*.nupkg").Single();
         Version = Path.GetFileNameWithoutExtension(tool)["sluice.".Length..];
         new XDocument(new XElement("configuration",
@@ -48,23 +49,6 @@ public sealed class PackedFeed : IAsyncLifetime
                 new XElement("add", new XAttribute("key", "sluice-local"), new XAttribute("value", Feed)),
                 // The machine's package folder is a folder feed too: the libraries' dependencies restore from it offline.
                 new XElement("add", new XAttribute("key", "machine-cache"), new XAttribute("value", GlobalPackages))))).Save(NuGetConfig);
-    }
-
-    /// <summary>
-    /// Publish (inside packing a tool) records the files it wrote in obj/PublishOutputs.HASH.txt, the hash of the publish
-    /// folder: each run's fresh temp folder would leave one more there. Those naming this run's folder are deleted; other
-    /// runs' are theirs to delete.
-    /// </summary>
-    private void ForgetPublishRecords()
-    {
-        foreach (var project in Projects)
-        {
-            var obj = Repo.File($"src/{project}/obj/{Repo.Configuration}/net10.0");
-            if (!Directory.Exists(obj)) continue;
-            foreach (var record in Directory.GetFiles(obj, "PublishOutputs.*.txt"))
-                if (File.ReadLines(record).Any(line => line.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
-                    File.Delete(record);
-        }
     }
 
     public Task DisposeAsync()

@@ -47,6 +47,6 @@ internal static class Tool
         lock (output) return new Result(process.ExitCode, output.ToString());
     }
 
-    public static Task<Result> DotnetAsync(string workingDirectory, TimeSpan timeout, params string[] args) =>
+    public static Task<Result> DotnetAsync(string workingDirectory, TimeSpan timeout, params IEnumerable<string> args) =>
         RunAsync("dotnet", args, workingDirectory, timeout);
 }
