@@ -34,6 +34,14 @@ public sealed class CudaSupportTests
         Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0", problem);
     }
 
+    [Fact]
+    public void Preflight_FakedProviderMissing_NamesTheGpuBuildSwitch()
+    {
+        var problem = Assert.Single(Faked(false).Preflight("auto", "embed", OneGpu, gpusAreSimulated: false));
+
+        Assert.Contains("-p:SluiceGpu=true", problem);
+    }
+
     [Theory]
     [InlineData("auto", new[] { 2, 5 }, false, 2)]
     [InlineData("cuda", new[] { 1 }, false, 1)]

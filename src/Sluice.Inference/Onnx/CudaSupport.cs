@@ -18,6 +18,9 @@ internal sealed class CudaSupport(Func<IReadOnlyCollection<string>> availablePro
     /// <summary>The GPU build that matches our CPU package; research/onnx.md §7.</summary>
     public const string GpuPackage = "Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0";
 
+    /// <summary>The build switch that makes Sluice with <see cref="GpuPackage"/> (src/Sluice.Inference/Sluice.Inference.csproj).</summary>
+    public const string GpuBuildSwitch = "dotnet publish src/Sluice.Cli -c Release -p:SluiceGpu=true (or the image deploy/docker/Dockerfile.cuda)";
+
     /// <summary>
     /// The CUDA 13 libraries the provider is linked against (readelf NEEDED, research/onnx.md §7).
     /// libcuda.so.1 is left out: it comes with the NVIDIA driver, which nvidia-smi already proved present
@@ -54,7 +57,7 @@ internal sealed class CudaSupport(Func<IReadOnlyCollection<string>> availablePro
     public IEnumerable<string> Missing(string stage)
     {
         if (!availableProviders().Contains(ProviderName))
-            yield return $"stage '{stage}': ONNX Runtime in this process has no CUDA execution provider (it has {string.Join(", ", availableProviders())}); reference {GpuPackage} instead of Microsoft.ML.OnnxRuntime (the CPU build has no CUDA provider)";
+            yield return $"stage '{stage}': ONNX Runtime in this process has no CUDA execution provider (it has {string.Join(", ", availableProviders())}); reference {GpuPackage} instead of Microsoft.ML.OnnxRuntime (the CPU build has no CUDA provider); from Sluice's sources: {GpuBuildSwitch}";
         var missing = CudaLibraries.Append(CudnnLibrary).Where(l => !canLoad(l)).ToList();
         if (missing.Count > 0)
             yield return $"stage '{stage}': the loader cannot find {string.Join(", ", missing)}; install CUDA 13 runtime libraries ({string.Join(", ", CudaLibraries)}) and cuDNN 9 ({CudnnLibrary}), e.g. from NVIDIA's packages, and make them visible to the loader (LD_LIBRARY_PATH)";
