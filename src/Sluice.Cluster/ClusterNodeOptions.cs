@@ -1,3 +1,4 @@
+using Sluice.Cluster.Hosting;
 using Sluice.Contracts;
 using Sluice.Execution;
 
@@ -60,6 +61,21 @@ public sealed record ClusterNodeOptions
     /// </summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Where this node's silo listens, <c>HOST:PORT</c> (<c>--listen</c>): an IP address of this machine, or
+    /// <c>0.0.0.0</c> / <c>[::]</c> for all of them. Null = <c>127.0.0.1</c> (one machine). Port 0 (or null) = a free
+    /// port found when the node starts; give a port for a node others reach through a firewall or a pod spec.
+    /// </summary>
+    public string? Listen { get; init; }
+
+    /// <summary>
+    /// The address other nodes use to reach this one, <c>HOST[:PORT]</c> (<c>--advertise</c>): what goes into the
+    /// membership table. Null = the <c>POD_IP</c> environment variable when set (Kubernetes), else the
+    /// <see cref="Listen"/> host unless it is a wildcard, else <c>127.0.0.1</c>. The port defaults to the listening one
+    /// (give another when a NAT or a port mapping sits in between).
+    /// </summary>
+    public string? Advertise { get; init; }
+
     /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
     public string ClusterId { get; init; } = "sluice";
 
@@ -67,8 +83,12 @@ public sealed record ClusterNodeOptions
     public IEnumerable<string> Validate() => Validate(NodeResources.Detect());
 
     /// <summary><see cref="Validate()"/> against what <paramref name="detected"/> says this machine has.</summary>
-    internal IEnumerable<string> Validate(NodeResources detected)
+    internal IEnumerable<string> Validate(NodeResources detected) => Validate(detected, Environment.GetEnvironmentVariable("POD_IP"));
+
+    /// <summary><see cref="Validate(NodeResources)"/> with <paramref name="podIp"/> as the <c>POD_IP</c> environment variable.</summary>
+    internal IEnumerable<string> Validate(NodeResources detected, string? podIp)
     {
+        foreach (var problem in ValidateAddresses(podIp)) yield return problem;
         if (!RedisAddress.TryParse(Redis, out _)) yield return $"cluster: '{MaskedRedis}' is not accepted; {RedisAddress.Accepted}";
         if (RedisPasswordFile is { Length: 0 }) yield return "redis_password_file: '' is not accepted; give the path of a file holding the password, or leave it unset";
         if (Resources.Cpus < 0 || Resources.Gpus < 0 || Resources.MemoryBytes < 0) yield return $"resources: negative values are not accepted ({Resources})";
@@ -80,6 +100,30 @@ public sealed record ClusterNodeOptions
         if (DrainTimeout < TimeSpan.Zero) yield return $"drain_timeout: {DrainTimeout} is not accepted; give zero (leave at once) or a positive time";
         if (ResponseTimeout <= TimeSpan.Zero) yield return $"response_timeout: {ResponseTimeout} is not accepted; give a positive time";
         if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
+    }
+
+    private IEnumerable<string> ValidateAddresses(string? podIp)
+    {
+        NodeAddress? listen = null;
+        if (Listen is { } l)
+        {
+            if (!NodeAddress.TryParse(l, out var parsed, out var error)) yield return $"--listen: '{l}' is not accepted: {error}; give HOST:PORT, e.g. 0.0.0.0:11111 or 10.0.0.5:11111";
+            else if (parsed.Port is null) yield return $"--listen: '{l}' has no port; give HOST:PORT, e.g. {parsed.Host}:11111 (port 0 = a free port)";
+            else listen = parsed;
+        }
+        if (Advertise is { } a)
+        {
+            if (!NodeAddress.TryParse(a, out var parsed, out var error)) yield return $"--advertise: '{a}' is not accepted: {error}; give HOST or HOST:PORT, e.g. 10.0.0.5 or 10.0.0.5:11111";
+            else if (NodeEndpoints.IsWildcard(parsed.Host)) yield return $"--advertise: '{a}' is not accepted: other nodes cannot call a wildcard address; give this node's own IP address";
+            else if (parsed.Port == 0) yield return $"--advertise: '{a}' is not accepted: port 0 cannot be called; give the port other nodes reach, or leave it out (the listening port)";
+            else if (parsed.Port is not null && listen is not { Port: > 0 })
+                yield return $"--advertise: '{a}' names a port, but the listening port is found when the node starts; give --listen HOST:PORT with a port too";
+        }
+        else if (!string.IsNullOrWhiteSpace(podIp))
+        {
+            if (!NodeAddress.TryParse(podIp.Trim(), out var pod, out var error) || pod.Port is not null || NodeEndpoints.IsWildcard(pod.Host))
+                yield return $"POD_IP: '{podIp}' is not accepted as the advertised address: {(error.Length > 0 ? error : "give one IP address")}; fix the variable or give --advertise HOST";
+        }
     }
 
     /// <summary>Declared resources beyond <paramref name="detected"/>; simulated GPUs are an operator's explicit choice and never count.</summary>
@@ -95,5 +139,5 @@ public sealed record ClusterNodeOptions
 
     /// <summary>The options as logs show them: the Redis address masked, never its password.</summary>
     public override string ToString() =>
-        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Resources = {Resources}, ClusterId = {ClusterId}, AllowOversubscribe = {AllowOversubscribe} }}";
+        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Resources = {Resources}, ClusterId = {ClusterId}, Listen = {Listen}, Advertise = {Advertise}, AllowOversubscribe = {AllowOversubscribe} }}";
 }

@@ -19,6 +19,16 @@ internal static class ClusterCommands
         Description = "with --cluster: read the Redis password from this file (when the URL has none; else SLUICE_REDIS_PASSWORD is used)",
     };
 
+    public static Option<string?> ListenOption() => new("--listen")
+    {
+        Description = "with a cluster: where this node's silo listens, HOST:PORT (0.0.0.0 = every interface; port 0 = a free one); default 127.0.0.1 and a free port",
+    };
+
+    public static Option<string?> AdvertiseOption() => new("--advertise")
+    {
+        Description = "with a cluster: the address other nodes call this one at, HOST[:PORT]; default the POD_IP variable, else the --listen host, else 127.0.0.1 (port: the listening one)",
+    };
+
     public static Option<int> WorkersOption() => new("--workers")
     {
         Description = "with --cluster: wait for this many worker nodes before starting (up to a minute)",
@@ -46,6 +56,8 @@ internal static class ClusterCommands
             Description = "let --cpus, --gpus and --memory offer more than this machine has (refused otherwise; --sim-gpus is always allowed)",
         };
         var fast = FastFailureOption();
+        var listen = ListenOption();
+        var advertise = AdvertiseOption();
         var drain = new Option<double?>("--drain-timeout")
         {
             Description = "on SIGTERM or Ctrl-C, seconds to drain before leaving: finish the tasks in hand and serve the blocks made here until consumed (default 60)",
@@ -57,7 +69,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile,
+            cluster, passwordFile, listen, advertise, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -83,6 +95,8 @@ internal static class ClusterCommands
             {
                 Redis = parse.GetValue(cluster)!,
                 RedisPasswordFile = parse.GetValue(passwordFile),
+                Listen = parse.GetValue(listen),
+                Advertise = parse.GetValue(advertise),
                 NodeId = parse.GetValue(nodeId),
                 AllowOversubscribe = parse.GetValue(oversubscribe),
                 Resources = resources,
@@ -120,14 +134,17 @@ internal static class ClusterCommands
     }
 
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
-    public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct)
+    public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct,
+        string? listen = null, string? advertise = null)
     {
         if (redis is null)
         {
             if (redisPasswordFile is not null) throw new SluiceException("--redis-password-file is the password of the cluster's Redis: give --cluster redis://HOST:PORT too");
+            if (listen is not null) throw new SluiceException("--listen is where the driver's silo listens in a cluster: give --cluster redis://HOST:PORT too");
+            if (advertise is not null) throw new SluiceException("--advertise is the driver's address in a cluster: give --cluster redis://HOST:PORT too");
             return await run(null).ConfigureAwait(false);
         }
-        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, FastFailureDetection = fastFailure };
+        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, FastFailureDetection = fastFailure, Listen = listen, Advertise = advertise };
         var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
         await using (runtime.ConfigureAwait(false))
         {

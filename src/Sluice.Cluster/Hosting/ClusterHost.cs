@@ -78,6 +78,7 @@ internal static class ClusterHost
         var errors = options.Validate().ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile);
+        var endpoints = NodeEndpoints.Resolve(options, Environment.GetEnvironmentVariable("POD_IP"), FreePort);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
         // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
         var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;
@@ -98,8 +99,15 @@ internal static class ClusterHost
                 o.ServiceId = options.ClusterId;
             });
             silo.Configure<SiloOptions>(o => o.SiloName = nodeId);
-            // Loopback and a free port: several nodes share one machine in tests and in the README's recipe.
-            silo.ConfigureEndpoints(IPAddress.Loopback, FreePort(), gatewayPort: 0, listenOnAnyHostAddress: false);
+            // Listen where the operator said (default loopback, several nodes on one machine as in tests and the README's
+            // recipe), and advertise what other nodes can call (default POD_IP in a pod). No gateway: clients are silos.
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.AdvertisedIPAddress = endpoints.Advertise.Address;
+                o.SiloPort = endpoints.Advertise.Port;
+                o.SiloListeningEndpoint = endpoints.Listen;
+                o.GatewayPort = 0;
+            });
             // Both providers get the same options, password included (the URL's, the file's or SLUICE_REDIS_PASSWORD's).
             silo.UseRedisClustering(o => o.ConfigurationOptions = redis.ToConfiguration());
             silo.UseRedisGrainDirectoryAsDefault(o => o.ConfigurationOptions = redis.ToConfiguration());
@@ -131,9 +139,10 @@ internal static class ClusterHost
         return builder.Build();
     }
 
-    private static int FreePort()
+    /// <summary>A port free on <paramref name="host"/> now, for a node given no port (the OS picks; a race with other processes remains).</summary>
+    private static int FreePort(IPAddress host)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(host, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
