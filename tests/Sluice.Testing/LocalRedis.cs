@@ -17,27 +17,34 @@ public sealed class LocalRedis : IDisposable
 
     public int Port { get; }
 
-    public string Uri => $"redis://127.0.0.1:{Port}";
+    /// <summary>The address the server is bound to (127.0.0.1 unless given).</summary>
+    public IPAddress Host { get; private init; } = IPAddress.Loopback;
+
+    public string Uri => $"redis://{Host}:{Port}";
 
     /// <summary>The password the server requires (<c>--requirepass</c>); null when it requires none.</summary>
     public string? Password { get; private init; }
 
     /// <summary>The address with the password in it: <c>redis://:PASSWORD@127.0.0.1:PORT</c>.</summary>
-    public string UriWithPassword => Password is null ? Uri : $"redis://:{System.Uri.EscapeDataString(Password)}@127.0.0.1:{Port}";
+    public string UriWithPassword => Password is null ? Uri : $"redis://:{System.Uri.EscapeDataString(Password)}@{Host}:{Port}";
 
     /// <summary>Starts a server; with <paramref name="password"/> it refuses clients that do not give it (NOAUTH).</summary>
-    public static async Task<LocalRedis> StartAsync(string? password = null)
+    public static Task<LocalRedis> StartAsync(string? password = null) => StartAsync(password, IPAddress.Loopback);
+
+    /// <summary>As above, bound to <paramref name="host"/> (e.g. a bridge's address; protected mode off, the server is reached from other hosts).</summary>
+    public static async Task<LocalRedis> StartAsync(string? password, IPAddress host)
     {
         var exe = Find() ?? throw new InvalidOperationException(
             "redis-server is not installed (not on PATH): a local cluster needs it. Install it with `apt-get install -y redis-server` (.ci/run does).");
         int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        using (var probe = new TcpListener(host, 0))
         {
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
         var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) info.ArgumentList.Add(a);
+        foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", host.ToString(), "--save", "", "--appendonly", "no" }) info.ArgumentList.Add(a);
+        if (!host.Equals(IPAddress.Loopback)) foreach (var a in new[] { "--protected-mode", "no" }) info.ArgumentList.Add(a);
         if (password is not null)
         {
             info.ArgumentList.Add("--requirepass");
@@ -48,14 +55,14 @@ public sealed class LocalRedis : IDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new LocalRedis(process, port) { Password = password };
+        var server = new LocalRedis(process, port) { Password = password, Host = host };
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                await client.ConnectAsync(host, port).ConfigureAwait(false);
                 return server;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)

@@ -37,13 +37,15 @@ public sealed class LocalWorkerProcess : IDisposable
         StartAsync(Path.Combine(AppContext.BaseDirectory, "sluice.dll"), redis, nodeId, extra, environment);
 
     public static async Task<LocalWorkerProcess> StartAsync(string sluiceDll, string redis, string nodeId, IEnumerable<string> extra,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
     {
         if (!File.Exists(sluiceDll)) throw new InvalidOperationException($"{sluiceDll} is missing: reference src/Sluice.Cli so that sluice.dll lands beside the program");
         // The worker signals that it has joined by the file it writes (--ready-file), not by its console wording.
         var readyFile = Path.Combine(Path.GetTempPath(), $"sluice-ready-{nodeId}-{Guid.NewGuid():N}");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(sluiceDll);
+        // A launcher runs dotnet in another context, e.g. `ip netns exec NAME` (which execs: the pid stays the worker's).
+        var command = (launcher ?? []).Concat(["dotnet", sluiceDll]).ToList();
+        var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in command.Skip(1)) info.ArgumentList.Add(a);
         foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--ready-file", readyFile }.Concat(extra)) info.ArgumentList.Add(a);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
