@@ -24,50 +24,24 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
     [Fact]
     public async Task Job_OnWorkersInTheirOwnNetworkNamespaces_WritesTheEmbeddedOutput()
     {
-        if (Namespaces.Unavailable() is { } why)
-        {
-            if (Environment.GetEnvironmentVariable("SLUICE_SKIP_NETNS") == "1")
-            {
-                output.WriteLine($"skipped (SLUICE_SKIP_NETNS=1): {why}");
-                return;
-            }
-            Assert.Fail($"network namespaces cannot be made here: {why}. Run as root with iproute2 (`ip`) installed, or set SLUICE_SKIP_NETNS=1 to skip this test");
-        }
-
+        if (SkipOrFail()) return;
         static Dataset Job() => SimulatedJob.Build(Rows, blockRows: 100, perRowMs: 1, new PoolSize(1, 2), new PoolSize(1, 2));
         var embeddedDir = SimulatedJob.TempDir("netns-embedded");
         var clusterDir = SimulatedJob.TempDir("netns-cluster");
-        using var net = Namespaces.Create(Workers);
-        var workers = new List<WorkerProcess>();
         try
         {
             await Job().WriteAsync(Sinks.Parquet(embeddedDir),
                 new ExecutionOptions { Resources = new NodeResources(Workers, 0, 2L << 30).WithSimulatedGpus(Workers), WriteMode = WriteMode.Overwrite }).WaitAsync(Limit);
 
-            using var redis = await RedisServer.StartAsync(null, net.Bridge);
-            await using var driver = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions
-            {
-                Redis = redis.Uri, NodeId = $"driver-{net.Name}", Listen = $"{net.Bridge}:0", Advertise = net.Bridge.ToString(), FastFailureDetection = true,
-            });
-            var dll = Path.Combine(AppContext.BaseDirectory, "sluice.dll");
-            for (var i = 0; i < Workers; i++)
-            {
-                workers.Add(await WorkerProcess.StartAsync(dll, redis.Uri, $"w{i}-{net.Name}",
-                    ["--cpus", "1", "--sim-gpus", "1", "--memory", "1GiB", "--fast-failure-detection", "--listen", $"{net.Workers[i]}:11111", "--advertise", net.Workers[i].ToString()],
-                    launcher: ["ip", "netns", "exec", net.Namespace(i)]));
-            }
-            await driver.WaitForWorkersAsync(Workers, TimeSpan.FromSeconds(60));
-            output.WriteLine($"nodes: {string.Join(", ", driver.Nodes.Select(n => $"{n.Id} ({n.Resources})"))}");
-
+            await using var cluster = await NamespacedCluster.StartAsync(Workers, output, "--cpus", "1", "--sim-gpus", "1", "--memory", "1GiB");
             var log = new CollectingLogger();
             try
             {
-                await Job().WriteAsync(Sinks.Parquet(clusterDir), new ExecutionOptions { Runtime = driver, WriteMode = WriteMode.Overwrite, LoggerFactory = log }).WaitAsync(Limit);
+                await Job().WriteAsync(Sinks.Parquet(clusterDir), new ExecutionOptions { Runtime = cluster.Driver, WriteMode = WriteMode.Overwrite, LoggerFactory = log }).WaitAsync(Limit);
             }
             catch (Exception e)
             {
-                Assert.Fail($"the job failed across namespaces: {e}{Environment.NewLine}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}" +
-                    string.Join(Environment.NewLine, workers.Select(w => $"{w.NodeId}:{Environment.NewLine}{w.Output}")));
+                Assert.Fail($"the job failed across namespaces: {e}{Environment.NewLine}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}");
             }
 
             var expected = await JobOutput.ReadSortedAsync(embeddedDir, "pid");
@@ -78,19 +52,132 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
                 Assert.True(expected[i] == actual[i], $"row {i}: embedded {expected[i]}, across namespaces {actual[i]}");
             // annotate ran in the namespaced workers (its pid column), none on the driver's side.
             var pids = await JobOutput.DistinctInt32Async(clusterDir, "pid");
-            var workerPids = workers.Select(w => w.Pid).ToHashSet();
+            var workerPids = cluster.Workers.Select(w => w.Pid).ToHashSet();
             output.WriteLine($"pids in the output [{string.Join(", ", pids)}], workers [{string.Join(", ", workerPids)}]");
             Assert.NotEmpty(pids);
             Assert.True(pids.IsSubsetOf(workerPids), $"pids [{string.Join(", ", pids)}] are not all those of the namespaced workers [{string.Join(", ", workerPids)}]");
         }
         finally
         {
-            foreach (var w in workers) w.Dispose();
-            foreach (var dir in new[] { embeddedDir, clusterDir })
+            Delete(embeddedDir, clusterDir);
+        }
+    }
+
+    [Fact]
+    public async Task WorkerKilledMidJob_InItsNamespace_OutputHasEveryRowExactlyOnce()
+    {
+        if (SkipOrFail()) return;
+        // 3 namespaced workers x (1 cpu, 2 simulated GPUs); pools below the cluster's size, so lost actors are replaced
+        // on the survivors. 6000 rows x 3 ms on 4 devices: a few seconds of device time, long enough to kill mid-job.
+        const long rows = 6000;
+        await using var cluster = await NamespacedCluster.StartAsync(3, output, "--cpus", "1", "--sim-gpus", "2", "--memory", "1GiB");
+        var doomed = cluster.Workers[0];
+        var dir = SimulatedJob.TempDir("netns-kill");
+        var log = new CollectingLogger();
+        try
+        {
+            var job = JobExecution.Start(SimulatedJob.Build(rows, 100, perRowMs: 3, new PoolSize(1, 4), new PoolSize(1, 2)), Sinks.Parquet(dir),
+                new ExecutionOptions { Runtime = cluster.Driver, WriteMode = WriteMode.Overwrite, LoggerFactory = log });
+            string Context() => $"{Environment.NewLine}snapshot: {JobOutput.Describe(job.Snapshot)}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}";
+            var clock = Stopwatch.StartNew();
+            while (SinkBacklog.Written(job.Snapshot) < 5)
             {
-                try { Directory.Delete(dir, recursive: true); }
-                catch (IOException) { }
+                if (job.Completion.IsCompleted) Assert.Fail($"the job ended before 5 blocks were written: make it longer{Context()}");
+                if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"fewer than 5 blocks written within 90 s{Context()}");
+                await Task.Delay(20);
             }
+            doomed.Kill();
+            if (job.Completion.IsCompleted) Assert.Fail($"the job ended before the kill: make it longer{Context()}");
+            try
+            {
+                await job.Completion.WaitAsync(Limit);
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"the job failed after the kill: {e}{Context()}");
+            }
+
+            var ids = (await JobOutput.ReadSortedAsync(dir, "pid")).Select(r => r.Id).ToList();
+            Assert.True(ids.SequenceEqual(Enumerable.Range(0, (int)rows).Select(i => (long)i)), $"output ids are not 0..{rows - 1} exactly once: {JobOutput.Diff(ids, rows)}{Context()}");
+            Assert.True(File.Exists(Path.Combine(dir, "_SUCCESS")), $"no _SUCCESS marker{Context()}");
+            Assert.DoesNotContain(cluster.Driver.Nodes, n => n.Id == doomed.NodeId);
+            output.WriteLine($"killed {doomed.NodeId} (pid {doomed.Pid}); task retries {job.Snapshot.Operators.Sum(o => o.TaskRetries)}");
+        }
+        finally
+        {
+            Delete(dir);
+        }
+    }
+
+    private bool SkipOrFail()
+    {
+        if (Namespaces.Unavailable() is not { } why) return false;
+        if (Environment.GetEnvironmentVariable("SLUICE_SKIP_NETNS") == "1")
+        {
+            output.WriteLine($"skipped (SLUICE_SKIP_NETNS=1): {why}");
+            return true;
+        }
+        Assert.Fail($"network namespaces cannot be made here: {why}. Run as root with iproute2 (`ip`) installed, or set SLUICE_SKIP_NETNS=1 to skip this test");
+        return true;
+    }
+
+    private static void Delete(params string[] dirs)
+    {
+        foreach (var dir in dirs)
+        {
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    /// <summary>Redis and the driver on the bridge, one worker in each namespace; Dispose stops them all and deletes the network.</summary>
+    private sealed class NamespacedCluster : IAsyncDisposable
+    {
+        private Namespaces? _net;
+        private RedisServer? _redis;
+        private readonly List<WorkerProcess> _workers = [];
+
+        public OrleansWorkerRuntime Driver { get; private set; } = null!;
+
+        public IReadOnlyList<WorkerProcess> Workers => _workers;
+
+        public string WorkerOutput() => string.Join(Environment.NewLine, _workers.Select(w => $"{w.NodeId}:{Environment.NewLine}{w.Output}"));
+
+        public static async Task<NamespacedCluster> StartAsync(int workers, ITestOutputHelper output, params string[] workerArgs)
+        {
+            var cluster = new NamespacedCluster();
+            try
+            {
+                var net = cluster._net = Namespaces.Create(workers);
+                var redis = cluster._redis = await RedisServer.StartAsync(null, net.Bridge);
+                cluster.Driver = await OrleansWorkerRuntime.StartAsync(new ClusterNodeOptions
+                {
+                    Redis = redis.Uri, NodeId = $"driver-{net.Name}", Listen = $"{net.Bridge}:0", Advertise = net.Bridge.ToString(), FastFailureDetection = true,
+                });
+                var dll = Path.Combine(AppContext.BaseDirectory, "sluice.dll");
+                for (var i = 0; i < workers; i++)
+                {
+                    cluster._workers.Add(await WorkerProcess.StartAsync(dll, redis.Uri, $"w{i}-{net.Name}",
+                        [.. workerArgs, "--fast-failure-detection", "--listen", $"{net.Workers[i]}:11111", "--advertise", net.Workers[i].ToString()],
+                        launcher: ["ip", "netns", "exec", net.Namespace(i)]));
+                }
+                await cluster.Driver.WaitForWorkersAsync(workers, TimeSpan.FromSeconds(60));
+                output.WriteLine($"nodes: {string.Join(", ", cluster.Driver.Nodes.Select(n => $"{n.Id} ({n.Resources})"))}; bridge {net.Bridge}, workers {string.Join(", ", net.Workers)}");
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Driver is not null) await Driver.DisposeAsync();
+            foreach (var w in _workers) w.Dispose();
+            _redis?.Dispose();
+            _net?.Dispose();
         }
     }
 
