@@ -86,6 +86,12 @@ public sealed class TlsTests : IDisposable
                 await Task.Delay(100);
             }
             Assert.Equal([worker.NodeId], runtime.Nodes.Skip(1).Select(n => n.Id));
+            // Each refused worker either stays unjoined or has stopped with an error (Orleans declares it dead when it cannot reach it).
+            foreach (var refused in new[] { stranger, plain })
+            {
+                var code = await refused.WaitForExitAsync(TimeSpan.FromMilliseconds(500));
+                Assert.True(code is null or not 0, $"worker {refused.NodeId} exited with 0: {refused.Output}");
+            }
 
             // The cluster still works, and its tasks reach only the worker it accepted.
             Assert.Equal([worker.Pid], await RunJobAsync(runtime, worker));
