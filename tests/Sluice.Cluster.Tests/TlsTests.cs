@@ -54,6 +54,31 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    public void TlsOptions_MissingFiles_OrACertificateOfAnotherCa_AreRefusedBeforeTheNodeStarts()
+    {
+        var a = ClusterCertificates.Init(Path.Combine(_dir, "a"), nodes: 1);
+        var b = ClusterCertificates.Init(Path.Combine(_dir, "b"), nodes: 1);
+
+        var missing = new ClusterNodeOptions { Redis = "redis://127.0.0.1:6379", Tls = new ClusterTlsOptions { CaCertificate = _dir + "/none.crt", NodeCertificate = a[2] } };
+        Assert.Contains(missing.Validate(), p => p.StartsWith("tls_ca:", StringComparison.Ordinal));
+        Assert.DoesNotContain(new ClusterNodeOptions { Redis = "redis://127.0.0.1:6379", Tls = new ClusterTlsOptions { CaCertificate = a[0], NodeCertificate = a[2] } }.Validate(),
+            p => p.StartsWith("tls", StringComparison.Ordinal));
+
+        var mixed = new ClusterTlsOptions { CaCertificate = a[0], NodeCertificate = b[2] };
+        var e = Assert.Throws<SluiceException>(() => mixed.Load());
+        Assert.Contains("is not signed by the CA", e.Message);
+        var notPfx = new ClusterTlsOptions { CaCertificate = a[0], NodeCertificate = a[1] };
+        e = Assert.Throws<SluiceException>(() => notPfx.Load());
+        Assert.DoesNotContain("PRIVATE", e.Message);
+        var (ca, node) = new ClusterTlsOptions { CaCertificate = a[0], NodeCertificate = a[2] }.Load();
+        using (ca)
+        using (node)
+        {
+            Assert.True(node.HasPrivateKey);
+        }
+    }
+
+    [Fact]
     public async Task Tls_NodesOfOneCa_RunAJob_WorkerOfAnotherCaOrWithoutTls_IsRefused()
     {
         var good = ClusterCertificates.Init(Path.Combine(_dir, "cluster"), nodes: 2);
