@@ -1,4 +1,11 @@
 using System.Diagnostics;
+using Apache.Arrow;
+using Sluice.Cli.Commands;
+using Sluice.Contracts;
+using Sluice.Execution;
+using Sluice.Execution.Simulation;
+using Sluice.Plan;
+using Sluice.Testing;
 
 namespace Sluice.Cli.Tests;
 
@@ -43,5 +50,27 @@ public sealed class ClusterInitCommandTests : IDisposable
 
         Assert.NotEqual(0, code);
         Assert.Contains("--tls-ca needs --tls-cert", stdout + stderr);
+    }
+
+    /// <summary>The driver side of <c>sluice run --cluster … --tls-ca … --tls-cert …</c>: its silo joins a TLS worker and runs a job there.</summary>
+    [Fact]
+    public async Task RunCluster_WithTlsOptions_DriverJoinsATlsWorkerAndRunsAJob()
+    {
+        var (code, _, _) = await SluiceAsync("cluster", "init", "--out", _dir["certs"], "--nodes", "2");
+        Assert.Equal(0, code);
+        using var redis = await LocalRedis.StartAsync();
+        using var worker = await LocalWorkerProcess.StartAsync(redis.Uri, $"w0-{Guid.NewGuid():N}"[..9], "--cpus", "1", "--memory", "1GiB",
+            "--tls-ca", _dir["certs/ca.crt"], "--tls-cert", _dir["certs/node-1.pfx"]);
+        var tls = ClusterCommands.Tls(_dir["certs/ca.crt"], _dir["certs/node-2.pfx"]);
+        var pids = await ClusterCommands.WithRuntimeAsync(redis.Uri, null, 1, fastFailure: false, tls, async runtime =>
+        {
+            var ds = Dataset.Range(200, new ReadOptions { BlockRows = 100 })
+                .MapBatches<AnnotateProcessor>(new MapBatchesOptions { Name = "annotate", Resources = new ResourceRequest(Cpus: 1) });
+            var seen = new HashSet<int>();
+            await foreach (var batch in ds.IterateBatchesAsync(new ExecutionOptions { Runtime = runtime }).WithCancellation(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token))
+                foreach (var p in ((Int32Array)batch.Column("pid")).Values) seen.Add(p);
+            return seen;
+        }, CancellationToken.None);
+        Assert.Equal([worker.Pid], pids);
     }
 }
