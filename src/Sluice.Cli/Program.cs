@@ -19,6 +19,7 @@ internal static class Program
         root.Subcommands.Add(Commands.Commands.Demo());
         root.Subcommands.Add(Commands.PartitionCommand.Create());
         root.Subcommands.Add(Commands.ClusterCommands.Worker());
+        root.Subcommands.Add(Commands.ClusterCommands.Cluster());
         var parse = root.Parse(args);
         // A worker drains on SIGTERM / Ctrl-C for up to its drain timeout: System.CommandLine would end the process
         // 2 s after the signal (exit code 143), so the worker leaves the signals to its host's console lifetime.

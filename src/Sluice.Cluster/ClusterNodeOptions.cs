@@ -76,6 +76,13 @@ public sealed record ClusterNodeOptions
     /// </summary>
     public string? Advertise { get; init; }
 
+    /// <summary>
+    /// Mutual TLS between nodes: off (null) by default. When set, this node talks only TLS to other silos, presents its
+    /// certificate and accepts only peers whose certificate chains to the cluster CA; a node without TLS, or with a
+    /// certificate from another CA, cannot join. Every node of a cluster must be given certificates from the same CA.
+    /// </summary>
+    public ClusterTlsOptions? Tls { get; init; }
+
     /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
     public string ClusterId { get; init; } = "sluice";
 
@@ -99,6 +106,10 @@ public sealed record ClusterNodeOptions
         if (ChunkBytes <= 0 || ChunkBytes > MaxMessageBodyBytes / 2) yield return $"chunk_bytes: {ChunkBytes} is not accepted; give a positive size at most half of max_message_body_bytes ({MaxMessageBodyBytes})";
         if (DrainTimeout < TimeSpan.Zero) yield return $"drain_timeout: {DrainTimeout} is not accepted; give zero (leave at once) or a positive time";
         if (ResponseTimeout <= TimeSpan.Zero) yield return $"response_timeout: {ResponseTimeout} is not accepted; give a positive time";
+        if (Tls is not null)
+        {
+            foreach (var problem in Tls.Validate()) yield return problem;
+        }
         if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
     }
 
@@ -139,5 +150,5 @@ public sealed record ClusterNodeOptions
 
     /// <summary>The options as logs show them: the Redis address masked, never its password.</summary>
     public override string ToString() =>
-        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Resources = {Resources}, ClusterId = {ClusterId}, Listen = {Listen}, Advertise = {Advertise}, AllowOversubscribe = {AllowOversubscribe} }}";
+        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Resources = {Resources}, ClusterId = {ClusterId}, Listen = {Listen}, Advertise = {Advertise}, AllowOversubscribe = {AllowOversubscribe}, Tls = {(Tls is null ? "off" : "mutual")} }}";
 }

@@ -87,6 +87,33 @@ public sealed class LocalWorkerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    private string? _readyFile;
+
+    /// <summary>For a worker started by <see cref="Launch"/>: whether it has written its ready file (it has joined).</summary>
+    public bool HasJoined => _readyFile is not null && File.Exists(_readyFile);
+
+    /// <summary>
+    /// Starts a worker and does not wait for it to join: for a worker that is expected never to (refused by the cluster).
+    /// <see cref="HasJoined"/> tells whether it has; <see cref="Dispose"/> kills it.
+    /// </summary>
+    public static LocalWorkerProcess Launch(string redis, string nodeId, params string[] extra)
+    {
+        var sluiceDll = Path.Combine(AppContext.BaseDirectory, "sluice.dll");
+        if (!File.Exists(sluiceDll)) throw new InvalidOperationException($"{sluiceDll} is missing: reference src/Sluice.Cli so that sluice.dll lands beside the program");
+        var readyFile = Path.Combine(Path.GetTempPath(), $"sluice-ready-{nodeId}-{Guid.NewGuid():N}");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(sluiceDll);
+        foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--ready-file", readyFile }.Concat(extra)) info.ArgumentList.Add(a);
+        var process = new Process { StartInfo = info };
+        var worker = new LocalWorkerProcess(process, nodeId) { _readyFile = readyFile };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) worker._output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) worker._output.Enqueue(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return worker;
+    }
+
     /// <summary>Asks the worker to leave, as <c>kill -TERM</c> (or a container runtime) would: it drains, then leaves.</summary>
     public void Terminate()
     {
@@ -121,5 +148,6 @@ public sealed class LocalWorkerProcess : IDisposable
     {
         Kill();
         _process.Dispose();
+        if (_readyFile is not null) File.Delete(_readyFile);
     }
 }

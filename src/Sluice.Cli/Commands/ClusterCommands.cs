@@ -40,6 +40,43 @@ internal static class ClusterCommands
         Description = "declare a dead node within about a second (loopback tests; a long GC pause could evict a healthy node)",
     };
 
+    public static Option<string?> TlsCaOption() => new("--tls-ca")
+    {
+        Description = "mutual TLS between nodes: the cluster CA certificate (ca.crt from `sluice cluster init`); give --tls-cert too. Off unless given",
+    };
+
+    public static Option<string?> TlsCertOption() => new("--tls-cert")
+    {
+        Description = "mutual TLS between nodes: this node's certificate and key (node-N.pfx from `sluice cluster init`); give --tls-ca too",
+    };
+
+    /// <summary>The TLS options of <c>--tls-ca</c> and <c>--tls-cert</c>: null when neither is given; one without the other is refused.</summary>
+    public static ClusterTlsOptions? Tls(string? ca, string? cert) => (ca, cert) switch
+    {
+        (null, null) => null,
+        ({ } c, { } n) => new ClusterTlsOptions { CaCertificate = c, NodeCertificate = n },
+        (null, _) => throw new SluiceException("--tls-cert needs --tls-ca: give the cluster CA certificate (ca.crt) too"),
+        (_, null) => throw new SluiceException("--tls-ca needs --tls-cert: give this node's certificate (node-N.pfx) too"),
+    };
+
+    /// <summary><c>sluice cluster init --out DIR [--nodes N]</c>: a cluster CA and node certificates for mutual TLS.</summary>
+    public static Command Cluster()
+    {
+        var output = new Option<string>("--out") { Description = "directory to write ca.crt, ca.key and node-N.pfx into (created; existing files are never overwritten)", Required = true };
+        var nodes = new Option<int>("--nodes") { Description = "how many node certificates to make (one per worker, and one for the driver)", DefaultValueFactory = _ => 2 };
+        var init = new Command("init", "make a cluster CA and node certificates for mutual TLS between nodes (--tls-ca, --tls-cert)") { output, nodes };
+        init.SetAction((parse, ct) => Guard(() =>
+        {
+            var written = ClusterCertificates.Init(parse.GetValue(output)!, parse.GetValue(nodes));
+            foreach (var path in written)
+                Console.WriteLine(path.EndsWith(".crt", StringComparison.Ordinal) ? $"wrote {path} (the cluster CA certificate: give it to every node with --tls-ca)"
+                    : path.EndsWith("ca.key", StringComparison.Ordinal) ? $"wrote {path} (the CA's private key, mode 0600: keep it offline; no node needs it)"
+                    : $"wrote {path} (a node certificate and key, mode 0600: give it to one node with --tls-cert)");
+            return Task.FromResult(Commands.Ok);
+        }));
+        return new Command("cluster", "cluster set-up") { init };
+    }
+
     public static Command Worker()
     {
         var cluster = ClusterOption();
@@ -63,13 +100,15 @@ internal static class ClusterCommands
             Description = "on SIGTERM or Ctrl-C, seconds to drain before leaving: finish the tasks in hand and serve the blocks made here until consumed (default 60)",
         };
         var opsAssemblies = OpsAssemblies.Option();
+        var tlsCa = TlsCaOption();
+        var tlsCert = TlsCertOption();
         var readyFile = new Option<string?>("--ready-file")
         {
             Description = "once the node has joined, write its id to this file (for launchers that wait for the worker; written whole, then renamed into place)",
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, listen, advertise, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile,
+            cluster, passwordFile, listen, advertise, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -102,6 +141,7 @@ internal static class ClusterCommands
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
                 Processors = OpsAssemblies.Registry(parse.GetValue(opsAssemblies) ?? []).Processors,
+                Tls = Tls(parse.GetValue(tlsCa), parse.GetValue(tlsCert)),
             };
             if (parse.GetValue(drain) is { } seconds)
             {
@@ -134,17 +174,18 @@ internal static class ClusterCommands
     }
 
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
-    public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct,
+    public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, ClusterTlsOptions? tls, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct,
         string? listen = null, string? advertise = null)
     {
         if (redis is null)
         {
+            if (tls is not null) throw new SluiceException("--tls-ca and --tls-cert secure a cluster: give --cluster redis://HOST:PORT too");
             if (redisPasswordFile is not null) throw new SluiceException("--redis-password-file is the password of the cluster's Redis: give --cluster redis://HOST:PORT too");
             if (listen is not null) throw new SluiceException("--listen is where the driver's silo listens in a cluster: give --cluster redis://HOST:PORT too");
             if (advertise is not null) throw new SluiceException("--advertise is the driver's address in a cluster: give --cluster redis://HOST:PORT too");
             return await run(null).ConfigureAwait(false);
         }
-        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, FastFailureDetection = fastFailure, Listen = listen, Advertise = advertise };
+        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, FastFailureDetection = fastFailure, Listen = listen, Advertise = advertise, Tls = tls };
         var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
         await using (runtime.ConfigureAwait(false))
         {

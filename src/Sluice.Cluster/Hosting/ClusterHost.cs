@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Sluice.Cluster.Placement;
 using StackExchange.Redis;
@@ -83,6 +84,8 @@ internal static class ClusterHost
         // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
         var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;
         var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job);
+        // Loaded before the host is built: a wrong file is one clear line, not a failure deep in the silo's start.
+        var tls = options.Tls?.Load();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         if (logging is not null) builder.Services.AddSingleton(logging);
@@ -124,6 +127,17 @@ internal static class ClusterHost
                 o.ActivationTimeout = options.ResponseTimeout;
                 o.CollectionAge = TimeSpan.FromDays(1);
             });
+            if (tls is var (ca, certificate))
+            {
+                // Mutual TLS: both sides present their node certificate, and a peer is accepted only when its certificate
+                // chains to the cluster CA, the only trust anchor (the platform's verdict, which knows no such CA, is ignored).
+                silo.UseTls(certificate, o =>
+                {
+                    o.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+                    o.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+                    o.RemoteCertificateValidation = (remote, _, _) => ClusterCertificates.ChainsTo(ca, remote);
+                });
+            }
             if (options.FastFailureDetection)
             {
                 silo.Configure<ClusterMembershipOptions>(o =>
