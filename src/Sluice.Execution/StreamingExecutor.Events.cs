@@ -30,6 +30,9 @@ internal sealed partial class StreamingExecutor
                     throw ended.Error is SluiceException ? ended.Error
                         : new SluiceException($"reading {ended.Runner.Task.Id} failed: {ended.Error.Message}", ended.Error);
                 }
+                // A read stopped by the shutdown did not finish: its block count is not the task's, so it is never
+                // marked complete (a resume must read it again).
+                if (ended.Error is not null) break;
                 _blocksPerTask[ended.Runner.TaskIndex] = ended.Blocks;
                 Output?.Flush();
                 CheckCommitted(ended.Runner.TaskIndex);
