@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Apache.Arrow;
 using Sluice.Cli.Commands;
 using Sluice.Contracts;
@@ -16,17 +15,7 @@ public sealed class ClusterInitCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static async Task<(int Code, string Out, string Err)> SluiceAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Code, string Out, string Err)> SluiceAsync(params string[] args) => SluiceProcess.RunAsync(args);
 
     [Fact]
     public async Task ClusterInit_WritesCaAndNodeCertificates_PrintsPathsNeverKeys()

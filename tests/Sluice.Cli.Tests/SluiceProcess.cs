@@ -1,0 +1,20 @@
+using System.Diagnostics;
+
+namespace Sluice.Cli.Tests;
+
+/// <summary>The built <c>sluice</c> command as a real process: its exit code and everything it printed.</summary>
+internal static class SluiceProcess
+{
+    public static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        // A hang must fail the test, not the run.
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
