@@ -83,6 +83,12 @@ public sealed record ClusterNodeOptions
     /// </summary>
     public ClusterTlsOptions? Tls { get; init; }
 
+    /// <summary>
+    /// A worker's health endpoint, <c>HOST:PORT</c> (<c>--health</c>): <c>/healthz</c> for liveness, <c>/readyz</c> for
+    /// readiness (joined and not draining). Null = none.
+    /// </summary>
+    public string? Health { get; init; }
+
     /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
     public string ClusterId { get; init; } = "sluice";
 
@@ -122,6 +128,8 @@ public sealed record ClusterNodeOptions
             else if (parsed.Port is null) yield return $"--listen: '{l}' has no port; give HOST:PORT, e.g. {parsed.Host}:11111 (port 0 = a free port)";
             else listen = parsed;
         }
+        if (Health is { } h && (!NodeAddress.TryParse(h, out var health, out var healthError) || health.Port is not > 0))
+            yield return $"--health: '{h}' is not accepted{(healthError.Length > 0 ? $": {healthError}" : "")}; give HOST:PORT with a port, e.g. 0.0.0.0:8080";
         if (Advertise is { } a)
         {
             if (!NodeAddress.TryParse(a, out var parsed, out var error)) yield return $"--advertise: '{a}' is not accepted: {error}; give HOST or HOST:PORT, e.g. 10.0.0.5 or 10.0.0.5:11111";

@@ -18,7 +18,8 @@ public static class ClusterWorker
     /// </summary>
     public static async Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
-        using var host = ClusterHost.Build(options, "worker");
+        // The drain is the host's: it runs when the host stops, before the silo leaves (SluiceHosting.AddSluiceWorker).
+        using var host = ClusterHost.Build(options, "worker", log: log ?? (_ => { }));
         await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
         var node = host.Services.GetRequiredService<ClusterNode>();
         started?.Invoke(node.Id);
@@ -32,9 +33,6 @@ public static class ClusterWorker
         catch (OperationCanceledException)
         {
         }
-        await DrainAsync(node, options.DrainTimeout, log ?? (_ => { })).ConfigureAwait(false);
-        // A graceful leave: the cluster learns at once that this node is going, instead of after missed probes.
-        log?.Invoke($"worker {node.Id}: leaving the cluster");
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 

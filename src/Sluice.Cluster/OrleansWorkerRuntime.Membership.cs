@@ -12,6 +12,7 @@ public sealed partial class OrleansWorkerRuntime
     private readonly CancellationTokenSource _stopWatching = new();
     private IReadOnlyList<NodeInfo> _nodes;
     private Task _watching = Task.CompletedTask;
+    private int _watchStopped;
 
     /// <summary>
     /// A node became an active member with its resources known. Raised on a background thread, once
@@ -57,6 +58,8 @@ public sealed partial class OrleansWorkerRuntime
 
     private async Task StopWatchingAsync()
     {
+        // Disposed by its owner and again by an application's service container: once is enough.
+        if (Interlocked.Exchange(ref _watchStopped, 1) == 1) return;
         await _stopWatching.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -27,7 +27,7 @@ namespace Sluice.Cluster;
 /// </remarks>
 public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
 {
-    private readonly IHost _host;
+    private readonly IHost? _host;
     private readonly ClusterNode _node;
     private readonly IGrainFactory _grains;
     private readonly IClusterMembershipService _membership;
@@ -41,14 +41,15 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     private string _redis = "redis://HOST:PORT";
     private int _actorSeq;
 
-    private OrleansWorkerRuntime(IHost host)
+    /// <param name="host">The host this runtime owns (stops and disposes with it); null when it lives in an application's host.</param>
+    private OrleansWorkerRuntime(IServiceProvider services, IHost? host)
     {
         _host = host;
-        _node = host.Services.GetRequiredService<ClusterNode>();
-        _grains = host.Services.GetRequiredService<IGrainFactory>();
-        _membership = host.Services.GetRequiredService<IClusterMembershipService>();
-        _metadata = host.Services.GetRequiredService<ISiloMetadataCache>();
-        _manifests = host.Services.GetRequiredService<IClusterManifestProvider>();
+        _node = services.GetRequiredService<ClusterNode>();
+        _grains = services.GetRequiredService<IGrainFactory>();
+        _membership = services.GetRequiredService<IClusterMembershipService>();
+        _metadata = services.GetRequiredService<ISiloMetadataCache>();
+        _manifests = services.GetRequiredService<IClusterManifestProvider>();
         _fetcher = new BlockFetcher(_node, _grains);
         _run = _node.Job!;
         _nodes = [new NodeInfo(_node.Id, _node.Resources)];
@@ -59,7 +60,17 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     {
         var host = ClusterHost.Build(options, "driver");
         await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
-        var runtime = new OrleansWorkerRuntime(host) { _redis = options.MaskedRedis };
+        var runtime = new OrleansWorkerRuntime(host.Services, host) { _redis = options.MaskedRedis };
+        runtime.StartWatching();
+        return runtime;
+    }
+
+    /// <summary>The driver runtime of a node added to an application's host (<see cref="Hosting.SluiceHosting.AddSluiceDriver"/>), once that host has started.</summary>
+    internal static OrleansWorkerRuntime Attach(IServiceProvider services, ClusterNodeOptions options)
+    {
+        if (!services.GetRequiredService<ClusterNode>().Joined)
+            throw new SluiceException("the driver's node has not joined the cluster yet: resolve OrleansWorkerRuntime after the host has started (await host.StartAsync())");
+        var runtime = new OrleansWorkerRuntime(services, null) { _redis = options.MaskedRedis };
         runtime.StartWatching();
         return runtime;
     }
@@ -163,6 +174,8 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     public async ValueTask DisposeAsync()
     {
         await StopWatchingAsync().ConfigureAwait(false);
+        // An application's host stops its own silo; one this runtime started, it stops.
+        if (_host is null) return;
         // A graceful leave: the silo tells the cluster it is going, so nobody waits for probes to time out.
         await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         _host.Dispose();

@@ -106,9 +106,13 @@ internal static class ClusterCommands
         {
             Description = "once the node has joined, write its id to this file (for launchers that wait for the worker; written whole, then renamed into place)",
         };
+        var health = new Option<string?>("--health")
+        {
+            Description = "serve health over HTTP at HOST:PORT: /healthz (liveness) and /readyz (joined and not draining; 503 otherwise), for Kubernetes probes",
+        };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, listen, advertise, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile, tlsCa, tlsCert,
+            cluster, passwordFile, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -136,6 +140,7 @@ internal static class ClusterCommands
                 RedisPasswordFile = parse.GetValue(passwordFile),
                 Listen = parse.GetValue(listen),
                 Advertise = parse.GetValue(advertise),
+                Health = parse.GetValue(health),
                 NodeId = parse.GetValue(nodeId),
                 AllowOversubscribe = parse.GetValue(oversubscribe),
                 Resources = resources,

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Connections.Security;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -74,10 +75,26 @@ internal static class ClusterHost
         message.Contains("NOAUTH", StringComparison.Ordinal) || message.Contains("WRONGPASS", StringComparison.Ordinal)
         || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase);
 
-    public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null)
+    /// <summary>A host holding one node and nothing else (the CLI's worker and driver, tests); the node itself is <see cref="AddNode"/>.</summary>
+    public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null, Action<string>? log = null)
     {
-        var errors = options.Validate().ToList();
-        if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        if (logging is not null) builder.Services.AddSingleton(logging);
+        if (role == "worker") SluiceHosting.AddWorker(builder, options, log);
+        else AddNode(builder, options, role);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Adds one node's silo to <paramref name="builder"/>: refused at once, every problem listed, when the options are
+    /// invalid (<see cref="ClusterNodeOptionsValidator"/>), and when a file they name (TLS, Redis password) cannot be read.
+    /// </summary>
+    internal static ClusterNode AddNode(IHostApplicationBuilder builder, ClusterNodeOptions options, string role)
+    {
+        ClusterNodeOptionsValidator.ThrowIfInvalid(options);
+        builder.Services.AddSingleton<IValidateOptions<ClusterNodeOptions>, ClusterNodeOptionsValidator>();
+        builder.Services.AddSingleton(Options.Create(options));
         var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile);
         var endpoints = NodeEndpoints.Resolve(options, Environment.GetEnvironmentVariable("POD_IP"), FreePort);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -86,9 +103,6 @@ internal static class ClusterHost
         var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job);
         // Loaded before the host is built: a wrong file is one clear line, not a failure deep in the silo's start.
         var tls = options.Tls?.Load();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        if (logging is not null) builder.Services.AddSingleton(logging);
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(redis);
         // Before this silo joins: a live member with the same id refuses it (and is not disturbed).
@@ -150,7 +164,9 @@ internal static class ClusterHost
                 });
             }
         });
-        return builder.Build();
+        // The node knows when it has joined (readiness), from the silo's own lifecycle.
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeJoined>();
+        return node;
     }
 
     /// <summary>A port free on <paramref name="host"/> now, for a node given no port (the OS picks; a race with other processes remains).</summary>

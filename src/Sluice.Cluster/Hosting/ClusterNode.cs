@@ -19,6 +19,7 @@ internal sealed class ClusterNode
     private long _bytesFetched;
     private int _tasksInFlight;
     private volatile bool _draining;
+    private volatile bool _joined;
 
     public ClusterNode(string id, NodeResources resources, int chunkBytes, ProcessorRegistry processors, string? job = null)
     {
@@ -67,6 +68,13 @@ internal sealed class ClusterNode
     public long HeldBytes => _held.Values.Sum();
 
     public void StartDraining() => _draining = true;
+
+    /// <summary>The node is an active member of the cluster (its silo finished joining) and has not begun to leave.</summary>
+    public bool Joined => _joined;
+
+    public void MarkJoined() => _joined = true;
+
+    public void MarkLeaving() => _joined = false;
 
     /// <summary>
     /// Admits a task unless the node is draining. Counts first and checks after, so a drain that sees no task in
