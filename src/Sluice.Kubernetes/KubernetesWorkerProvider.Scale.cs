@@ -103,4 +103,31 @@ public sealed partial class KubernetesWorkerProvider
             throw Failure(e, "patch", "", "pods", "pod", pod);
         }
     }
+
+    /// <summary>
+    /// Warns when pods of the Deployment other than <paramref name="victims"/> are not ready (pending, starting,
+    /// failing): the ReplicaSet deletes those before any marked pod, so the scale-down will not take exactly the
+    /// victims. The pods are found by the scale subresource's selector (the Deployment's, as a string).
+    /// </summary>
+    private async Task WarnOfPodsRankedFirstAsync(string deployment, V1Scale scale, IReadOnlyList<string> victims, CancellationToken cancellationToken)
+    {
+        if (scale.Status?.Selector is not { Length: > 0 } selector) return;
+        V1PodList pods;
+        try
+        {
+            pods = await _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: selector, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw Failure(e, "list", "", "pods", "pods of Deployment", deployment);
+        }
+        var first = pods.Items
+            .Where(p => p.Metadata?.DeletionTimestamp is null && !victims.Contains(p.Metadata?.Name ?? "", StringComparer.Ordinal) && !IsReady(p))
+            .Select(p => p.Metadata?.Name ?? "?")
+            .ToList();
+        if (first.Count > 0) Log.RankedFirst(_logger, Namespace, deployment, first.Count, string.Join(", ", first));
+    }
+
+    private static bool IsReady(V1Pod pod) =>
+        pod.Status?.Phase == "Running" && (pod.Status.Conditions ?? []).Any(c => c.Type == "Ready" && c.Status == "True");
 }

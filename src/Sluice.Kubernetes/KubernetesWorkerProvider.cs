@@ -17,6 +17,11 @@ namespace Sluice.Kubernetes;
 /// Only the scale subresource is written, never the Deployment itself, so the role it needs stays small (the chart's
 /// autoscaler Role) and a <c>helm upgrade</c> that re-applies the Deployment is the one other writer of its replicas.
 /// Calls are made one at a time: the autoscaler's decisions are read-modify-write on a replica count.
+/// <para>
+/// The deletion cost is best effort: a ReplicaSet that shrinks deletes unscheduled, pending and not-ready pods
+/// before it looks at the cost. A pod still starting (or one whose launch the autoscaler gave up on) therefore goes
+/// before a marked idle worker, which stays, marked, until the next scale-down. Removal warns when such pods exist.
+/// </para>
 /// </remarks>
 public sealed partial class KubernetesWorkerProvider : IWorkerProvider
 {
@@ -123,7 +128,10 @@ public sealed partial class KubernetesWorkerProvider : IWorkerProvider
             // Only the pods that will go are marked: a marked pod left running (min reached) would be the first to go
             // at some later, unrelated scale-down.
             var removing = Math.Clamp(current - group.Min, 0, nodeIds.Count);
-            foreach (var pod in nodeIds.Take(removing))
+            var victims = nodeIds.Take(removing).ToList();
+            if (victims.Count > 0)
+                await WarnOfPodsRankedFirstAsync(deployment, scale, victims, cancellationToken).ConfigureAwait(false);
+            foreach (var pod in victims)
                 await MarkForDeletionAsync(pod, cancellationToken).ConfigureAwait(false);
             await ScaleAsync(group, scale, c => Math.Min(c, Math.Max(c - removing, group.Min)),
                 $"{nodeIds.Count} to remove asked, min {group.Min}", cancellationToken).ConfigureAwait(false);

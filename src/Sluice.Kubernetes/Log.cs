@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Information, Message = "kubernetes: deployment {Namespace}/{Deployment} changed under us (409 Conflict); reading its scale again (attempt {Attempt})")]
     public static partial void Conflict(ILogger logger, string @namespace, string deployment, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "kubernetes: {Count} pod(s) of deployment {Namespace}/{Deployment} are not ready ({Pods}): the ReplicaSet deletes not-ready pods before the ones marked with pod-deletion-cost, so this scale-down may take them and leave a marked worker running until the next one")]
+    public static partial void RankedFirst(ILogger logger, string @namespace, string deployment, int count, string pods);
 }

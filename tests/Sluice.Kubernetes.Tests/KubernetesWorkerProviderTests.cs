@@ -24,10 +24,10 @@ public sealed class KubernetesWorkerProviderTests : IDisposable
 
     public void Dispose() => _server.Dispose();
 
-    private KubernetesWorkerProvider Provider(string? @namespace = Ns) =>
+    private KubernetesWorkerProvider Provider(ListLogger? log = null) =>
         KubernetesWorkerProvider.FromConfiguration(
-            new AutoscaleOptions { Provider = "kubernetes", Namespace = @namespace, Groups = [Gpu] },
-            new KubernetesClientConfiguration { Host = _server.Url, AccessToken = Token });
+            new AutoscaleOptions { Provider = "kubernetes", Namespace = Ns, Groups = [Gpu] },
+            new KubernetesClientConfiguration { Host = _server.Url, AccessToken = Token }, log);
 
     private static int Replicas(RecordingApiServer.Request r) => JsonNode.Parse(r.Body)!["spec"]!["replicas"]!.GetValue<int>();
 
@@ -90,15 +90,17 @@ public sealed class KubernetesWorkerProviderTests : IDisposable
 
         var requests = _server.Requests;
         Assert.Equal(
-            [("GET", ScalePath), ("PATCH", "/api/v1/namespaces/batch/pods/sluice-worker-gpu-7d9c-bbbbb"),
+            [("GET", ScalePath), ("GET", "/api/v1/namespaces/batch/pods"), ("PATCH", "/api/v1/namespaces/batch/pods/sluice-worker-gpu-7d9c-bbbbb"),
              ("PATCH", "/api/v1/namespaces/batch/pods/sluice-worker-gpu-7d9c-ddddd"), ("PATCH", ScalePath)],
             requests.Select(r => (r.Method, r.Path)));
-        foreach (var mark in requests.Skip(1).Take(2))
+        // The pods are listed by the scale subresource's selector (to warn of pods the ReplicaSet would take first).
+        Assert.Contains("labelSelector=app=sluice-worker-gpu", requests[1].Query, StringComparison.Ordinal);
+        foreach (var mark in requests.Skip(2).Take(2))
         {
             Assert.StartsWith(MergePatch, mark.ContentType, StringComparison.Ordinal);
             Assert.Equal("""{"metadata":{"annotations":{"controller.kubernetes.io/pod-deletion-cost":"-1000"}}}""", mark.Body);
         }
-        AssertScalePatch(requests[3], replicas: 2, resourceVersion: "1");
+        AssertScalePatch(requests[4], replicas: 2, resourceVersion: "1");
         Assert.Equal("-1000", _server.Annotations("sluice-worker-gpu-7d9c-bbbbb")["controller.kubernetes.io/pod-deletion-cost"]);
         Assert.Empty(_server.Annotations("sluice-worker-gpu-7d9c-aaaaa"));
         Assert.Empty(_server.Annotations("sluice-worker-gpu-7d9c-ccccc"));
@@ -112,13 +114,13 @@ public sealed class KubernetesWorkerProviderTests : IDisposable
         await using var provider = Provider();
         await provider.RemoveAsync(Gpu with { Min = 2 }, ["p1", "p2", "p3"], CancellationToken.None);
         Assert.Equal(2, _server.Replicas("sluice-worker-gpu"));
-        Assert.Equal(["GET scale", "PATCH p1", "PATCH scale"],
+        Assert.Equal(["GET scale", "GET pods", "PATCH p1", "PATCH scale"],
             _server.Requests.Select(r => $"{r.Method} {r.Path.Split('/')[^1]}"));
         Assert.Empty(_server.Annotations("p2"));
 
         // At min already: nothing is marked and nothing written.
         await provider.RemoveAsync(Gpu with { Min = 2 }, ["p2"], CancellationToken.None);
-        Assert.Equal(["GET", "PATCH", "PATCH", "GET"], _server.Requests.Select(r => r.Method));
+        Assert.Equal(["GET", "GET", "PATCH", "PATCH", "GET"], _server.Requests.Select(r => r.Method));
         Assert.Equal(2, _server.Replicas("sluice-worker-gpu"));
     }
 
@@ -131,6 +133,22 @@ public sealed class KubernetesWorkerProviderTests : IDisposable
         await provider.RemoveAsync(Gpu, ["gone", "p1"], CancellationToken.None);
         Assert.Equal(1, _server.Replicas("sluice-worker-gpu"));
         Assert.Equal("-1000", _server.Annotations("p1")["controller.kubernetes.io/pod-deletion-cost"]);
+    }
+
+    [Fact]
+    public async Task RemoveAsync_WarnsThatPendingPodsGoBeforeTheMarkedOnes_AgainstARecordingHttpEndpoint()
+    {
+        _server.AddDeployment("sluice-worker-gpu", 3);
+        _server.AddPods("idle", "busy");
+        _server.AddPendingPod("starting");
+        var log = new ListLogger();
+        await using var provider = Provider(log);
+        await provider.RemoveAsync(Gpu, ["idle"], CancellationToken.None);
+        Assert.Equal(2, _server.Replicas("sluice-worker-gpu"));
+        var warning = Assert.Single(log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+        Assert.Contains("1 pod(s) of deployment batch/sluice-worker-gpu are not ready (starting)", warning, StringComparison.Ordinal);
+        Assert.Contains(log.Lines, l => l.Contains("scaled from 3 to 2", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, l => l.Contains(Token, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -9,13 +9,14 @@ namespace Sluice.Kubernetes.Tests.Support;
 
 /// <summary>
 /// An HTTP endpoint on 127.0.0.1 that answers the few calls the provider makes the way the Kubernetes API server does
-/// (a Scale for GET/PATCH/PUT of a Deployment's scale subresource, a Pod for PATCH of a pod, a Status with 403/404/409),
-/// and records every request. NOT an API server: it holds replicas and a resourceVersion per Deployment, and the
-/// annotations patched onto pods, and nothing more.
+/// (a Scale for GET/PATCH/PUT of a Deployment's scale subresource, a PodList for GET of the pods, a Pod for PATCH of a
+/// pod, a Status with 403/404/409), and records every request. NOT an API server: it holds replicas and a
+/// resourceVersion per Deployment, and pods with their readiness and the annotations patched onto them, nothing more;
+/// every pod is listed whatever the label selector (which the tests check as recorded).
 /// </summary>
 internal sealed partial class RecordingApiServer : IDisposable
 {
-    public sealed record Request(string Method, string Path, string? ContentType, string Body, string? Authorization);
+    public sealed record Request(string Method, string Path, string Query, string? ContentType, string Body, string? Authorization);
 
     private sealed class Deployment
     {
@@ -26,6 +27,7 @@ internal sealed partial class RecordingApiServer : IDisposable
     private readonly HttpListener _listener = new();
     private readonly Dictionary<string, Deployment> _deployments = [];
     private readonly Dictionary<string, Dictionary<string, string>> _pods = [];
+    private readonly HashSet<string> _notReady = [];
     private readonly List<Request> _requests = [];
     private readonly Lock _lock = new();
     private readonly Task _loop;
@@ -65,6 +67,16 @@ internal sealed partial class RecordingApiServer : IDisposable
         lock (_lock) foreach (var n in names) _pods[n] = [];
     }
 
+    /// <summary>A pod that is Pending (not scheduled, or starting): the ReplicaSet would delete it before marked ones.</summary>
+    public void AddPendingPod(string name)
+    {
+        lock (_lock)
+        {
+            _pods[name] = [];
+            _notReady.Add(name);
+        }
+    }
+
     public int Replicas(string deployment)
     {
         lock (_lock) return _deployments[deployment].Replicas;
@@ -101,7 +113,7 @@ internal sealed partial class RecordingApiServer : IDisposable
                 return;
             }
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var request = new Request(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.ContentType,
+            var request = new Request(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, Uri.UnescapeDataString(context.Request.Url.Query), context.Request.ContentType,
                 await reader.ReadToEndAsync(), context.Request.Headers["Authorization"]);
             var (status, body) = Answer(request);
             var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
@@ -145,6 +157,22 @@ internal sealed partial class RecordingApiServer : IDisposable
                 }
                 return Scale(name, d);
             }
+            if (request.Path == $"/api/v1/namespaces/{Namespace}/pods" && request.Method == "GET")
+            {
+                return (200, new JsonObject
+                {
+                    ["apiVersion"] = "v1",
+                    ["kind"] = "PodList",
+                    ["metadata"] = new JsonObject(),
+                    ["items"] = new JsonArray([.. _pods.Keys.Select(name => (JsonNode)new JsonObject
+                    {
+                        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = Namespace },
+                        ["status"] = _notReady.Contains(name)
+                            ? new JsonObject { ["phase"] = "Pending" }
+                            : new JsonObject { ["phase"] = "Running", ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }) },
+                    })]),
+                });
+            }
             if (PodPath().Match(request.Path) is { Success: true } p && p.Groups["ns"].Value == Namespace && request.Method == "PATCH")
             {
                 var name = p.Groups["name"].Value;
@@ -179,7 +207,7 @@ internal sealed partial class RecordingApiServer : IDisposable
             ["resourceVersion"] = d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
         },
         ["spec"] = new JsonObject { ["replicas"] = d.Replicas },
-        ["status"] = new JsonObject { ["replicas"] = d.Replicas },
+        ["status"] = new JsonObject { ["replicas"] = d.Replicas, ["selector"] = $"app={name}" },
     };
 
     private (int, JsonObject) Scale(string name, Deployment d) => (200, ScaleBody(name, d));
