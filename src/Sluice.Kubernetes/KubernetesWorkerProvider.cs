@@ -127,14 +127,15 @@ public sealed partial class KubernetesWorkerProvider : IWorkerProvider
             var current = scale.Spec?.Replicas ?? 0;
             // Only the pods that will go are marked: a marked pod left running (min reached) would be the first to go
             // at some later, unrelated scale-down.
-            var removing = Math.Clamp(current - group.Min, 0, nodeIds.Count);
-            var victims = nodeIds.Take(removing).ToList();
+            var distinct = nodeIds.Distinct(StringComparer.Ordinal).ToList();   // a pod named twice goes once
+            var removing = Math.Clamp(current - group.Min, 0, distinct.Count);
+            var victims = distinct.Take(removing).ToList();
             if (victims.Count > 0)
                 await WarnOfPodsRankedFirstAsync(deployment, scale, victims, cancellationToken).ConfigureAwait(false);
             foreach (var pod in victims)
                 await MarkForDeletionAsync(pod, cancellationToken).ConfigureAwait(false);
             await ScaleAsync(group, scale, c => Math.Min(c, Math.Max(c - removing, group.Min)),
-                $"{nodeIds.Count} to remove asked, min {group.Min}", cancellationToken).ConfigureAwait(false);
+                $"{distinct.Count} to remove asked, min {group.Min}", cancellationToken).ConfigureAwait(false);
         }
         finally
         {

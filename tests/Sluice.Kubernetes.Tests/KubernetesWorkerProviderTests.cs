@@ -136,6 +136,17 @@ public sealed class KubernetesWorkerProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task RemoveAsync_APodNamedTwiceGoesOnce_AgainstARecordingHttpEndpoint()
+    {
+        _server.AddDeployment("sluice-worker-gpu", 3);
+        _server.AddPods("p1", "p2", "p3");
+        await using var provider = Provider();
+        await provider.RemoveAsync(Gpu, ["p1", "p1"], CancellationToken.None);
+        Assert.Equal(2, _server.Replicas("sluice-worker-gpu"));
+        Assert.Single(_server.Requests, r => r.Path.EndsWith("/pods/p1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RemoveAsync_WarnsThatPendingPodsGoBeforeTheMarkedOnes_AgainstARecordingHttpEndpoint()
     {
         _server.AddDeployment("sluice-worker-gpu", 3);
