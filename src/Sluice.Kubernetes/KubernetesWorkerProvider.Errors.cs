@@ -24,7 +24,7 @@ public sealed partial class KubernetesWorkerProvider
                 "a driver run otherwise needs a Role with that rule bound to its ServiceAccount",
             HttpStatusCode.NotFound =>
                 $"the {kind} '{name}' was not found in namespace '{Namespace}' (404 Not Found): check the worker group's deployment " +
-                "(default sluice-worker-GROUP; the chart names it RELEASE-worker-GROUP and writes it into the autoscale file) and the autoscale namespace",
+                "(default sluice-worker-GROUP; the sluice chart names it FULLNAME-worker-GROUP and writes it into the autoscale file) and the autoscale namespace",
             HttpStatusCode.Conflict =>
                 $"the {kind} '{name}' in namespace '{Namespace}' kept changing under the autoscaler (409 Conflict {ConflictAttempts} times); " +
                 "is another controller (a HorizontalPodAutoscaler?) scaling it too?",

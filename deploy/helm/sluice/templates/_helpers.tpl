@@ -98,7 +98,7 @@ password
 {{- end -}}
 {{- end -}}
 
-{{/* The Deployment of a worker group: RELEASE-sluice-worker-GROUP (sluice-worker-GROUP for release "sluice").
+{{/* The Deployment of a worker group: FULLNAME-worker-GROUP (sluice-worker-GROUP for release "sluice").
      Called with (dict "root" $ "group" $g); the worker Deployments, the Role's resourceNames and the autoscale
      file all take the name from here. */}}
 {{- define "sluice.worker.deploymentName" -}}
