@@ -10,8 +10,8 @@ namespace Sluice.Packaging.Tests;
 /// </summary>
 public sealed class PackedFeed : IAsyncLifetime
 {
-    /// <summary>The libraries the README's library snippet uses, and the tool.</summary>
-    public static readonly string[] Projects = ["Sluice.Core", "Sluice.Execution", "Sluice.IO", "Sluice.Inference", "Sluice.Cli"];
+    /// <summary>The libraries the README's library snippet uses, the autoscaler's Kubernetes provider, and the tool.</summary>
+    public static readonly string[] Projects = ["Sluice.Core", "Sluice.Execution", "Sluice.IO", "Sluice.Inference", "Sluice.Kubernetes", "Sluice.Cli"];
 
     private readonly TempDir _dir = new();
 

@@ -13,7 +13,7 @@ public sealed class ToolPackageTests(PackedFeed feed) : IClassFixture<PackedFeed
     [Fact]
     public void Pack_MakesTheToolAndTheLibraries_WithTheSharedMetadata()
     {
-        foreach (var id in new[] { "sluice", "Sluice.Core", "Sluice.Execution", "Sluice.IO", "Sluice.Inference" })
+        foreach (var id in new[] { "sluice", "Sluice.Core", "Sluice.Execution", "Sluice.IO", "Sluice.Inference", "Sluice.Kubernetes" })
         {
             var package = Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg");
             Assert.True(File.Exists(package), $"no {package}; the feed has {string.Join(", ", Directory.GetFiles(feed.Feed).Select(Path.GetFileName))}");

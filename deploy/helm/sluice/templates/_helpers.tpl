@@ -97,3 +97,16 @@ password
 {{- int $w.terminationGracePeriodSeconds -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The Deployment of a worker group: FULLNAME-worker-GROUP (sluice-worker-GROUP for release "sluice").
+     Called with (dict "root" $ "group" $g); the worker Deployments, the Role's resourceNames and the autoscale
+     file all take the name from here. */}}
+{{- define "sluice.worker.deploymentName" -}}
+{{- printf "%s-worker-%s" (include "sluice.fullname" .root) .group.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* --listen of every silo (workers and the driver): all interfaces, on the silo port; other nodes call it at
+     POD_IP (the --advertise default). */}}
+{{- define "sluice.listen" -}}
+{{- printf "0.0.0.0:%v" .Values.siloPort -}}
+{{- end -}}
