@@ -110,3 +110,67 @@ password
 {{- define "sluice.listen" -}}
 {{- printf "0.0.0.0:%v" .Values.siloPort -}}
 {{- end -}}
+
+{{/* A worker probe over HTTP on the health port (--health): (dict "path" "/healthz" "probe" .Values.worker.livenessProbe). */}}
+{{- define "sluice.worker.probe" -}}
+httpGet:
+  path: {{ .path }}
+  port: health
+initialDelaySeconds: {{ .probe.initialDelaySeconds }}
+periodSeconds: {{ .probe.periodSeconds }}
+failureThreshold: {{ .probe.failureThreshold }}
+{{- with .probe.timeoutSeconds }}
+timeoutSeconds: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Mutual TLS between silos, the same for every worker and the driver (tls.existingSecret; "" when it is off).
+     The Secret's two keys are projected as ca.crt and node.pfx, so the arguments do not depend on the key names.
+     The node takes a PKCS#12 file (certificate and key), not a kubernetes.io/tls PEM pair: those keys are refused. */}}
+{{- define "sluice.tls.check" -}}
+{{- $t := .Values.tls -}}
+{{- range $field, $key := dict "caKey" $t.caKey "certKey" $t.certKey -}}
+{{- if has $key (list "tls.crt" "tls.key") -}}
+{{- fail (printf "tls.%s: '%s' is a key of a kubernetes.io/tls Secret (a PEM pair); a Sluice node takes the cluster CA certificate and a PKCS#12 file holding its certificate and key (ca.crt and node-N.pfx of `sluice cluster init`): make a generic Secret with keys ca.crt and node.pfx (see tls in values.yaml)" $field $key) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $t.caKey "ca.key" -}}
+{{- fail "tls.caKey: 'ca.key' is the CA's private key, which stays outside the cluster; give the key holding the CA certificate (ca.crt)" -}}
+{{- end -}}
+{{- if eq $t.caKey $t.certKey -}}
+{{- fail (printf "tls.caKey and tls.certKey are both '%s': give the CA certificate and the node's PKCS#12 file under two keys" $t.caKey) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* --tls-ca and --tls-cert, as container argument list items. */}}
+{{- define "sluice.tls.args" -}}
+{{- if .Values.tls.existingSecret -}}
+{{- include "sluice.tls.check" . -}}
+- --tls-ca
+- {{ printf "%s/ca.crt" .Values.tls.mountPath | quote }}
+- --tls-cert
+- {{ printf "%s/node.pfx" .Values.tls.mountPath | quote }}
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.tls.volumeMount" -}}
+{{- if .Values.tls.existingSecret -}}
+- name: tls
+  mountPath: {{ .Values.tls.mountPath }}
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.tls.volume" -}}
+{{- if .Values.tls.existingSecret -}}
+- name: tls
+  secret:
+    secretName: {{ .Values.tls.existingSecret }}
+    defaultMode: 288  # 0440: owner and group (fsGroup) read
+    items:
+      - key: {{ .Values.tls.caKey | quote }}
+        path: ca.crt
+      - key: {{ .Values.tls.certKey | quote }}
+        path: node.pfx
+{{- end -}}
+{{- end -}}
