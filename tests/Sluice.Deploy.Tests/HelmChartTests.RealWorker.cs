@@ -34,8 +34,8 @@ public partial class HelmChartTests
                 var (name, value) = (worker.Args[i], i + 1 < worker.Args.Count ? worker.Args[i + 1] : null);
                 switch (name)
                 {
-                    // LocalWorkerProcess gives its own Redis, node id and ready file (how it knows the worker joined).
-                    case "--cluster" or "--ready-file" or "--node-id":
+                    // LocalWorkerProcess gives its own Redis and node id (and a --ready-file: how it knows the worker joined).
+                    case "--cluster" or "--node-id":
                     // The chart's fixed silo port on all interfaces; the worker's default is a free loopback one.
                     case "--listen":
                         i++;
@@ -46,7 +46,8 @@ public partial class HelmChartTests
                         i++;
                         break;
                     case "--cache-dir":
-                        extra.AddRange([name, Path.Combine(scratch.FullName, "cache")]);
+                        // An existing empty directory, as the pod's emptyDir is.
+                        extra.AddRange([name, Directory.CreateDirectory(Path.Combine(scratch.FullName, "cache")).FullName]);
                         i++;
                         break;
                     case "--health":
