@@ -50,7 +50,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             if (processor is not null) await processor.DisposeAsync();
             DeactivateOnIdle();
-            return e.Message;
+            return ShippedFiles.Explain(init, node, e.Message);
         }
         _processor = processor;
         _init = init;

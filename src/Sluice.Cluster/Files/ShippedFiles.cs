@@ -29,4 +29,18 @@ internal static class ShippedFiles
         }
         return init.Descriptor with { OptionsJson = options.ToJsonString() };
     }
+
+    /// <summary>
+    /// A processor's failure to start, with what this node changed said when it is the likely cause: only the files
+    /// the options name travel, so a model whose weights lie in a file beside it (ONNX external data, which ONNX Runtime
+    /// looks for beside the cached copy) cannot load from the cache.
+    /// </summary>
+    public static string Explain(ActorInit init, ClusterNode node, string error)
+    {
+        if (init.Files is not { Length: > 0 } files || init.FileSource == node.Id || !error.Contains("external data", StringComparison.OrdinalIgnoreCase)) return error;
+        var sent = string.Join(", ", files.Select(f => $"{f.Option} ({f.FileName})"));
+        return $"{error} — stage '{init.Operator}' on node {node.Id} loads {sent} from the copy the driver sent into this node's file cache, " +
+            "and files the options do not name are not sent: ONNX external data (weights in a file beside the model) is not supported on a cluster yet; " +
+            "give a model that holds its weights (re-save it without external data, possible under 2 GB)";
+    }
 }

@@ -139,5 +139,21 @@ public sealed class JobFileShippingTests
         }
     }
 
+    [Fact]
+    public async Task Job_ModelWithExternalData_RefusedNamingTheLimitation()
+    {
+        await using var cluster = await ShippingCluster.StartAsync("--cpus", "2", "--memory", "2GiB");
+        var model = ExternalDataModel.Write(cluster.Model.Model, Path.Combine(cluster.Model.Directory, "external"));
+        // It runs where the data file lies beside it.
+        var embedded = await EmbeddingsAsync(Job(model, cluster.Model.Vocab), null);
+
+        var e = await Assert.ThrowsAnyAsync<SluiceException>(() => EmbeddingsAsync(Job(model, cluster.Model.Vocab), cluster.Runtime));
+
+        Assert.Equal(Texts.Length, embedded.Count);
+        Assert.Contains("External data path does not exist", e.Message);
+        Assert.Contains("stage 'embed' on node " + cluster.Worker.NodeId + " loads Model (model.onnx) from the copy the driver sent", e.Message);
+        Assert.Contains("ONNX external data (weights in a file beside the model) is not supported on a cluster yet", e.Message);
+    }
+
     private static string Sha(string path) => JobFileSources.Hash(path);
 }
