@@ -45,7 +45,7 @@ internal sealed class FileCache(string directory)
         var key = $"{sha}/{name}";
         for (var attempt = 1; ; attempt++)
         {
-            var entry = _files.GetOrAdd(key, _ => new Lazy<Task<Verified>>(() => Task.Run(() => LoadAsync(file, sha, name, from, read))));
+            var entry = _files.GetOrAdd(key, _ => new Lazy<Task<Verified>>(() => Task.Run(() => LoadOrExplainAsync(file, sha, name, from, read))));
             Verified verified;
             try
             {
@@ -62,6 +62,20 @@ internal sealed class FileCache(string directory)
             // Written to since it was checked (by hand, by a disk fault): check it again, and fetch it again if damaged.
             _files.TryRemove(KeyValuePair.Create(key, entry));
             if (attempt == Attempts) throw new SluiceException($"job file '{name}' in the cache ({verified.Path}) keeps changing while it is checked: refused");
+        }
+    }
+
+    /// <summary><see cref="LoadAsync"/>, with a disk that refuses (no space, no permission) named as the cache's problem.</summary>
+    private async Task<Verified> LoadOrExplainAsync(JobFileEntry file, string sha, string name, string from, Func<long, Task<FileChunk>> read)
+    {
+        try
+        {
+            return await LoadAsync(file, sha, name, from, read).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SluiceException($"job file '{name}' ({file.Option}): cannot keep it in this node's file cache {Directory}: {e.Message}; " +
+                "give the worker a writable directory with room for the job's models (--cache-dir)", e);
         }
     }
 

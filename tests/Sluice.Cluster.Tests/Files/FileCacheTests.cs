@@ -67,6 +67,21 @@ public sealed class FileCacheTests : IDisposable
         Assert.Equal(3, calls);
     }
 
+    [Fact]
+    public async Task EnsureAsync_CacheDirectoryUnwritable_RefusedNamingTheCache()
+    {
+        // A plain file where the cache directory should be: no directory can be made under it, whoever runs the test.
+        await File.WriteAllTextAsync(_dir, "not a directory");
+        var cache = new FileCache(Path.Combine(_dir, "files"));
+        var entry = new JobFileEntry("Model", Sha(Content), Content.Length, "model.onnx");
+
+        var e = await Assert.ThrowsAsync<SluiceException>(() => cache.EnsureAsync(entry, "test", Serving(Content, Content.Length), CancellationToken.None));
+
+        Assert.StartsWith($"job file 'model.onnx' (Model): cannot keep it in this node's file cache {cache.Directory}: ", e.Message);
+        Assert.EndsWith("give the worker a writable directory with room for the job's models (--cache-dir)", e.Message);
+        File.Delete(_dir);
+    }
+
     [Theory]
     [InlineData("../model.onnx")]
     [InlineData("..")]
