@@ -42,5 +42,14 @@ public sealed record ProcessorDescriptor(string TypeName, string? OptionsTypeNam
         return files;
     }
 
+    /// <summary>Value equality, <see cref="JobFiles"/> compared by content (a dictionary compares by reference).</summary>
+    public bool Equals(ProcessorDescriptor? other) =>
+        other is not null && TypeName == other.TypeName && OptionsTypeName == other.OptionsTypeName && OptionsJson == other.OptionsJson
+        && JobFiles.Count == other.JobFiles.Count
+        && JobFiles.All(f => other.JobFiles.TryGetValue(f.Key, out var path) && path == f.Value);
+
+    /// <summary>The job files follow from the options, so the hash leaves them out.</summary>
+    public override int GetHashCode() => HashCode.Combine(TypeName, OptionsTypeName, OptionsJson);
+
     public override string ToString() => TypeName.Split(',')[0];
 }

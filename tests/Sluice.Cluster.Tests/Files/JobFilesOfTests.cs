@@ -34,6 +34,17 @@ public sealed class JobFilesOfTests
     }
 
     [Fact]
+    public void Equals_SameOptionsTwice_EqualWithTheirFiles()
+    {
+        var a = ProcessorDescriptor.Of<OnnxProcessor, OnnxOptions>(new OnnxOptions("m.onnx"));
+        var b = ProcessorDescriptor.Of<OnnxProcessor, OnnxOptions>(new OnnxOptions("m.onnx"));
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, a with { JobFiles = new Dictionary<string, string>() });
+    }
+
+    [Fact]
     public void Of_NoOptions_NoFiles() => Assert.Empty(ProcessorDescriptor.Of<NoopProcessor>().JobFiles);
 
     public sealed class NoopProcessor : IBatchProcessor
