@@ -15,6 +15,9 @@ internal sealed class FileCache(string directory)
     /// <summary>How often a file that changes while it is checked is tried again before giving up.</summary>
     private const int Attempts = 3;
 
+    /// <summary>Age after which a temp file is taken for abandoned (<see cref="RemoveAbandoned"/>).</summary>
+    internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromDays(1);
+
     private readonly ConcurrentDictionary<string, Lazy<Task<Verified>>> _files = new(StringComparer.Ordinal);
     private long _bytesFetched;
 
@@ -91,6 +94,7 @@ internal sealed class FileCache(string directory)
             File.Delete(path);
         }
         System.IO.Directory.CreateDirectory(dir);
+        RemoveAbandoned(dir);
         var temp = Path.Combine(dir, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.part");
         try
         {
@@ -116,6 +120,26 @@ internal sealed class FileCache(string directory)
         finally
         {
             File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Deletes temp files of fetches that died with their process (killed mid-download) in <paramref name="dir"/>. A day
+    /// old at least: no live fetch takes that long, and another process sharing the cache may be writing a younger one.
+    /// </summary>
+    internal static void RemoveAbandoned(string dir)
+    {
+        foreach (var part in System.IO.Directory.EnumerateFiles(dir, ".*.part"))
+        {
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(part) < AbandonedAfter) continue;
+            try
+            {
+                File.Delete(part);
+            }
+            catch (IOException)
+            {
+                // Best effort: a file that cannot go now goes on a later fetch.
+            }
         }
     }
 

@@ -68,6 +68,24 @@ public sealed class FileCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task EnsureAsync_TempFileOfAFetchThatDied_RemovedWhenOldOnly()
+    {
+        var entry = new JobFileEntry("Model", Sha(Content), Content.Length, "model.onnx");
+        var dir = Path.Combine(_dir, entry.Sha256);
+        Directory.CreateDirectory(dir);
+        var old = Path.Combine(dir, ".model.onnx.123.aaaa.part");
+        var young = Path.Combine(dir, ".model.onnx.456.bbbb.part");
+        await File.WriteAllTextAsync(old, "half a model");
+        await File.WriteAllTextAsync(young, "being written by another process");
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow - FileCache.AbandonedAfter - TimeSpan.FromMinutes(1));
+
+        await new FileCache(_dir).EnsureAsync(entry, "test", Serving(Content, Content.Length), CancellationToken.None);
+
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(young));
+    }
+
+    [Fact]
     public async Task EnsureAsync_CacheDirectoryUnwritable_RefusedNamingTheCache()
     {
         // A plain file where the cache directory should be: no directory can be made under it, whoever runs the test.
