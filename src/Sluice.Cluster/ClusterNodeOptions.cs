@@ -89,6 +89,13 @@ public sealed record ClusterNodeOptions
     /// </summary>
     public string? Health { get; init; }
 
+    /// <summary>
+    /// Where this node keeps the job files (models, vocabularies) drivers send to its actors, one directory per SHA-256
+    /// (<c>--cache-dir</c>). A file is fetched once per node and kept for later jobs. Null = <c>$XDG_CACHE_HOME/sluice/files</c>,
+    /// else <c>~/.cache/sluice/files</c>.
+    /// </summary>
+    public string? CacheDirectory { get; init; }
+
     /// <summary>Cluster id shared by every node of one cluster (Redis keys are prefixed with it).</summary>
     public string ClusterId { get; init; } = "sluice";
 
@@ -116,6 +123,8 @@ public sealed record ClusterNodeOptions
         {
             foreach (var problem in Tls.Validate()) yield return problem;
         }
+        if (CacheDirectory is { } cache && (string.IsNullOrWhiteSpace(cache) || cache.Contains('\0', StringComparison.Ordinal)))
+            yield return $"--cache-dir: '{cache}' is not accepted; give a directory for job files sent by drivers, or leave it out for ~/.cache/sluice/files";
         if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
     }
 

@@ -4,6 +4,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using Sluice.Blocks;
 using Sluice.Cluster.Actors;
 using Sluice.Cluster.Blocks;
+using Sluice.Cluster.Files;
 using Sluice.Cluster.Hosting;
 using Sluice.Cluster.Placement;
 using Sluice.Contracts;
@@ -131,8 +132,12 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
             "give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");
         var node = spec.Node ?? NodeId;
         var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
+        var actorInit = ActorInit.Of(spec, descriptor, _run);
+        // Files its options name travel to a worker from here; on the driver's own node the paths are used as they are.
+        if (node != NodeId && descriptor.JobFiles.Count > 0)
+            actorInit = actorInit with { Files = await _node.Sources.RegisterAsync(spec.Operator, descriptor, cancellationToken).ConfigureAwait(false), FileSource = NodeId };
         var grain = _grains.GetGrain<IActorGrain>(key);
-        var init = grain.InitializeAsync(ActorInit.Of(spec, descriptor, _run), cancellationToken);
+        var init = grain.InitializeAsync(actorInit, cancellationToken);
         string? error;
         try
         {
@@ -163,6 +168,12 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         if (error is not null) throw new SluiceException(error);
         return new OrleansActorHandle(spec, grain, node);
     }
+
+    /// <summary>Registers <paramref name="descriptor"/>'s job files as served by this driver, as an actor's start does (for tests).</summary>
+    internal Task<JobFileEntry[]> RegisterJobFilesAsync(string stage, ProcessorDescriptor descriptor) => _node.Sources.RegisterAsync(stage, descriptor, CancellationToken.None);
+
+    /// <summary>Bytes of job files node <paramref name="nodeId"/> fetched into its cache so far (each file once per node).</summary>
+    internal Task<long> FileBytesFetchedAsync(string nodeId) => _grains.GetGrain<IFileSourceGrain>(nodeId).BytesFetchedAsync();
 
     /// <summary>Bytes fetched between nodes so far, summed over every live node (those of dead nodes are lost with them).</summary>
     public async Task<long> BytesMovedAsync(CancellationToken cancellationToken = default)

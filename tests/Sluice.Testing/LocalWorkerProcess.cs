@@ -36,8 +36,9 @@ public sealed class LocalWorkerProcess : IDisposable
     public static Task<LocalWorkerProcess> StartAsync(string redis, string nodeId, IReadOnlyDictionary<string, string> environment, params string[] extra) =>
         StartAsync(Path.Combine(AppContext.BaseDirectory, "sluice.dll"), redis, nodeId, extra, environment);
 
+    /// <param name="workingDirectory">The worker's working directory (relative paths resolve there); null = this process's.</param>
     public static async Task<LocalWorkerProcess> StartAsync(string sluiceDll, string redis, string nodeId, IEnumerable<string> extra,
-        IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
+        IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null, string? workingDirectory = null)
     {
         if (!File.Exists(sluiceDll)) throw new InvalidOperationException($"{sluiceDll} is missing: reference src/Sluice.Cli so that sluice.dll lands beside the program");
         // The worker signals that it has joined by the file it writes (--ready-file), not by its console wording.
@@ -45,6 +46,7 @@ public sealed class LocalWorkerProcess : IDisposable
         // A launcher runs dotnet in another context, e.g. `ip netns exec NAME` (which execs: the pid stays the worker's).
         var command = (launcher ?? []).Concat(["dotnet", sluiceDll]).ToList();
         var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
         foreach (var a in command.Skip(1)) info.ArgumentList.Add(a);
         foreach (var a in new[] { "worker", "--cluster", redis, "--node-id", nodeId, "--ready-file", readyFile }.Concat(extra)) info.ArgumentList.Add(a);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;

@@ -102,6 +102,10 @@ internal static class ClusterCommands
         var opsAssemblies = OpsAssemblies.Option();
         var tlsCa = TlsCaOption();
         var tlsCert = TlsCertOption();
+        var cacheDir = new Option<string?>("--cache-dir")
+        {
+            Description = "directory for the job files (models, vocabularies) drivers send to this node, kept for later jobs (default: $XDG_CACHE_HOME/sluice/files or ~/.cache/sluice/files)",
+        };
         var readyFile = new Option<string?>("--ready-file")
         {
             Description = "once the node has joined, write its id to this file (for launchers that wait for the worker; written whole, then renamed into place)",
@@ -112,7 +116,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile, tlsCa, tlsCert,
+            cluster, passwordFile, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -147,6 +151,7 @@ internal static class ClusterCommands
                 FastFailureDetection = parse.GetValue(fast),
                 Processors = OpsAssemblies.Registry(parse.GetValue(opsAssemblies) ?? []).Processors,
                 Tls = Tls(parse.GetValue(tlsCa), parse.GetValue(tlsCert)),
+                CacheDirectory = parse.GetValue(cacheDir),
             };
             if (parse.GetValue(drain) is { } seconds)
             {

@@ -1,4 +1,5 @@
 using Sluice.Cluster.Blocks;
+using Sluice.Cluster.Files;
 using Sluice.Cluster.Hosting;
 using Sluice.Cluster.Placement;
 using Sluice.Contracts;
@@ -11,6 +12,7 @@ namespace Sluice.Cluster.Actors;
 /// input blocks it does not hold, keeps its output in its node's store and returns the ref.
 /// Inference runs on the thread pool, never on the grain's turn: a model run blocks its thread for
 /// the whole batch, and the silo's own work (membership probes among it) must not wait behind it.
+/// The files its options name (a model, a vocabulary) come from the driver into the node's cache before the processor is built.
 /// </summary>
 [NodePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
@@ -31,7 +33,9 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         IBatchProcessor? processor = null;
         try
         {
-            processor = node.Processors.Create(init.Descriptor);
+            // An unregistered type is refused by Create before anything is fetched for it.
+            var descriptor = node.Processors.Contains(init.ProcessorType) ? await ShippedFiles.LocalizeAsync(init, node, grains, cancellationToken) : init.Descriptor;
+            processor = node.Processors.Create(descriptor);
             var context = init.Context(node.Simulated);
             await Task.Run(async () => await processor.InitializeAsync(context, cancellationToken), cancellationToken);
         }
@@ -46,7 +50,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             if (processor is not null) await processor.DisposeAsync();
             DeactivateOnIdle();
-            return e.Message;
+            return ShippedFiles.Explain(init, node, e.Message);
         }
         _processor = processor;
         _init = init;

@@ -100,7 +100,7 @@ internal static class ClusterHost
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
         // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
         var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;
-        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job);
+        var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job, options.CacheDirectory);
         // Loaded before the host is built: a wrong file is one clear line, not a failure deep in the silo's start.
         var tls = options.Tls?.Load();
         builder.Services.AddSingleton(node);

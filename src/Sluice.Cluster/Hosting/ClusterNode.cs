@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Sluice.Blocks;
+using Sluice.Cluster.Files;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.Execution.Runtime;
@@ -21,8 +22,10 @@ internal sealed class ClusterNode
     private volatile bool _draining;
     private volatile bool _joined;
 
-    public ClusterNode(string id, NodeResources resources, int chunkBytes, ProcessorRegistry processors, string? job = null)
+    /// <param name="cacheDirectory">Where job files sent by drivers are kept; null = <see cref="FileCache.DefaultDirectory"/>.</param>
+    public ClusterNode(string id, NodeResources resources, int chunkBytes, ProcessorRegistry processors, string? job = null, string? cacheDirectory = null)
     {
+        Files = new FileCache(cacheDirectory ?? FileCache.DefaultDirectory());
         Id = id;
         Job = job;
         Processors = processors;
@@ -49,6 +52,12 @@ internal sealed class ClusterNode
     public LocalWorkerRuntime Local { get; }
 
     public SimulatedDevices? Simulated { get; }
+
+    /// <summary>Job files sent by drivers to this node's actors, fetched once per node (<see cref="FileCache"/>).</summary>
+    public FileCache Files { get; }
+
+    /// <summary>On a driver, the files its job sends to workers: the only files of its disk other nodes may read.</summary>
+    public JobFileSources Sources { get; } = new();
 
     /// <summary>Bytes this node fetched from other nodes' stores.</summary>
     public long BytesFetched => Interlocked.Read(ref _bytesFetched);

@@ -15,7 +15,7 @@ public enum Pooling
 
 /// <summary>How <see cref="OnnxProcessor"/> runs a model over tensor columns.</summary>
 /// <param name="Model">Path of the .onnx file.</param>
-public sealed record OnnxOptions(string Model) : IValidatedOptions
+public sealed record OnnxOptions([property: JobFile] string Model) : IValidatedOptions
 {
     /// <summary>CUDA when the actor holds a real GPU, else the CPU.</summary>
     public const string AutoProvider = "auto";

@@ -8,7 +8,7 @@ namespace Sluice.Inference;
 /// <param name="Column">The string column to tokenize.</param>
 /// <param name="MaxLength">Tokens per row including [CLS] and [SEP]: longer text is truncated, shorter is padded.</param>
 /// <param name="Lowercase">True for uncased models (MiniLM, bert-base-uncased).</param>
-public sealed record BertTokenizeOptions(string Vocab, string Column = "text", int MaxLength = 128, bool Lowercase = true) : IValidatedOptions
+public sealed record BertTokenizeOptions([property: JobFile] string Vocab, string Column = "text", int MaxLength = 128, bool Lowercase = true) : IValidatedOptions
 {
     /// <summary>Largest accepted <see cref="MaxLength"/>: BERT position embeddings stop at 512.</summary>
     public const int MaxSupportedLength = 512;
