@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using Sluice.Cluster.Tests.Support;
 using Sluice.Contracts;
 using Sluice.Execution;
+using Sluice.Inference;
+using Sluice.Plan;
 using Sluice.IO;
 using Xunit.Abstractions;
 
@@ -109,6 +111,96 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task MiniLmJob_ModelOnTheDriversSideOnly_WorkerKilledMidJob_OutputEqualsTheEmbeddedRun()
+    {
+        if (SkipOrFail()) return;
+        // A real MiniLM job (tokenize → embed, mean pooling) across 2 namespaced workers. The model and vocabulary lie in a
+        // directory only the driver sees (each worker has an empty tmpfs over it), so they reach the workers only by the
+        // driver shipping them into each worker's file cache. One worker is killed mid-job: every row still lands once,
+        // and every embedding equals the embedded run's.
+        const int rows = 1600;
+        var models = SimulatedJob.TempDir("netns-models");
+        var caches = SimulatedJob.TempDir("netns-caches");
+        var embeddedDir = SimulatedJob.TempDir("netns-minilm-embedded");
+        var clusterDir = SimulatedJob.TempDir("netns-minilm-cluster");
+        try
+        {
+            var files = PackagedModels.ExportMiniLm(models);
+            Dataset Job() => Dataset.FromItems(Enumerable.Range(0, rows).Select(i => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?>
+                {
+                    ["id"] = (long)i,
+                    ["text"] = $"sentence {i}: the {(i % 7 == 0 ? "quick brown fox" : "slow river")} crosses {i % 13} fields near {i * 31 % 97} old bridges",
+                }), new ReadOptions { BlockRows = 100 })
+                .MapBatches<BertTokenizeProcessor, BertTokenizeOptions>(new(files.Vocab), new MapBatchesOptions { Name = "tokenize", Resources = new ResourceRequest(Cpus: 1), Pool = new PoolSize(1, 2) })
+                .MapBatches<OnnxProcessor, OnnxOptions>(new(files.Model) { Pooling = Pooling.Mean, IntraOpThreads = 1 },
+                    new MapBatchesOptions { Name = "embed", BatchSize = 32, Resources = new ResourceRequest(Cpus: 1), Pool = new PoolSize(1, 2) });
+
+            await Job().WriteAsync(Sinks.Parquet(embeddedDir), new ExecutionOptions { Resources = new NodeResources(4, 0, 4L << 30), WriteMode = WriteMode.Overwrite }).WaitAsync(Limit);
+
+            await using var cluster = await NamespacedCluster.StartAsync(2, output, ["--cpus", "2", "--memory", "2GiB"],
+                i => ["--cache-dir", Path.Combine(caches, $"w{i}")], hidden: models);
+            var doomed = cluster.Workers[0];
+            var survivor = cluster.Workers[1];
+            var log = new CollectingLogger();
+            var job = JobExecution.Start(Job(), Sinks.Parquet(clusterDir), new ExecutionOptions { Runtime = cluster.Driver, WriteMode = WriteMode.Overwrite, LoggerFactory = log });
+            string Context() => $"{Environment.NewLine}snapshot: {JobOutput.Describe(job.Snapshot)}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}";
+            var clock = Stopwatch.StartNew();
+            while (SinkBacklog.Written(job.Snapshot) < 3)
+            {
+                if (job.Completion.IsCompleted) Assert.Fail($"the job ended before 3 blocks were written: {job.Completion.Exception?.InnerException}{Context()}");
+                if (clock.Elapsed > TimeSpan.FromSeconds(150)) Assert.Fail($"fewer than 3 blocks written within 150 s{Context()}");
+                await Task.Delay(20);
+            }
+            doomed.Kill();
+            if (job.Completion.IsCompleted) Assert.Fail($"the job ended before the kill: make it longer{Context()}");
+            try
+            {
+                await job.Completion.WaitAsync(Limit);
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"the job failed after the kill: {e}{Context()}");
+            }
+
+            var expected = await Embeddings(embeddedDir);
+            var actual = await Embeddings(clusterDir);
+            Assert.Equal(Enumerable.Range(0, rows).Select(i => (long)i), expected.Keys.Order());
+            Assert.True(actual.Count == rows && actual.Keys.Order().SequenceEqual(expected.Keys.Order()), $"the cluster's output does not hold each of the {rows} rows once: {actual.Count} rows{Context()}");
+            foreach (var (id, vector) in expected)
+            {
+                var other = actual[id];
+                var worst = vector.Zip(other, (a, b) => Math.Abs(a - b)).Max();
+                Assert.True(worst < 1e-5, $"row {id}: embeddings differ by {worst} between the embedded run and the cluster");
+            }
+            // The model came over the wire into the survivor's cache, checked by hash: the survivor never saw the driver's directory.
+            var cached = Directory.GetFiles(Path.Combine(caches, "w1"), "model.onnx", SearchOption.AllDirectories);
+            Assert.True(cached.Length == 1, $"the survivor's cache holds {cached.Length} model.onnx files, 1 wanted{Context()}");
+            Assert.Equal(new FileInfo(files.Model).Length, new FileInfo(cached[0]).Length);
+            output.WriteLine($"killed {doomed.NodeId}; survivor {survivor.NodeId} cached {cached[0]}; retries {job.Snapshot.Operators.Sum(o => o.TaskRetries)}");
+        }
+        finally
+        {
+            Delete(embeddedDir, clusterDir, caches, models);
+        }
+    }
+
+    /// <summary>Each row's embedding by id.</summary>
+    private static async Task<Dictionary<long, float[]>> Embeddings(string dir)
+    {
+        var result = new Dictionary<long, float[]>();
+        await foreach (var batch in Read.Parquet(dir).IterateBatchesAsync(new ExecutionOptions()))
+        {
+            var ids = (Apache.Arrow.Int64Array)batch.Column("id");
+            var lists = (Apache.Arrow.FixedSizeListArray)batch.Column("embedding");
+            var values = (Apache.Arrow.FloatArray)lists.Values;
+            var width = ((Apache.Arrow.Types.FixedSizeListType)lists.Data.DataType).ListSize;
+            for (var r = 0; r < batch.Length; r++)
+                result[ids.GetValue(r)!.Value] = values.Values.Slice((lists.Offset + r) * width, width).ToArray();
+        }
+        return result;
+    }
+
     private bool SkipOrFail()
     {
         if (Namespaces.Unavailable() is not { } why) return false;
@@ -143,7 +235,12 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
 
         public string WorkerOutput() => string.Join(Environment.NewLine, _workers.Select(w => $"{w.NodeId}:{Environment.NewLine}{w.Output}"));
 
-        public static async Task<NamespacedCluster> StartAsync(int workers, ITestOutputHelper output, params string[] workerArgs)
+        public static Task<NamespacedCluster> StartAsync(int workers, ITestOutputHelper output, params string[] workerArgs) =>
+            StartAsync(workers, output, workerArgs, perWorker: null, hidden: null);
+
+        /// <param name="perWorker">More arguments for worker i.</param>
+        /// <param name="hidden">A directory each worker must not see: an empty tmpfs is mounted over it in the worker's own mount namespace.</param>
+        public static async Task<NamespacedCluster> StartAsync(int workers, ITestOutputHelper output, string[] workerArgs, Func<int, string[]>? perWorker, string? hidden)
         {
             var cluster = new NamespacedCluster();
             try
@@ -157,9 +254,13 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
                 var dll = Path.Combine(AppContext.BaseDirectory, "sluice.dll");
                 for (var i = 0; i < workers; i++)
                 {
+                    // `ip netns exec` execs (the pid stays the worker's); so do unshare and sh's exec. unshare -m gives the worker a
+                    // private mount namespace, where the hidden directory is covered by an empty tmpfs: the driver's files are not there.
+                    string[] launcher = hidden is null ? ["ip", "netns", "exec", net.Namespace(i)]
+                        : ["ip", "netns", "exec", net.Namespace(i), "unshare", "-m", "sh", "-c", "mount -t tmpfs sluice-hidden \"$0\" && exec \"$@\"", hidden];
                     cluster._workers.Add(await WorkerProcess.StartAsync(dll, redis.Uri, $"w{i}-{net.Name}",
-                        [.. workerArgs, "--fast-failure-detection", "--listen", $"{net.Workers[i]}:11111", "--advertise", net.Workers[i].ToString()],
-                        launcher: ["ip", "netns", "exec", net.Namespace(i)]));
+                        [.. workerArgs, .. perWorker?.Invoke(i) ?? [], "--fast-failure-detection", "--listen", $"{net.Workers[i]}:11111", "--advertise", net.Workers[i].ToString()],
+                        launcher: launcher));
                 }
                 await cluster.Driver.WaitForWorkersAsync(workers, TimeSpan.FromSeconds(60));
                 output.WriteLine($"nodes: {string.Join(", ", cluster.Driver.Nodes.Select(n => $"{n.Id} ({n.Resources})"))}; bridge {net.Bridge}, workers {string.Join(", ", net.Workers)}");
