@@ -87,6 +87,7 @@ internal static class ClusterCommands
         var simMemory = new Option<string?>("--sim-gpu-memory") { Description = "memory of each simulated GPU, e.g. 64MiB (default: unlimited)" };
         var memory = new Option<string?>("--memory") { Description = "memory this node offers, e.g. 8GiB (default: detected)" };
         var nodeId = new Option<string?>("--node-id") { Description = "the node's name, unique in the cluster (default: worker-HOST-PID-random)" };
+        var group = new Option<string?>("--group") { Description = "the worker group this node belongs to (set by the autoscaler that starts it; letters, digits and '-')" };
         var passwordFile = RedisPasswordFileOption();
         var oversubscribe = new Option<bool>("--allow-oversubscribe")
         {
@@ -108,7 +109,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, listen, advertise, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, readyFile, tlsCa, tlsCert,
+            cluster, passwordFile, listen, advertise, cpus, gpus, sim, simMemory, memory, nodeId, group, oversubscribe, fast, drain, opsAssemblies, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -137,6 +138,7 @@ internal static class ClusterCommands
                 Listen = parse.GetValue(listen),
                 Advertise = parse.GetValue(advertise),
                 NodeId = parse.GetValue(nodeId),
+                Group = parse.GetValue(group),
                 AllowOversubscribe = parse.GetValue(oversubscribe),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
