@@ -53,6 +53,15 @@ public sealed class ClusterAutoscaler : IAsyncDisposable
     public static ClusterAutoscaler Start(AutoscaleOptions options, IWorkerProvider provider, Func<IReadOnlyList<NodeInfo>> nodes, Func<ExecutionSnapshot> snapshot,
         Action<string>? log = null, TimeProvider? time = null)
     {
+        var autoscaler = Create(options, provider, nodes, snapshot, log, time);
+        autoscaler._loop = Task.Run(autoscaler.LoopAsync);
+        return autoscaler;
+    }
+
+    /// <summary>An autoscaler that does not look on its own: tests turn it with <see cref="StepAsync"/>.</summary>
+    internal static ClusterAutoscaler Create(AutoscaleOptions options, IWorkerProvider provider, Func<IReadOnlyList<NodeInfo>> nodes, Func<ExecutionSnapshot> snapshot,
+        Action<string>? log = null, TimeProvider? time = null)
+    {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(nodes);
@@ -62,7 +71,6 @@ public sealed class ClusterAutoscaler : IAsyncDisposable
         var autoscaler = new ClusterAutoscaler(options, provider, nodes, snapshot, log, time);
         autoscaler._log($"autoscaler ({provider.Name}): groups {string.Join("; ", options.Groups.Select(g => $"{g.Name} [{g.Min}..{g.Max}] x {g.Describe()}"))}; " +
             $"idle_timeout {options.IdleTimeout.TotalSeconds:0.#}s, up_delay {options.UpDelay.TotalSeconds:0.#}s");
-        autoscaler._loop = Task.Run(autoscaler.LoopAsync);
         return autoscaler;
     }
 
@@ -100,7 +108,7 @@ public sealed class ClusterAutoscaler : IAsyncDisposable
         }
     }
 
-    /// <summary>One look: observe, decide, act. Public to tests through <see cref="StepAsync"/>.</summary>
+    /// <summary>One look: observe, decide, act (tests call it through <see cref="StepAsync"/>).</summary>
     private async Task TurnAsync(bool jobDone, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
