@@ -31,7 +31,7 @@ internal static class ClusterCommands
 
     public static Option<int> WorkersOption() => new("--workers")
     {
-        Description = "with --cluster: wait for this many worker nodes before starting (up to a minute)",
+        Description = "with --cluster: wait for this many worker nodes before starting (up to a minute); with --autoscale the default is 0",
         DefaultValueFactory = _ => 1,
     };
 
@@ -176,11 +176,13 @@ internal static class ClusterCommands
     }
 
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
+    /// <param name="autoscale">With <c>--autoscale</c>: started once the driver's silo is up (before waiting for <paramref name="workers"/>), stopped after the job.</param>
     public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, ClusterTlsOptions? tls, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct,
-        string? listen = null, string? advertise = null)
+        string? listen = null, string? advertise = null, AutoscaleSession? autoscale = null)
     {
         if (redis is null)
         {
+            if (autoscale is not null) throw new SluiceException("--autoscale grows and shrinks a cluster: give --cluster redis://HOST:PORT too");
             if (tls is not null) throw new SluiceException("--tls-ca and --tls-cert secure a cluster: give --cluster redis://HOST:PORT too");
             if (redisPasswordFile is not null) throw new SluiceException("--redis-password-file is the password of the cluster's Redis: give --cluster redis://HOST:PORT too");
             if (listen is not null) throw new SluiceException("--listen is where the driver's silo listens in a cluster: give --cluster redis://HOST:PORT too");
@@ -191,11 +193,20 @@ internal static class ClusterCommands
         var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
         await using (runtime.ConfigureAwait(false))
         {
-            await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
-            Console.WriteLine($"driver {runtime.NodeId}: {runtime.Nodes.Count - 1} worker node(s): {string.Join(", ", runtime.Nodes.Skip(1).Select(n => $"{n.Id} ({n.Resources})"))}");
-            var result = await run(runtime).ConfigureAwait(false);
-            Console.WriteLine($"moved {await runtime.BytesMovedAsync(ct).ConfigureAwait(false):N0} bytes between nodes");
-            return result;
+            autoscale?.Start(runtime, options);
+            try
+            {
+                await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
+                Console.WriteLine($"driver {runtime.NodeId}: {runtime.Nodes.Count - 1} worker node(s): {string.Join(", ", runtime.Nodes.Skip(1).Select(n => $"{n.Id} ({n.Resources})"))}");
+                var result = await run(runtime).ConfigureAwait(false);
+                Console.WriteLine($"moved {await runtime.BytesMovedAsync(ct).ConfigureAwait(false):N0} bytes between nodes");
+                return result;
+            }
+            finally
+            {
+                // The job is over (or failed): the workers it added drain and leave before the driver's silo does.
+                if (autoscale is not null) await autoscale.StopAsync().ConfigureAwait(false);
+            }
         }
     }
 
