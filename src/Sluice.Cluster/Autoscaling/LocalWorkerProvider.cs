@@ -106,7 +106,7 @@ public sealed class LocalWorkerProvider : IWorkerProvider
         worker.Kill();
     }
 
-    private List<string> WorkerArgs(WorkerGroup group, string id)
+    internal List<string> WorkerArgs(WorkerGroup group, string id)
     {
         var inv = CultureInfo.InvariantCulture;
         var redis = _redis.User is null ? $"redis://{_redis.Host}:{_redis.Port.ToString(inv)}" : $"redis://{Uri.EscapeDataString(_redis.User)}:@{_redis.Host}:{_redis.Port.ToString(inv)}";
