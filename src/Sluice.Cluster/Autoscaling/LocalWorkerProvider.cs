@@ -63,7 +63,12 @@ public sealed class LocalWorkerProvider : IWorkerProvider
             cancellationToken.ThrowIfCancellationRequested();
             var id = $"{group.Name}-{Interlocked.Increment(ref _seq).ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..6]}";
             var log = Path.Combine(LogDirectory, id + ".log");
-            var worker = LocalWorker.Start(_sluiceDll, WorkerArgs(group, id), _redis.Password, log, id);
+            var worker = LocalWorker.Start(_sluiceDll, WorkerArgs(group, id), _redis.Password, log, id, (w, code) =>
+            {
+                // Not asked to stop: it crashed or was refused (bad flags, a Redis it cannot reach). The autoscaler gives up on
+                // a launch that never joins after launch_timeout; this says why sooner.
+                if (!w.Terminated) _log($"local provider: worker {w.NodeId} exited ({code}) without being asked to; see {log}");
+            });
             lock (_workers) _workers[id] = worker;
             _log($"local provider: started worker {id} (pid {worker.Pid}) of group {group.Name} on {_redis}; its output: {log}");
         }
