@@ -72,4 +72,7 @@ internal sealed class AutoscaleBook(AutoscaleOptions options)
     public void Forget(string group, int count) => _pending[group].RemoveRange(0, Math.Min(count, _pending[group].Count));
 
     public void Removing(IEnumerable<string> nodes) => _leaving.UnionWith(nodes);
+
+    /// <summary>A removal the provider could not do: the workers stay members like the others.</summary>
+    public void Kept(IEnumerable<string> nodes) => _leaving.ExceptWith(nodes);
 }

@@ -99,7 +99,15 @@ public sealed class ClusterAutoscaler : IAsyncDisposable
         {
             do
             {
-                await TurnAsync(jobDone: false, _stop.Token).ConfigureAwait(false);
+                try
+                {
+                    await TurnAsync(jobDone: false, _stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The autoscaler serves the job and must never end it: a turn that fails is told, and the next one tries again.
+                    _log($"autoscaler: a turn failed: {e.Message}");
+                }
             }
             while (await tick.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
         }
@@ -146,10 +154,12 @@ public sealed class ClusterAutoscaler : IAsyncDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // A provider that cannot act now must not end the job: the launch is forgotten and asked for again on a later turn.
-                if (d.Action == AutoscaleAction.Add)
+                // A provider that cannot act now must not end the job: the launch is forgotten (asked for again on a later
+                // turn), the workers not removed are counted as members again.
+                lock (_decisions)
                 {
-                    lock (_decisions) _book.Forget(d.Group, d.Count);
+                    if (d.Action == AutoscaleAction.Add) _book.Forget(d.Group, d.Count);
+                    else if (d.Action == AutoscaleAction.Remove) _book.Kept(d.Nodes);
                 }
                 _log($"autoscaler: {_provider.Name} provider failed to {d.Action.ToString().ToLowerInvariant()} {d.Count} {d.Group} worker(s): {e.Message}");
             }
@@ -189,6 +199,11 @@ public sealed class ClusterAutoscaler : IAsyncDisposable
                 }
                 await Task.Delay(Period / 2, _time).ConfigureAwait(false);
             }
+        }
+        catch (Exception e)
+        {
+            // The job's own outcome is what the caller reports: a failed clean-up is told, and the provider still stops its workers.
+            _log($"autoscaler: removing the workers after the job failed: {e.Message}");
         }
         finally
         {
