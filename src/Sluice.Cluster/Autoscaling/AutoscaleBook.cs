@@ -25,9 +25,6 @@ internal sealed class AutoscaleBook(AutoscaleOptions options)
     /// <summary>Workers asked to leave that are still members.</summary>
     public IReadOnlyCollection<string> Leaving => _leaving;
 
-    /// <summary>Joined workers of any group, those leaving included.</summary>
-    public int Joined => _workers.Count;
-
     /// <summary>Takes in the cluster's nodes and the job's latest numbers; returns the nodes of a group that joined since the last look.</summary>
     public IReadOnlyList<NodeInfo> Observe(IReadOnlyList<NodeInfo> nodes, ExecutionSnapshot snapshot, DateTimeOffset now)
     {

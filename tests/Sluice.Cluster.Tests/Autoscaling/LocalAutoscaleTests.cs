@@ -19,7 +19,9 @@ public sealed partial class LocalAutoscaleTests(ITestOutputHelper output) : IDis
     [Fact]
     public async Task Run_JobStartsWithNoWorker_ScalesTo3AndBackTo0_OutputExactlyOnce()
     {
-        using var redis = await RedisServer.StartAsync();
+        // A Redis with a password: the workers get it through their environment, and no output of any process shows it.
+        var password = $"autoscale-{Guid.NewGuid():N}";
+        using var redis = await RedisServer.StartAsync(password);
         // 2000 rows x 10 ms on simulated GPUs: 20 s of device time for one actor, so the pool (max 3) wants 3 actors.
         File.WriteAllText(Path.Combine(_dir, "job.yaml"), $$"""
             name: autoscale
@@ -36,7 +38,7 @@ public sealed partial class LocalAutoscaleTests(ITestOutputHelper output) : IDis
               - { name: gpu, min: 0, max: 3, cpus: 1, gpus: 1, simulated_gpus: true }
             """);
         var clock = Stopwatch.StartNew();
-        var (code, stdout, stderr) = await SluiceAsync("run", "job.yaml", "--cluster", redis.Uri, "--autoscale", "autoscale.yaml", "--quiet", "--fast-failure-detection");
+        var (code, stdout, stderr) = await SluiceAsync("run", "job.yaml", "--cluster", redis.UriWithPassword, "--autoscale", "autoscale.yaml", "--quiet", "--fast-failure-detection");
         output.WriteLine($"sluice run took {clock.Elapsed.TotalSeconds:F1} s{Environment.NewLine}{stdout}{Environment.NewLine}{stderr}");
         Assert.True(code == 0, $"sluice run exited with {code}: {stderr}{Environment.NewLine}{stdout}");
 
@@ -46,6 +48,7 @@ public sealed partial class LocalAutoscaleTests(ITestOutputHelper output) : IDis
         Assert.Equal(3, started.Count);
         Assert.Contains("+3 gpu: stage 'gpu' wants", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("still members", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, stdout + stderr, StringComparison.Ordinal);
 
         // Back to 0: every worker drained, left the cluster and exited, none killed.
         var logs = LogDirectory().Match(stdout).Groups[1].Value;
@@ -56,6 +59,7 @@ public sealed partial class LocalAutoscaleTests(ITestOutputHelper output) : IDis
             var log = File.ReadAllText(Path.Combine(logs, node + ".log"));
             Assert.Contains($"worker {node}: leaving the cluster", log, StringComparison.Ordinal);
             Assert.Contains("worker left the cluster", log, StringComparison.Ordinal);
+            Assert.DoesNotContain(password, log, StringComparison.Ordinal);
         }
 
         var ids = new List<long>();
