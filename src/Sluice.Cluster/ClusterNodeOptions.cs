@@ -30,6 +30,12 @@ public sealed record ClusterNodeOptions
     /// <summary>The node's id (its silo name); null = <c>{role}-{host}-{pid}-{random}</c>, unique per process.</summary>
     public string? NodeId { get; init; }
 
+    /// <summary>
+    /// The worker group this node belongs to (<c>sluice worker --group NAME</c>): the autoscaler that started it knows it
+    /// by this name (silo metadata), to count it against the group's min and max and to remove it when idle. Null = none.
+    /// </summary>
+    public string? Group { get; init; }
+
     /// <summary>What the node offers to actors. A driver declares none by default: it reads, tokenizes and writes but hosts no actors.</summary>
     public NodeResources Resources { get; init; } = new(0, 0, 0);
 
@@ -125,6 +131,8 @@ public sealed record ClusterNodeOptions
         }
         if (CacheDirectory is { } cache && (string.IsNullOrWhiteSpace(cache) || cache.Contains('\0', StringComparison.Ordinal)))
             yield return $"--cache-dir: '{cache}' is not accepted; give a directory for job files sent by drivers, or leave it out for ~/.cache/sluice/files";
+        if (Group is { } g && (g.Length == 0 || !g.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
+            yield return $"--group: '{g}' is not accepted; give a group name of letters, digits and '-'";
         if (NodeId is { } id && (id.Length == 0 || id.Contains('|', StringComparison.Ordinal))) yield return $"node_id: '{id}' is not accepted; give a non-empty name without '|'";
     }
 
@@ -167,5 +175,5 @@ public sealed record ClusterNodeOptions
 
     /// <summary>The options as logs show them: the Redis address masked, never its password.</summary>
     public override string ToString() =>
-        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Resources = {Resources}, ClusterId = {ClusterId}, Listen = {Listen}, Advertise = {Advertise}, AllowOversubscribe = {AllowOversubscribe}, Tls = {(Tls is null ? "off" : "mutual")} }}";
+        $"ClusterNodeOptions {{ Redis = {MaskedRedis}, NodeId = {NodeId}, Group = {Group}, Resources = {Resources}, ClusterId = {ClusterId}, Listen = {Listen}, Advertise = {Advertise}, AllowOversubscribe = {AllowOversubscribe}, Tls = {(Tls is null ? "off" : "mutual")} }}";
 }

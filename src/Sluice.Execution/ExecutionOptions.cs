@@ -44,6 +44,17 @@ public sealed record ExecutionOptions
     /// <summary>Where tasks and actors live; null = an in-process <see cref="LocalWorkerRuntime"/>.</summary>
     public IWorkerRuntime? Runtime { get; init; }
 
+    /// <summary>
+    /// Nodes the cluster may still gain while the job runs: one entry per kind of worker an autoscaler can add (what one
+    /// such worker offers). When any is given, a pool whose minimum does not fit the nodes at start waits for capacity
+    /// instead of failing, and the pre-start checks count these nodes as possible homes for a stage's actors.
+    /// Empty by default: the nodes are what they are.
+    /// </summary>
+    public IReadOnlyList<NodeResources> MayAdd { get; init; } = [];
+
+    /// <summary>Whether an autoscaler may add nodes (<see cref="MayAdd"/> is not empty).</summary>
+    public bool CapacityMayGrow => MayAdd.Count > 0;
+
     /// <summary>A quarter of the memory, between 256 MiB and 4 GiB: room for the models and the runtime beside the blocks.</summary>
     public static long DefaultMemoryBudget(long memoryBytes) =>
         Math.Clamp(memoryBytes / 4, 256L << 20, 4L << 30);

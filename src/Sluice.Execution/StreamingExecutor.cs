@@ -220,7 +220,7 @@ internal sealed partial class StreamingExecutor
         };
         _startTicks = _ctx.NowTicks;
         StartTicking(_ctx);
-        foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_ctx);
+        foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_options, _ctx);
     }
 
     /// <summary>Asks one processor of each actor stage whether it can run as configured; refuses the job with every reason.</summary>
@@ -228,7 +228,8 @@ internal sealed partial class StreamingExecutor
     {
         var problems = new List<string>();
         // Actors may go to any node: check against the nodes (the node alone in local mode).
-        var nodes = _options.Resources is { } own ? [own] : _runtime.Nodes.Select(n => n.Resources).ToList();
+        // Nodes an autoscaler may add count too: a stage that fits only a worker yet to come is not refused.
+        var nodes = _options.Resources is { } own ? [own] : _runtime.Nodes.Select(n => n.Resources).Concat(_options.MayAdd).ToList();
         var simulated = nodes.Any(n => n.GpusSimulated);
         var mostGpus = nodes.Max(n => n.Gpus);
         var gpuNodes = nodes.Where(n => n.Gpus > 0).ToList();
@@ -289,6 +290,15 @@ internal sealed partial class StreamingExecutor
             PeakCpusAllocated = ctx.Resources.PeakCpusUsed,
             DeviceUtilization = ctx.Simulated?.Utilization() ?? [],
             DeviceBusy = ctx.Simulated?.BusyTimes() ?? [],
+            Unmet = [.. _pools.Where(p => p.Unmet > 0).Select(p => new ActorDemand(p.Name, p.Pool.Resources, p.Unmet))],
+            ActorsPerNode = ActorsPerNode(),
         });
+    }
+
+    private Dictionary<string, int> ActorsPerNode()
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var p in _pools) p.CountActors(counts);
+        return counts;
     }
 }

@@ -31,7 +31,7 @@ internal static class ClusterCommands
 
     public static Option<int> WorkersOption() => new("--workers")
     {
-        Description = "with --cluster: wait for this many worker nodes before starting (up to a minute)",
+        Description = "with --cluster: wait for this many worker nodes before starting (up to a minute); with --autoscale the default is 0",
         DefaultValueFactory = _ => 1,
     };
 
@@ -87,6 +87,7 @@ internal static class ClusterCommands
         var simMemory = new Option<string?>("--sim-gpu-memory") { Description = "memory of each simulated GPU, e.g. 64MiB (default: unlimited)" };
         var memory = new Option<string?>("--memory") { Description = "memory this node offers, e.g. 8GiB (default: detected)" };
         var nodeId = new Option<string?>("--node-id") { Description = "the node's name, unique in the cluster (default: worker-HOST-PID-random)" };
+        var group = new Option<string?>("--group") { Description = "the worker group this node belongs to (set by the autoscaler that starts it; letters, digits and '-')" };
         var passwordFile = RedisPasswordFileOption();
         var oversubscribe = new Option<bool>("--allow-oversubscribe")
         {
@@ -116,7 +117,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
+            cluster, passwordFile, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, group, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -146,6 +147,7 @@ internal static class ClusterCommands
                 Advertise = parse.GetValue(advertise),
                 Health = parse.GetValue(health),
                 NodeId = parse.GetValue(nodeId),
+                Group = parse.GetValue(group),
                 AllowOversubscribe = parse.GetValue(oversubscribe),
                 Resources = resources,
                 FastFailureDetection = parse.GetValue(fast),
@@ -184,11 +186,13 @@ internal static class ClusterCommands
     }
 
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
+    /// <param name="autoscale">With <c>--autoscale</c>: started once the driver's silo is up (before waiting for <paramref name="workers"/>), stopped after the job.</param>
     public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, ClusterTlsOptions? tls, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct,
-        string? listen = null, string? advertise = null)
+        string? listen = null, string? advertise = null, AutoscaleSession? autoscale = null)
     {
         if (redis is null)
         {
+            if (autoscale is not null) throw new SluiceException("--autoscale grows and shrinks a cluster: give --cluster redis://HOST:PORT too");
             if (tls is not null) throw new SluiceException("--tls-ca and --tls-cert secure a cluster: give --cluster redis://HOST:PORT too");
             if (redisPasswordFile is not null) throw new SluiceException("--redis-password-file is the password of the cluster's Redis: give --cluster redis://HOST:PORT too");
             if (listen is not null) throw new SluiceException("--listen is where the driver's silo listens in a cluster: give --cluster redis://HOST:PORT too");
@@ -199,11 +203,20 @@ internal static class ClusterCommands
         var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
         await using (runtime.ConfigureAwait(false))
         {
-            await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
-            Console.WriteLine($"driver {runtime.NodeId}: {runtime.Nodes.Count - 1} worker node(s): {string.Join(", ", runtime.Nodes.Skip(1).Select(n => $"{n.Id} ({n.Resources})"))}");
-            var result = await run(runtime).ConfigureAwait(false);
-            Console.WriteLine($"moved {await runtime.BytesMovedAsync(ct).ConfigureAwait(false):N0} bytes between nodes");
-            return result;
+            autoscale?.Start(runtime, options);
+            try
+            {
+                await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
+                Console.WriteLine($"driver {runtime.NodeId}: {runtime.Nodes.Count - 1} worker node(s): {string.Join(", ", runtime.Nodes.Skip(1).Select(n => $"{n.Id} ({n.Resources})"))}");
+                var result = await run(runtime).ConfigureAwait(false);
+                Console.WriteLine($"moved {await runtime.BytesMovedAsync(ct).ConfigureAwait(false):N0} bytes between nodes");
+                return result;
+            }
+            finally
+            {
+                // The job is over (or failed): the workers it added drain and leave before the driver's silo does.
+                if (autoscale is not null) await autoscale.StopAsync().ConfigureAwait(false);
+            }
         }
     }
 

@@ -52,15 +52,19 @@ internal static class Commands
         var tlsCa = ClusterCommands.TlsCaOption();
         var tlsCert = ClusterCommands.TlsCertOption();
         var ops = OpsAssemblies.Option();
-        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, passwordFile, listen, advertise, workers, fast, tlsCa, tlsCert, ops };
+        var autoscale = AutoscaleSession.Option();
+        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, passwordFile, listen, advertise, workers, fast, tlsCa, tlsCert, ops, autoscale };
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var spec = JobSpecParser.ParseFile(parse.GetValue(job)!,
                 new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), OnCluster = parse.GetValue(cluster) is not null, Registry = OpsAssemblies.Registry(parse.GetValue(ops)!) });
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
-            var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(passwordFile), parse.GetValue(workers), parse.GetValue(fast),
+            var scaling = AutoscaleSession.Load(parse.GetValue(autoscale), spec);
+            // With an autoscaler the job may start on no worker at all: it adds them for the job's demand.
+            var waitFor = parse.GetResult(workers) is { Implicit: false } ? parse.GetValue(workers) : scaling is null ? parse.GetValue(workers) : 0;
+            var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(passwordFile), waitFor, parse.GetValue(fast),
                 ClusterCommands.Tls(parse.GetValue(tlsCa), parse.GetValue(tlsCert)),
-                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime), ct, parse.GetValue(listen), parse.GetValue(advertise)).ConfigureAwait(false);
+                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime, scaling), ct, parse.GetValue(listen), parse.GetValue(advertise), scaling).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
             foreach (var warning in stats.Warnings) await Console.Error.WriteLineAsync($"warning: {warning.Message}").ConfigureAwait(false);
             return Ok;

@@ -12,13 +12,16 @@ namespace Sluice.Cli.Commands;
 internal static class JobRunner
 {
     /// <param name="runtime">A cluster's runtime; null = embedded.</param>
-    public static async Task<ExecutionSnapshot> RunAsync(JobSpec spec, Dataset dataset, WriteMode? mode, bool quiet, CancellationToken ct, IWorkerRuntime? runtime = null)
+    /// <param name="autoscale">The cluster's autoscaler, when one runs: it watches the job, and the job may wait for the workers it adds.</param>
+    public static async Task<ExecutionSnapshot> RunAsync(JobSpec spec, Dataset dataset, WriteMode? mode, bool quiet, CancellationToken ct, IWorkerRuntime? runtime = null,
+        AutoscaleSession? autoscale = null)
     {
         var options = spec.Options(mode);
         // On a cluster the nodes and their resources come from the runtime (its membership), not from this machine.
-        if (runtime is not null) options = options with { Runtime = runtime, Resources = null };
+        if (runtime is not null) options = options with { Runtime = runtime, Resources = null, MayAdd = autoscale?.MayAdd ?? [] };
         var sink = spec.Sink();
         var job = JobExecution.Start(dataset, sink, options, ct);
+        autoscale?.Watch(job);
         if (quiet)
         {
             var result = await job.Completion.ConfigureAwait(false);

@@ -22,6 +22,7 @@ internal static class StatsView
         {
             var state = op.Done ? "[green]done[/]" : op.BackPressure is { } bp ? $"[yellow]back-pressure[/]: {Markup.Escape(bp)}" : op.TasksRunning > 0 ? "running" : "waiting";
             if (op.LastScaling is { } scaling) state += $"\n[grey]pool {Markup.Escape(scaling)}[/]";
+            if (Unmet(s, op) is { } more) state += $"\n[yellow]wants {more} more actor(s) that fit no node[/]";
             table.AddRow(
                 Markup.Escape(op.Name),
                 op.Kind,
@@ -53,7 +54,11 @@ internal static class StatsView
         {
             var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";
             var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle (target {op.Target}) pool {op.LastScaling}" : "";
-            yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{bp}{(op.Done ? " done" : "")}";
+            var unmet = Unmet(s, op) is { } more ? $" wants {more} more actor(s) that fit no node" : "";
+            yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{unmet}{bp}{(op.Done ? " done" : "")}";
         }
     }
+
+    /// <summary>Actors the stage wants that no node can take now (what an autoscaler adds workers for); null when none.</summary>
+    private static int? Unmet(ExecutionSnapshot s, OperatorSnapshot op) => s.Unmet.FirstOrDefault(u => u.Stage == op.Name)?.Actors;
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sluice.Contracts;
+using Sluice.Execution.Budget;
 
 namespace Sluice.Cluster.Autoscaling;
 
@@ -27,6 +28,26 @@ public sealed record AutoscaleOptions : IValidatedOptions
     /// <summary>Kubernetes provider: the namespace of the groups' Deployments; null = the driver pod's own namespace.</summary>
     public string? Namespace { get; init; }
 
+    /// <summary>
+    /// The driver waits this long, once the job is over, for the workers it removes to drain and leave (they hold
+    /// nothing the job needs by then; the local provider kills a worker still running after it).
+    /// </summary>
+    public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// Stages whose one actor fits no group's worker, one line each naming the stage and the groups: such a job would
+    /// wait forever for a worker no group can give, so it is refused before it starts.
+    /// </summary>
+    public IEnumerable<string> Unservable(IEnumerable<PoolFloor> pools)
+    {
+        ArgumentNullException.ThrowIfNull(pools);
+        foreach (var pool in pools.Where(p => !p.PerActor.IsEmpty && !Groups.Any(g => AutoscalePlanner.Fits(g, p.PerActor))))
+        {
+            yield return $"stage '{pool.Stage}': one actor needs {pool.PerActor}, which no worker group offers " +
+                $"({string.Join("; ", Groups.Select(g => $"{g.Name}: {g.Describe()}"))}); give a group that fits it, or lower the stage's resources";
+        }
+    }
+
     public IEnumerable<OptionError> Problems()
     {
         if (Provider is not ("local" or "kubernetes")) yield return new(nameof(Provider), Provider, "give local or kubernetes");
@@ -39,6 +60,7 @@ public sealed record AutoscaleOptions : IValidatedOptions
             yield return new(nameof(Groups), dup.Key, "give each group a different name");
         if (IdleTimeout < TimeSpan.Zero) yield return new(nameof(IdleTimeout), IdleTimeout.ToString(), "give 0 or a positive time");
         if (LaunchTimeout <= TimeSpan.Zero) yield return new(nameof(LaunchTimeout), LaunchTimeout.ToString(), "give a positive time");
+        if (LeaveTimeout < TimeSpan.Zero) yield return new(nameof(LeaveTimeout), LeaveTimeout.ToString(), "give 0 or a positive time");
         if (UpDelay < TimeSpan.Zero) yield return new(nameof(UpDelay), UpDelay.ToString(), "give 0 or a positive time");
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sluice.Contracts;
+using Sluice.Execution;
 
 namespace Sluice.Cluster.Autoscaling;
 
@@ -36,6 +37,13 @@ public sealed record WorkerGroup : IValidatedOptions
 
     /// <summary>Kubernetes provider: the Deployment that runs this group's workers; null = <c>sluice-worker-{name}</c>.</summary>
     public string? Deployment { get; init; }
+
+    /// <summary>What one worker of the group offers, as the executor counts a node (memory 0 = unlimited for planning).</summary>
+    public NodeResources Offers => new(Cpus, Gpus, Memory == 0 ? long.MaxValue : Memory) { GpusSimulated = SimulatedGpus };
+
+    /// <summary>One worker's offer in words: <c>cpus=1 gpus=1 (simulated) memory=unlimited</c>.</summary>
+    internal string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"cpus={Cpus:0.##} gpus={Gpus:0.##}{(SimulatedGpus ? " (simulated)" : "")} memory={(Memory == 0 ? "unlimited" : $"{Memory / (1024 * 1024)}MiB")}");
 
     public IEnumerable<OptionError> Problems()
     {

@@ -128,7 +128,7 @@ internal static class ClusterHost
             // Both providers get the same options, password included (the URL's, the file's or SLUICE_REDIS_PASSWORD's).
             silo.UseRedisClustering(o => o.ConfigurationOptions = redis.ToConfiguration());
             silo.UseRedisGrainDirectoryAsDefault(o => o.ConfigurationOptions = redis.ToConfiguration());
-            silo.UseSiloMetadata(NodeMetadata.Of(nodeId, options.Resources));
+            silo.UseSiloMetadata(NodeMetadata.Of(nodeId, options.Resources, options.Group));
             silo.Configure<SiloMessagingOptions>(o =>
             {
                 o.ResponseTimeout = options.ResponseTimeout;

@@ -12,8 +12,17 @@ internal static class NodeMetadata
     private const string SimGpus = "sluice.sim_gpus";
     private const string Memory = "sluice.memory";
     private const string GpuMemory = "sluice.gpu_memory";
+    /// <summary>The worker group an autoscaler started the node for; absent when it belongs to none.</summary>
+    private const string Group = "sluice.group";
 
-    public static Dictionary<string, string> Of(string nodeId, NodeResources r) => new()
+    public static Dictionary<string, string> Of(string nodeId, NodeResources r, string? group = null)
+    {
+        var metadata = Of(nodeId, r);
+        if (group is not null) metadata[Group] = group;
+        return metadata;
+    }
+
+    private static Dictionary<string, string> Of(string nodeId, NodeResources r) => new()
     {
         [Node] = nodeId,
         [Cpus] = r.Cpus.ToString("R", CultureInfo.InvariantCulture),
@@ -34,6 +43,6 @@ internal static class NodeMetadata
             GpusSimulated = metadata.TryGetValue(SimGpus, out var sim) && sim == "true",
             GpuMemoryBytes = metadata.TryGetValue(GpuMemory, out var gpuMemory) ? long.Parse(gpuMemory, CultureInfo.InvariantCulture) : 0,
         };
-        return new NodeInfo(id, resources);
+        return new NodeInfo(id, resources) { Group = metadata.TryGetValue(Group, out var group) ? group : null };
     }
 }

@@ -72,6 +72,12 @@ internal sealed partial class ActorPoolOperator : OperatorState
         Resources = Pool.Resources.ToString(),
     };
 
+    /// <summary>This pool's actors per node now (starting and stopping ones included), added into <paramref name="counts"/>.</summary>
+    public void CountActors(Dictionary<string, int> counts)
+    {
+        foreach (var a in Pool.Actors) counts[a.Grant.Node] = counts.GetValueOrDefault(a.Grant.Node) + 1;
+    }
+
     /// <summary>
     /// Seconds of actor time per row, from finished work only: busy time is booked at each task's end
     /// (up to that moment) together with its rows, so a long task still running cannot inflate the
@@ -80,13 +86,28 @@ internal sealed partial class ActorPoolOperator : OperatorState
     public double? CostPerRow(ExecutorContext ctx) =>
         _rowsDone == 0 ? null : _busyTicks / (double)ctx.Options.TimeProvider.TimestampFrequency / _rowsDone;
 
-    /// <summary>Starts the pool's initial actors; refuses when the node cannot hold the pool's minimum.</summary>
-    public void StartInitial(ExecutorContext ctx)
+    /// <summary>
+    /// Actors this pool wants now that fit no node, as of its last <see cref="Scale"/> (or start): what an autoscaler
+    /// could add workers for. 0 once its input is exhausted.
+    /// </summary>
+    public int Unmet { get; private set; }
+
+    /// <summary>
+    /// Starts the pool's initial actors; refuses when the nodes cannot hold the pool's minimum, unless the cluster may
+    /// grow (<see cref="ExecutionOptions.CapacityMayGrow"/>): then the missing actors are unmet demand and start once a
+    /// node joins.
+    /// </summary>
+    public void StartInitial(ExecutionOptions options, ExecutorContext ctx)
     {
         var initial = _spec.Options.Pool.InitialOrDefault;
         for (var i = 0; i < initial; i++)
         {
             if (StartActor(ctx)) continue;
+            if (options.CapacityMayGrow)
+            {
+                Unmet = Math.Max(initial, Floor) - i;
+                break;
+            }
             if (i < _spec.Options.Pool.Min)
             {
                 throw new SluiceException(
@@ -125,8 +146,12 @@ internal sealed partial class ActorPoolOperator : OperatorState
         }
     }
 
+    /// <summary>The fewest actors the pool wants while input may still come: its min, and at least one (or the input waits forever).</summary>
+    private int Floor => Math.Max(_spec.Options.Pool.Min, 1);
+
     public override void Scale(ExecutorContext ctx)
     {
+        Unmet = 0;
         var exhausted = InputExhausted;
         var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted);
         if (idle.Count > 0)
@@ -145,11 +170,12 @@ internal sealed partial class ActorPoolOperator : OperatorState
             return;
         }
         var up = Pool.DecideUp(QueuedBlocks, !UpstreamDone, Target);
-        if (up.Delta <= 0) return;
         var started = 0;
         while (started < up.Delta && StartActor(ctx)) started++;
         if (started > 0)
             Record(ctx, ScalingDecision.Up(started, up.Reason + (started < up.Delta ? $"; {up.Delta - started} more wanted, resources full ({ctx.Resources.Describe()})" : "")));
+        // What it wanted and could not place; a pool below its floor that fits nowhere wants the floor even with no backlog yet.
+        Unmet = Math.Max(Math.Max(up.Delta, 0) - started, ctx.Resources.Fits(Pool.Resources) ? 0 : Floor - Pool.Live);
     }
 
     public void OnActorStarted(ExecutorContext ctx, PoolActor actor, IActorHandle? handle, Exception? error)

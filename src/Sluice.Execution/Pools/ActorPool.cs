@@ -96,6 +96,8 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         var live = Live;
         if (live >= options.Pool.Max) return ScalingDecision.None($"at max {options.Pool.Max}");
         if (live >= target) return ScalingDecision.None($"at target {target}");
+        // No actor at all (none fitted until now, e.g. the cluster had no worker yet) with input waiting: one is wanted, whatever the queue's length.
+        if (live == 0 && queuedBlocks > 0 && queuedBlocks <= options.MaxConcurrency) return ScalingDecision.Up(1, $"queue {queuedBlocks} blocks and no actor");
         var freeSlots = _actors.Where(a => !a.Stopping).Sum(a => options.MaxConcurrency - a.InFlight);
         if (queuedBlocks <= freeSlots) return ScalingDecision.None($"queue {queuedBlocks} fits {freeSlots} free slots");
         // While upstream still produces, a queue of one block per slot is normal flow, not a backlog.

@@ -66,6 +66,15 @@ public sealed record ExecutionSnapshot(
     /// <summary>Simulated GPUs: busy time so far, per device (for utilization over a window).</summary>
     public IReadOnlyList<TimeSpan> DeviceBusy { get; init; } = [];
 
+    /// <summary>
+    /// Actors the pools want and that fit no node now, per pool (empty when every wanted actor has a place). A cluster
+    /// autoscaler reads it to add workers; in local mode it only says why a pool stays below its target.
+    /// </summary>
+    public IReadOnlyList<ActorDemand> Unmet { get; init; } = [];
+
+    /// <summary>The job's actors on each node now, starting and stopping ones included (a node absent here holds none).</summary>
+    public IReadOnlyDictionary<string, int> ActorsPerNode { get; init; } = new Dictionary<string, int>();
+
     /// <summary>What the source noticed without failing (e.g. invalid UTF-8 read as U+FFFD); set on the final snapshot.</summary>
     public IReadOnlyList<SourceWarning> Warnings { get; init; } = [];
 }

@@ -64,10 +64,14 @@ public static class OptionsBinder
         ArgumentNullException.ThrowIfNull(memberPath);
         foreach (var part in memberPath.Split('.'))
         {
-            var field = OptionField.Of(type).FirstOrDefault(f => f.Member == part);
-            path = SpecContext.Join(path, field?.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(part));
+            // A list member names its item: Groups[0] → groups[0], and the next part is a field of the item's type.
+            var bracket = part.IndexOf('[', StringComparison.Ordinal);
+            var (member, index) = bracket < 0 ? (part, "") : (part[..bracket], part[bracket..]);
+            var field = OptionField.Of(type).FirstOrDefault(f => f.Member == member);
+            path = SpecContext.Join(path, (field?.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(member)) + index);
             if (field is null) break;
             type = Nullable.GetUnderlyingType(field.Type) ?? field.Type;
+            if (index.Length > 0 && RecordListElement(type) is { } element) type = element;
         }
         return path;
     }
@@ -111,8 +115,10 @@ public static class OptionsBinder
         if (type == typeof(int) || type == typeof(long)) return "a whole number";
         if (type == typeof(double) || type == typeof(float)) return "a number";
         if (type.IsEnum) return $"one of: {string.Join(", ", EnumNames(type))}";
+        if (type == typeof(TimeSpan)) return $"a duration such as {Durations.Examples}";
         if (IsStringMap(type)) return "a mapping of name: value";
         if (IsStringList(type)) return "a list of names";
+        if (RecordListElement(type) is { } element) return $"a list of mappings of {string.Join(", ", OptionField.Of(element).Select(f => f.Name))}";
         return $"a mapping of {string.Join(", ", OptionField.Of(type).Select(f => f.Name))}";
     }
 
@@ -126,6 +132,10 @@ public static class OptionsBinder
     private static bool IsStringMap(Type type) => type == typeof(IReadOnlyDictionary<string, string>) || type == typeof(Dictionary<string, string>);
 
     private static bool IsStringList(Type type) => type == typeof(IReadOnlyList<string>) || type == typeof(string[]) || type == typeof(List<string>);
+
+    /// <summary>The element type of a list of options records (<c>IReadOnlyList&lt;WorkerGroup&gt;</c>); null for any other type.</summary>
+    private static Type? RecordListElement(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) && type.GetGenericArguments()[0] is { IsClass: true } e && e != typeof(string) ? e : null;
 
     private static bool TryConvert(Type type, bool byteSize, YamlNode node, string path, SpecContext context, object? current, out object? value)
     {
@@ -149,6 +159,20 @@ public static class OptionsBinder
             var list = seq.Children.Select(c => ((YamlScalarNode)c).Value!).ToList();
             value = inner.IsArray ? list.ToArray() : list;
             return true;
+        }
+        if (RecordListElement(inner) is { } element)
+        {
+            if (node is not YamlSequenceNode items || items.Children.Any(c => c is not YamlMappingNode)) return Fail(context, node, path, inner, byteSize);
+            var list = (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
+            var ok = true;
+            for (var i = 0; i < items.Children.Count; i++)
+            {
+                var item = Bind(element, context, (YamlMappingNode)items.Children[i], $"{path}[{i.ToString(CultureInfo.InvariantCulture)}]");
+                ok &= item is not null;
+                list.Add(item);
+            }
+            value = list;
+            return ok;
         }
         if (node is YamlMappingNode nested && !inner.IsPrimitive && inner != typeof(string) && !inner.IsEnum)
         {
@@ -181,6 +205,12 @@ public static class OptionsBinder
             if (!ByteSizes.TryParse(text, out var bytes) || bytes <= 0) return false;
             value = bytes;
             return true;
+        }
+        if (type == typeof(TimeSpan))
+        {
+            var ok = Durations.TryParse(text, out var duration);
+            value = duration;
+            return ok;
         }
         if (type == typeof(string))
         {

@@ -20,9 +20,19 @@ public sealed record SpecError(string Field, string? Value, string Accepted, Spe
     public override string ToString() => At is null ? Problem : $"{At}: {Problem}";
 }
 
-/// <summary>A job spec that cannot run as written: every problem, each a <see cref="SpecError"/>.</summary>
-public sealed class SpecException(IReadOnlyList<SpecError> errors)
-    : SluiceException("the job spec is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)))
+/// <summary>A job spec (or another options file) that cannot be used as written: every problem, each a <see cref="SpecError"/>.</summary>
+public sealed class SpecException : SluiceException
 {
-    public IReadOnlyList<SpecError> Errors => errors;
+    public SpecException(IReadOnlyList<SpecError> errors)
+        : this(errors, "the job spec")
+    {
+    }
+
+    /// <param name="errors">Every problem.</param>
+    /// <param name="what">What is not valid, for the message: <c>the job spec</c>, <c>the autoscale file 'a.yaml'</c>.</param>
+    public SpecException(IReadOnlyList<SpecError> errors, string what)
+        : base($"{what} is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, (errors ?? []).Select(e => "  - " + e))) =>
+        Errors = errors ?? [];
+
+    public IReadOnlyList<SpecError> Errors { get; }
 }
