@@ -19,8 +19,7 @@ public static class ClusterWorker
     public static async Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         // The drain is the host's: it runs when the host stops, before the silo leaves (SluiceHosting.AddSluiceWorker).
-        using var host = ClusterHost.Build(options, "worker", log: log ?? (_ => { }));
-        await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
+        using var host = await ClusterHost.StartNewAsync(options, "worker", log ?? (_ => { }), cancellationToken).ConfigureAwait(false);
         var node = host.Services.GetRequiredService<ClusterNode>();
         started?.Invoke(node.Id);
         // SIGTERM and Ctrl-C reach the host's console lifetime (which keeps the process alive for a clean stop), or the caller's token.

@@ -59,8 +59,7 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     /// <summary>Starts the driver's silo and joins the cluster.</summary>
     public static async Task<OrleansWorkerRuntime> StartAsync(ClusterNodeOptions options, CancellationToken cancellationToken = default)
     {
-        var host = ClusterHost.Build(options, "driver");
-        await ClusterHost.StartAsync(host, options, cancellationToken).ConfigureAwait(false);
+        var host = await ClusterHost.StartNewAsync(options, "driver", log: null, cancellationToken).ConfigureAwait(false);
         var runtime = new OrleansWorkerRuntime(host.Services, host) { _redis = options.MaskedRedis };
         runtime.StartWatching();
         return runtime;

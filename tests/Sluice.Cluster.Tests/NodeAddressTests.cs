@@ -131,6 +131,46 @@ public sealed class NodeAddressTests
 public sealed class ListenAdvertiseTests
 {
     [Fact]
+    public async Task PickedPortTakenBeforeTheSiloBinds_NodeRetriesAnotherAndStarts()
+    {
+        // The race of a picked port, forced: the first port "found free" is held by another listener when the silo binds.
+        using var redis = await RedisServer.StartAsync();
+        using var squatter = new TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var taken = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var picks = new List<int>();
+        int Pick(IPAddress _)
+        {
+            var port = picks.Count == 0 ? taken : FreePort();
+            picks.Add(port);
+            return port;
+        }
+        var log = new List<string>();
+        using var host = await ClusterHost.StartNewAsync(new ClusterNodeOptions { Redis = redis.Uri, NodeId = $"picked-{Guid.NewGuid():N}"[..14] }, "driver",
+            log.Add, CancellationToken.None, Pick);
+        Assert.Equal(2, picks.Count);
+        Assert.Contains(log, l => l.Contains("was taken before it could bind; trying another", StringComparison.Ordinal));
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, picks[1]).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(client.Connected);
+        }
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task GivenPortTaken_NotRetried_TheErrorSaysItIsInUse()
+    {
+        using var redis = await RedisServer.StartAsync();
+        using var squatter = new TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var taken = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => ClusterHost.StartNewAsync(
+            new ClusterNodeOptions { Redis = redis.Uri, NodeId = $"given-{Guid.NewGuid():N}"[..13], Listen = $"127.0.0.1:{taken}" }, "driver", null, CancellationToken.None));
+        Assert.True(ClusterHost.PortTaken(e), e.ToString());
+    }
+
+    [Fact]
     public async Task Worker_ListenOnAGivenPort_JoinsAndRunsTasks()
     {
         using var redis = await RedisServer.StartAsync();

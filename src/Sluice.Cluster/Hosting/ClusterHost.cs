@@ -76,27 +76,63 @@ internal static class ClusterHost
         || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A host holding one node and nothing else (the CLI's worker and driver, tests); the node itself is <see cref="AddNode"/>.</summary>
-    public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null, Action<string>? log = null)
+    public static IHost Build(ClusterNodeOptions options, string role, ILoggerFactory? logging = null, Action<string>? log = null, Func<IPAddress, int>? freePort = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         if (logging is not null) builder.Services.AddSingleton(logging);
-        if (role == "worker") SluiceHosting.AddWorker(builder, options, log);
-        else AddNode(builder, options, role);
+        if (role == "worker") SluiceHosting.AddWorker(builder, options, log, freePort);
+        else AddNode(builder, options, role, freePort);
         return builder.Build();
     }
+
+    /// <summary>How many times a node whose port was picked for it tries another when that port was taken meanwhile.</summary>
+    private const int PortAttempts = 5;
+
+    /// <summary>
+    /// Builds and starts a node's host. A port the operator left to the node (no <c>--listen</c>, or port 0) is found
+    /// free just before the silo binds it; another process can take it in between, so that one failure is retried with
+    /// a fresh port (up to <see cref="PortAttempts"/> times) instead of failing the node. A port the operator gave is never changed.
+    /// </summary>
+    public static async Task<IHost> StartNewAsync(ClusterNodeOptions options, string role, Action<string>? log, CancellationToken cancellationToken,
+        Func<IPAddress, int>? freePort = null)
+    {
+        var picked = options.Listen is null || (NodeAddress.TryParse(options.Listen, out var listen, out _) && listen.Port is null or 0);
+        for (var attempt = 1; ; attempt++)
+        {
+            var host = Build(options, role, log: log, freePort: freePort);
+            try
+            {
+                await StartAsync(host, options, cancellationToken).ConfigureAwait(false);
+                return host;
+            }
+            catch (Exception e) when (picked && attempt < PortAttempts && PortTaken(e))
+            {
+                log?.Invoke($"{role}: the free port found for the silo was taken before it could bind; trying another (attempt {attempt + 1} of {PortAttempts})");
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="e"/> (or anything it wraps) is a bind refused because the address is in use.</summary>
+    internal static bool PortTaken(Exception e) => e switch
+    {
+        SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => true,
+        AggregateException a => a.InnerExceptions.Any(PortTaken),
+        { InnerException: { } inner } => PortTaken(inner),
+        _ => false,
+    };
 
     /// <summary>
     /// Adds one node's silo to <paramref name="builder"/>: refused at once, every problem listed, when the options are
     /// invalid (<see cref="ClusterNodeOptionsValidator"/>), and when a file they name (TLS, Redis password) cannot be read.
     /// </summary>
-    internal static ClusterNode AddNode(IHostApplicationBuilder builder, ClusterNodeOptions options, string role)
+    internal static ClusterNode AddNode(IHostApplicationBuilder builder, ClusterNodeOptions options, string role, Func<IPAddress, int>? freePort = null)
     {
         ClusterNodeOptionsValidator.ThrowIfInvalid(options);
         builder.Services.AddSingleton<IValidateOptions<ClusterNodeOptions>, ClusterNodeOptionsValidator>();
         builder.Services.AddSingleton(Options.Create(options));
         var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile);
-        var endpoints = NodeEndpoints.Resolve(options, Environment.GetEnvironmentVariable("POD_IP"), FreePort);
+        var endpoints = NodeEndpoints.Resolve(options, Environment.GetEnvironmentVariable("POD_IP"), freePort ?? FreePort);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
         // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
         var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;

@@ -46,11 +46,11 @@ public static class SluiceHosting
         return builder;
     }
 
-    internal static void AddWorker(IHostApplicationBuilder builder, ClusterNodeOptions options, Action<string>? log)
+    internal static void AddWorker(IHostApplicationBuilder builder, ClusterNodeOptions options, Action<string>? log, Func<System.Net.IPAddress, int>? freePort = null)
     {
         // Before the silo: liveness answers while the node joins (which may take a while), and stays up during the drain.
         if (options.Health is { } health) builder.Services.AddHostedService(services => new HealthEndpoint(services.GetRequiredService<ClusterNode>(), health));
-        ClusterHost.AddNode(builder, options, "worker");
+        ClusterHost.AddNode(builder, options, "worker", freePort);
         builder.Services.Configure<HostOptions>(o =>
         {
             var needed = options.DrainTimeout + LeaveAllowance;
