@@ -18,6 +18,12 @@ public sealed record ClusterNodeOptions
     /// <summary>A file holding the Redis password (a trailing newline is not part of it), used when <see cref="Redis"/> has none.</summary>
     public string? RedisPasswordFile { get; init; }
 
+    /// <summary>
+    /// With a <c>rediss://</c> address: a PEM file of the CA that signed the Redis server's certificate (<c>--redis-ca</c>).
+    /// Null = the system's trusted roots. The server's name must match its certificate either way.
+    /// </summary>
+    public string? RedisCaFile { get; init; }
+
     /// <summary>The Redis address as logs and errors show it: <c>redis://***@HOST:PORT</c> when it carries a password.</summary>
     public string MaskedRedis => RedisAddress.Mask(Redis);
 
@@ -116,6 +122,10 @@ public sealed record ClusterNodeOptions
     {
         foreach (var problem in ValidateAddresses(podIp)) yield return problem;
         if (!RedisAddress.TryParse(Redis, out _)) yield return $"cluster: '{MaskedRedis}' is not accepted; {RedisAddress.Accepted}";
+        if (RedisCaFile is { } ca && (!RedisAddress.TryParse(Redis, out var r) || !r.Tls))
+            yield return $"--redis-ca: '{ca}' is a CA for TLS to Redis, but '{MaskedRedis}' is not TLS; give rediss://HOST:PORT, or leave --redis-ca out";
+        else if (RedisCaFile is { } caFile && !File.Exists(caFile))
+            yield return $"--redis-ca: '{caFile}' does not exist; give the PEM file of the CA that signed the Redis server's certificate";
         if (RedisPasswordFile is { Length: 0 }) yield return "redis_password_file: '' is not accepted; give the path of a file holding the password, or leave it unset";
         if (Resources.Cpus < 0 || Resources.Gpus < 0 || Resources.MemoryBytes < 0) yield return $"resources: negative values are not accepted ({Resources})";
         else if (!AllowOversubscribe)

@@ -4,16 +4,24 @@ using StackExchange.Redis;
 namespace Sluice.Cluster;
 
 /// <summary>
-/// The cluster's Redis: <c>redis://HOST:PORT</c>, <c>redis://:PASSWORD@HOST:PORT</c> or <c>redis://USER:PASSWORD@HOST:PORT</c>.
+/// The cluster's Redis: <c>redis://HOST:PORT</c>, <c>redis://:PASSWORD@HOST:PORT</c> or <c>redis://USER:PASSWORD@HOST:PORT</c>;
+/// <c>rediss://</c> for TLS to Redis (the server's certificate checked against the system's roots, or a CA given with
+/// <see cref="ClusterNodeOptions.RedisCaFile"/>; its name must match the host).
 /// Its <see cref="ToString"/> is the masked form (<c>redis://***@HOST:PORT</c> when there is a password): the one way an
 /// address reaches a log line, an error or an exception message.
 /// </summary>
 internal sealed partial record RedisAddress(string Host, int Port, string? User, string? Password)
 {
+    /// <summary>The link to Redis is TLS (<c>rediss://</c>).</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>A PEM file of the CA the Redis server's certificate must chain to (else the system's roots).</summary>
+    public string? CaFile { get; init; }
+
     /// <summary>Where a node finds the password when neither the URL nor a password file gives one.</summary>
     public const string PasswordVariable = "SLUICE_REDIS_PASSWORD";
 
-    public const string Accepted = "give redis://HOST:PORT, or redis://:PASSWORD@HOST:PORT with a password, e.g. redis://127.0.0.1:6379";
+    public const string Accepted = "give redis://HOST:PORT, or redis://:PASSWORD@HOST:PORT with a password, e.g. redis://127.0.0.1:6379 (rediss:// for TLS)";
 
     /// <summary>What to give when Redis wants a password (for messages).</summary>
     public const string HowToGivePassword =
@@ -22,7 +30,7 @@ internal sealed partial record RedisAddress(string Host, int Port, string? User,
     public static bool TryParse(string? uri, out RedisAddress address)
     {
         address = null!;
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme != "redis" || string.IsNullOrEmpty(u.Host)) return false;
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme is not ("redis" or "rediss") || string.IsNullOrEmpty(u.Host)) return false;
         string? user = null, password = null;
         if (u.UserInfo.Length > 0)
         {
@@ -32,7 +40,7 @@ internal sealed partial record RedisAddress(string Host, int Port, string? User,
             user = rawUser.Length > 0 ? Uri.UnescapeDataString(rawUser) : null;
             password = rawPassword.Length > 0 ? Uri.UnescapeDataString(rawPassword) : null;
         }
-        address = new RedisAddress(u.Host, u.IsDefaultPort || u.Port < 0 ? 6379 : u.Port, user, password);
+        address = new RedisAddress(u.Host, u.IsDefaultPort || u.Port < 0 ? 6379 : u.Port, user, password) { Tls = u.Scheme == "rediss" };
         return true;
     }
 
@@ -43,9 +51,15 @@ internal sealed partial record RedisAddress(string Host, int Port, string? User,
     /// The address with its password resolved: the URL's, else the file's (<paramref name="passwordFile"/>), else
     /// <see cref="PasswordVariable"/>'s. A file that cannot be read is a clear error naming the path (never its content).
     /// </summary>
-    public static RedisAddress Resolve(string uri, string? passwordFile, Func<string, string?>? environment = null)
+    public static RedisAddress Resolve(string uri, string? passwordFile, Func<string, string?>? environment = null, string? caFile = null)
     {
         var address = Parse(uri);
+        if (caFile is not null)
+        {
+            if (!address.Tls) throw new SluiceException($"--redis-ca: a CA for TLS to Redis, but {address} is not TLS; give rediss://HOST:PORT");
+            if (!File.Exists(caFile)) throw new SluiceException($"--redis-ca: '{caFile}' does not exist; give the PEM file of the CA that signed the Redis server's certificate");
+            address = address with { CaFile = caFile };
+        }
         if (address.Password is not null) return address;
         if (passwordFile is not null)
         {
@@ -73,6 +87,13 @@ internal sealed partial record RedisAddress(string Host, int Port, string? User,
         var configuration = ConfigurationOptions.Parse($"{Host}:{Port}");
         configuration.User = User;
         configuration.Password = Password;
+        if (Tls)
+        {
+            // The server's name must match its certificate (SslHost); the chain must end in the given CA, or the system's roots.
+            configuration.Ssl = true;
+            configuration.SslHost = Host;
+            if (CaFile is not null) configuration.TrustIssuer(CaFile);
+        }
         return configuration;
     }
 
@@ -80,7 +101,9 @@ internal sealed partial record RedisAddress(string Host, int Port, string? User,
     public string Scrub(string text) => string.IsNullOrEmpty(Password) ? text : text.Replace(Password, "***", StringComparison.Ordinal);
 
     /// <summary>The masked address: <c>redis://***@HOST:PORT</c> when there is a password, <c>redis://HOST:PORT</c> otherwise.</summary>
-    public override string ToString() => Password is null && User is null ? $"redis://{Host}:{Port}" : $"redis://***@{Host}:{Port}";
+    public override string ToString() => Password is null && User is null ? $"{Scheme}://{Host}:{Port}" : $"{Scheme}://***@{Host}:{Port}";
+
+    private string Scheme => Tls ? "rediss" : "redis";
 
     /// <summary>
     /// Any text given as a Redis URL, masked: the parsed address's form, or (for a URL that does not parse)

@@ -19,6 +19,11 @@ internal static class ClusterCommands
         Description = "with --cluster: read the Redis password from this file (when the URL has none; else SLUICE_REDIS_PASSWORD is used)",
     };
 
+    public static Option<string?> RedisCaOption() => new("--redis-ca")
+    {
+        Description = "with a rediss:// cluster address: the PEM file of the CA that signed the Redis server's certificate (default: the system's roots)",
+    };
+
     public static Option<string?> ListenOption() => new("--listen")
     {
         Description = "with a cluster: where this node's silo listens, HOST:PORT (0.0.0.0 = every interface; port 0 = a free one); default 127.0.0.1 and a free port",
@@ -89,6 +94,7 @@ internal static class ClusterCommands
         var nodeId = new Option<string?>("--node-id") { Description = "the node's name, unique in the cluster (default: worker-HOST-PID-random)" };
         var group = new Option<string?>("--group") { Description = "the worker group this node belongs to (set by the autoscaler that starts it; letters, digits and '-')" };
         var passwordFile = RedisPasswordFileOption();
+        var redisCa = RedisCaOption();
         var oversubscribe = new Option<bool>("--allow-oversubscribe")
         {
             Description = "let --cpus, --gpus and --memory offer more than this machine has (refused otherwise; --sim-gpus is always allowed)",
@@ -117,7 +123,7 @@ internal static class ClusterCommands
         };
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, group, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
+            cluster, passwordFile, redisCa, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, group, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -143,6 +149,7 @@ internal static class ClusterCommands
             {
                 Redis = parse.GetValue(cluster)!,
                 RedisPasswordFile = parse.GetValue(passwordFile),
+                RedisCaFile = parse.GetValue(redisCa),
                 Listen = parse.GetValue(listen),
                 Advertise = parse.GetValue(advertise),
                 Health = parse.GetValue(health),
@@ -188,10 +195,11 @@ internal static class ClusterCommands
     /// <summary>Runs <paramref name="run"/> with a cluster runtime (the driver's silo) when <paramref name="redis"/> is given, else embedded (null).</summary>
     /// <param name="autoscale">With <c>--autoscale</c>: started once the driver's silo is up (before waiting for <paramref name="workers"/>), stopped after the job.</param>
     public static async Task<T> WithRuntimeAsync<T>(string? redis, string? redisPasswordFile, int workers, bool fastFailure, ClusterTlsOptions? tls, Func<IWorkerRuntime?, Task<T>> run, CancellationToken ct,
-        string? listen = null, string? advertise = null, AutoscaleSession? autoscale = null)
+        string? listen = null, string? advertise = null, AutoscaleSession? autoscale = null, string? redisCa = null)
     {
         if (redis is null)
         {
+            if (redisCa is not null) throw new SluiceException("--redis-ca is the CA of the cluster's Redis (rediss://): give --cluster rediss://HOST:PORT too");
             if (autoscale is not null) throw new SluiceException("--autoscale grows and shrinks a cluster: give --cluster redis://HOST:PORT too");
             if (tls is not null) throw new SluiceException("--tls-ca and --tls-cert secure a cluster: give --cluster redis://HOST:PORT too");
             if (redisPasswordFile is not null) throw new SluiceException("--redis-password-file is the password of the cluster's Redis: give --cluster redis://HOST:PORT too");
@@ -199,7 +207,7 @@ internal static class ClusterCommands
             if (advertise is not null) throw new SluiceException("--advertise is the driver's address in a cluster: give --cluster redis://HOST:PORT too");
             return await run(null).ConfigureAwait(false);
         }
-        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, FastFailureDetection = fastFailure, Listen = listen, Advertise = advertise, Tls = tls };
+        var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, RedisCaFile = redisCa, FastFailureDetection = fastFailure, Listen = listen, Advertise = advertise, Tls = tls };
         var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
         await using (runtime.ConfigureAwait(false))
         {

@@ -45,6 +45,7 @@ internal static class Commands
         var quiet = new Option<bool>("--quiet") { Description = "no live progress" };
         var cluster = ClusterCommands.ClusterOption();
         var passwordFile = ClusterCommands.RedisPasswordFileOption();
+        var redisCa = ClusterCommands.RedisCaOption();
         var workers = ClusterCommands.WorkersOption();
         var fast = ClusterCommands.FastFailureOption();
         var listen = ClusterCommands.ListenOption();
@@ -53,7 +54,7 @@ internal static class Commands
         var tlsCert = ClusterCommands.TlsCertOption();
         var ops = OpsAssemblies.Option();
         var autoscale = AutoscaleSession.Option();
-        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, passwordFile, listen, advertise, workers, fast, tlsCa, tlsCert, ops, autoscale };
+        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, passwordFile, redisCa, listen, advertise, workers, fast, tlsCa, tlsCert, ops, autoscale };
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var spec = JobSpecParser.ParseFile(parse.GetValue(job)!,
@@ -64,7 +65,7 @@ internal static class Commands
             var waitFor = parse.GetResult(workers) is { Implicit: false } ? parse.GetValue(workers) : scaling is null ? parse.GetValue(workers) : 0;
             var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(passwordFile), waitFor, parse.GetValue(fast),
                 ClusterCommands.Tls(parse.GetValue(tlsCa), parse.GetValue(tlsCert)),
-                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime, scaling), ct, parse.GetValue(listen), parse.GetValue(advertise), scaling).ConfigureAwait(false);
+                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime, scaling), ct, parse.GetValue(listen), parse.GetValue(advertise), scaling, parse.GetValue(redisCa)).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
             foreach (var warning in stats.Warnings) await Console.Error.WriteLineAsync($"warning: {warning.Message}").ConfigureAwait(false);
             return Ok;

@@ -34,7 +34,7 @@ public sealed class LocalWorkerProvider : IWorkerProvider
         if (!File.Exists(sluiceDll)) throw new SluiceException($"autoscale provider local: '{sluiceDll}' does not exist; it starts workers with `dotnet sluice.dll worker`");
         _sluiceDll = sluiceDll;
         _cluster = cluster;
-        _redis = RedisAddress.Resolve(cluster.Redis, cluster.RedisPasswordFile);
+        _redis = RedisAddress.Resolve(cluster.Redis, cluster.RedisPasswordFile, caFile: cluster.RedisCaFile);
         _log = log ?? (_ => { });
         _stopTimeout = stopTimeout ?? cluster.DrainTimeout + TimeSpan.FromSeconds(30);
         LogDirectory = logDirectory ?? Path.Combine(Path.GetTempPath(), $"sluice-workers-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}");
@@ -114,7 +114,8 @@ public sealed class LocalWorkerProvider : IWorkerProvider
     internal List<string> WorkerArgs(WorkerGroup group, string id)
     {
         var inv = CultureInfo.InvariantCulture;
-        var redis = _redis.User is null ? $"redis://{_redis.Host}:{_redis.Port.ToString(inv)}" : $"redis://{Uri.EscapeDataString(_redis.User)}:@{_redis.Host}:{_redis.Port.ToString(inv)}";
+        var scheme = _redis.Tls ? "rediss" : "redis";
+        var redis = _redis.User is null ? $"{scheme}://{_redis.Host}:{_redis.Port.ToString(inv)}" : $"{scheme}://{Uri.EscapeDataString(_redis.User)}:@{_redis.Host}:{_redis.Port.ToString(inv)}";
         var args = new List<string> { "worker", "--cluster", redis, "--node-id", id, "--group", group.Name, "--cpus", group.Cpus.ToString("R", inv) };
         if (group.SimulatedGpus) args.AddRange(["--sim-gpus", ((int)Math.Ceiling(group.Gpus)).ToString(inv)]);
         else args.AddRange(["--gpus", group.Gpus.ToString("R", inv)]);
@@ -122,6 +123,7 @@ public sealed class LocalWorkerProvider : IWorkerProvider
         // A group may promise more than this machine has (the file says so explicitly); the worker refuses that unless told.
         if (group.Cpus > Environment.ProcessorCount || group.Memory > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) args.Add("--allow-oversubscribe");
         if (_cluster.FastFailureDetection) args.Add("--fast-failure-detection");
+        if (_redis.CaFile is { } redisCa) args.AddRange(["--redis-ca", Path.GetFullPath(redisCa)]);
         if (_cluster.Tls is { } tls) args.AddRange(["--tls-ca", tls.CaCertificate, "--tls-cert", tls.NodeCertificate]);
         args.AddRange(group.Args);
         return args;

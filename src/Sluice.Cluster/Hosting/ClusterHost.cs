@@ -54,16 +54,36 @@ internal static class ClusterHost
             {
                 case SluiceException sluice:
                     return sluice;
+                // StackExchange.Redis reports a refused server certificate as an authentication failure too.
+                case RedisConnectionException when redis.Tls && IsTlsFailure(inner):
+                    return TlsFailure(redis);
                 case RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }:
                     return AuthFailure(redis);
                 case RedisServerException when IsAuthFailure(inner.Message):
                     return AuthFailure(redis);
+                case RedisConnectionException or RedisTimeoutException when redis.Tls:
+                    return TlsFailure(redis);
                 case RedisConnectionException or RedisTimeoutException:
                     return new SluiceException($"cannot reach Redis at {redis}: is redis-server running there? Start it, or give the right address with --cluster redis://HOST:PORT");
             }
         }
         if (redis.Password is null || !e.ToString().Contains(redis.Password, StringComparison.Ordinal)) return e;
         return new SluiceException(redis.Scrub($"the node did not start: {e.GetType().Name}: {e.Message}"));
+    }
+
+    private static SluiceException TlsFailure(RedisAddress redis) => new(
+        $"cannot reach Redis at {redis} over TLS: is redis-server running there with TLS on that port, and does its certificate " +
+        $"name {redis.Host} and chain to {(redis.CaFile is { } ca ? $"the CA in {ca} (--redis-ca)" : "the system's roots (give its CA with --redis-ca FILE)")}?");
+
+    /// <summary>Whether a connection failure came from the TLS handshake (a certificate refused), not from the password.</summary>
+    private static bool IsTlsFailure(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            if (x is System.Security.Authentication.AuthenticationException) return true;
+            if (x.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) || x.Message.Contains("SSL", StringComparison.Ordinal)) return true;
+        }
+        return false;
     }
 
     private static SluiceException AuthFailure(RedisAddress redis) => new(redis.Password is null
@@ -131,7 +151,7 @@ internal static class ClusterHost
         ClusterNodeOptionsValidator.ThrowIfInvalid(options);
         builder.Services.AddSingleton<IValidateOptions<ClusterNodeOptions>, ClusterNodeOptionsValidator>();
         builder.Services.AddSingleton(Options.Create(options));
-        var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile);
+        var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile, caFile: options.RedisCaFile);
         var endpoints = NodeEndpoints.Resolve(options, Environment.GetEnvironmentVariable("POD_IP"), freePort ?? FreePort);
         var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
         // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
