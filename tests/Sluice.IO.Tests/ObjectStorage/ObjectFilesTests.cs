@@ -105,6 +105,31 @@ public sealed class ObjectFilesTests(S3rverFixture fixture) : IClassFixture<S3rv
         Assert.Equal(path, (await ObjectFiles.HeadAsync(Server.Url("f/model.onnx"), Server.Options(_cache.Path))).CachedPath);
     }
 
+    [Fact]
+    public async Task FetchAsync_HttpOnLoopback_FetchesOnceThenReusesByETag()
+    {
+        var bytes = Bytes(7_000, seed: 8);
+        await Server.PutAsync("g/vocab.txt", bytes);
+        var url = new Uri(Server.Endpoint, $"{S3rver.Bucket}/g/vocab.txt"); // s3rver serves objects to anonymous GETs too
+
+        var path = await ObjectFiles.FetchAsync(url, Server.Options(_cache.Path));
+        File.SetLastWriteTimeUtc(path, new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var again = await ObjectFiles.FetchAsync(url, Server.Options(_cache.Path));
+
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(again));
+        Assert.Equal(2001, File.GetLastWriteTimeUtc(again).Year);
+    }
+
+    [Fact]
+    public async Task FetchAsync_HttpNoSuchObject_SaysSo()
+    {
+        var url = new Uri(Server.Endpoint, $"{S3rver.Bucket}/nope.txt");
+
+        var e = await Assert.ThrowsAsync<ObjectFileException>(() => ObjectFiles.FetchAsync(url, Server.Options(_cache.Path)));
+
+        Assert.Contains($"{url}: no such object", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("s3://key:secret@models/m.onnx", "must not carry credentials")]
     [InlineData("https://user:pw@example.com/m.onnx", "must not carry credentials")]
