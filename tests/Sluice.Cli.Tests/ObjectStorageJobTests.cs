@@ -56,6 +56,36 @@ public sealed class ObjectStorageJobTests(ModelFiles models) : IDisposable
     }
 
     [Fact]
+    public async Task Cli_EndpointAndCacheFromEnvironment_ExplainReportsThenRunFetchesIntoTheCache()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(20));
+        await _s3.PutFileAsync("minilm/model.onnx", models.MiniLm.Model);
+        await _s3.PutFileAsync("minilm/vocab.txt", models.MiniLm.Vocab);
+        File.WriteAllText(_dir["job.yaml"], Spec("s3://models/minilm/model.onnx", "s3://models/minilm/vocab.txt", _dir["out"]));
+        // What a user sets: the server, its keys, and (here) where the cache goes.
+        var environment = new Dictionary<string, string>
+        {
+            ["AWS_ENDPOINT_URL_S3"] = _s3.Endpoint.ToString(),
+            ["AWS_ACCESS_KEY_ID"] = "S3RVER",
+            ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
+            ["XDG_CACHE_HOME"] = _dir["xdg"],
+        };
+
+        var explain = await SluiceProcess.RunAsync(environment, "explain", _dir["job.yaml"]);
+        Assert.True(explain.Code == 0, explain.Err);
+        Assert.Contains("stages[1].model: s3://models/minilm/model.onnx (", explain.Out, StringComparison.Ordinal);
+        Assert.Contains("not cached: run downloads it", explain.Out, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir["xdg"]));
+
+        var run = await SluiceProcess.RunAsync(environment, "run", _dir["job.yaml"], "--quiet");
+        Assert.True(run.Code == 0, run.Err);
+        Assert.Equal(20, (await ReadAsync(_dir["out"])).Count);
+
+        var again = await SluiceProcess.RunAsync(environment, "explain", _dir["job.yaml"]);
+        Assert.Contains($"cached at {Path.Combine(_dir["xdg"], "sluice", "objects")}", again.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_NoSuchObject_NamesTheFieldAndTheUrl()
     {
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
