@@ -86,6 +86,27 @@ public sealed class ObjectStorageJobTests(ModelFiles models) : IDisposable
     }
 
     [Fact]
+    public async Task Parse_PartitionedModelOnS3_CutsTheCachedCopyAndKeepsThePlanInTheObjectCache()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
+        await _s3.PutFileAsync("minilm/model.onnx", models.MiniLm.Model);
+        var yaml = Spec("s3://models/minilm/model.onnx", models.MiniLm.Vocab, _dir["out"]);
+
+        // explain: the cut reads the model's graph, so the model is fetched, but the plan stays in memory.
+        var explained = JobSpecParser.Parse(yaml, "job.yaml", new SpecOptions { ObjectFiles = _s3.Options(_dir["cache"]), Prepare = false, Overrides = ["stages.embed.partition.stages=2"] });
+        var plan = JobExecution.Explain(explained.Dataset(), explained.Sink(), explained.Options());
+        Assert.Contains("embed.0", plan, StringComparison.Ordinal);
+        Assert.Contains("embed.1", plan, StringComparison.Ordinal);
+        var model = Assert.Single(explained.ObjectFiles).LocalPath!;
+        Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(model)!, ".partitions")));
+
+        // run: the stage models are written beside the cached model, inside the object cache.
+        var prepared = JobSpecParser.Parse(yaml, "job.yaml", new SpecOptions { ObjectFiles = _s3.Options(_dir["cache"]), Overrides = ["stages.embed.partition.stages=2"] });
+        Assert.Equal(model, Assert.Single(prepared.ObjectFiles).LocalPath);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(model)!, ".partitions"), "*.onnx", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public void Parse_NoSuchObject_NamesTheFieldAndTheUrl()
     {
         File.WriteAllLines(_dir["docs.txt"], Jobs.Lines(5));
