@@ -38,6 +38,7 @@ internal sealed class CacheEntry
     public async Task DownloadAsync(IObjectStore store, Uri url, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_dir);
+        RemoveAbandonedTempFiles();
         // Beside the target, so the rename stays on one file system (atomic); unique, so concurrent fetches do not collide.
         var temp = $"{File}.{Guid.NewGuid():N}.tmp";
         try
@@ -62,6 +63,25 @@ internal sealed class CacheEntry
         finally
         {
             if (System.IO.File.Exists(temp)) System.IO.File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Temp files of downloads whose process died: once a day old, as the job-file cache does it (a live download
+    /// rewrites its temp file continually, so its write time stays recent).
+    /// </summary>
+    private void RemoveAbandonedTempFiles()
+    {
+        foreach (var file in Directory.EnumerateFiles(_dir, "*.tmp"))
+        {
+            try
+            {
+                if (DateTime.UtcNow - System.IO.File.GetLastWriteTimeUtc(file) > TimeSpan.FromDays(1)) System.IO.File.Delete(file);
+            }
+            catch (IOException)
+            {
+                // Another fetch removed it first.
+            }
         }
     }
 

@@ -17,7 +17,6 @@ internal sealed class S3ObjectStore(ObjectFileOptions options) : IObjectStore
         {
             // A job should fail within seconds when the store is down, not after the SDK's long default back-off.
             MaxErrorRetry = 2,
-            Timeout = TimeSpan.FromMinutes(5),
         };
         if (options.S3Endpoint is { } endpoint)
         {
