@@ -5,9 +5,13 @@ namespace Sluice.Cli.Tests;
 /// <summary>The built <c>sluice</c> command as a real process: its exit code and everything it printed.</summary>
 internal static class SluiceProcess
 {
-    public static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    public static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>With <paramref name="environment"/> set over this process's own.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;

@@ -3,6 +3,7 @@ using Sluice.Jobs;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.Inference;
+using Sluice.Cli.Output;
 
 namespace Sluice.Cli.Commands;
 
@@ -87,6 +88,9 @@ internal static class Commands
             var spec = JobSpecParser.ParseFile(parse.GetValue(job)!, new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), Prepare = false, Registry = OpsAssemblies.Registry(parse.GetValue(ops)!) });
             Console.WriteLine($"job '{spec.Name}'");
             Console.Write(JobExecution.Explain(spec.Dataset(), spec.Sink(), spec.Options()));
+            // Job files given as URLs: explain asked the server (HEAD) and downloaded nothing; `run` fetches what is not cached.
+            foreach (var file in spec.ObjectFiles)
+                Console.WriteLine($"{file.Field}: {file.Url} ({(file.Length < 0 ? "size unknown" : Format.Bytes(file.Length))}; {(file.LocalPath is { } p ? $"cached at {p}" : "not cached: run downloads it")})");
             return Task.FromResult(Ok);
         }));
         return command;

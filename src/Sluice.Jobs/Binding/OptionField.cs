@@ -16,6 +16,9 @@ public sealed record OptionField(string Name, string Member, Type Type, bool Req
 
     internal PropertyInfo? Property { get; init; }
 
+    /// <summary>Marked <see cref="JobFileAttribute"/>: a file the processor opens, which a spec may also give as a URL.</summary>
+    internal bool JobFile { get; init; }
+
     private static readonly ConcurrentDictionary<Type, IReadOnlyList<OptionField>> Cache = new();
 
     /// <summary>The fields of <paramref name="type"/>: its constructor parameters, then its settable properties.</summary>
@@ -45,7 +48,7 @@ public sealed record OptionField(string Name, string Member, Type Type, bool Req
             var name = property is not null ? NameOf(property) : JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name!);
             fields.Add(new OptionField(name, property?.Name ?? p.Name!, p.ParameterType, !p.HasDefaultValue, p.HasDefaultValue ? p.DefaultValue : null,
                 IsByteSize(p) || (property is not null && IsByteSize(property)), Describe(member))
-            { Parameter = p, Property = property });
+            { Parameter = p, Property = property, JobFile = IsJobFile(p) || (property is not null && IsJobFile(property)) });
         }
         foreach (var property in properties)
         {
@@ -53,7 +56,7 @@ public sealed record OptionField(string Name, string Member, Type Type, bool Req
             if (property.SetMethod is not { IsPublic: true }) continue;
             fields.Add(new OptionField(NameOf(property), property.Name, property.PropertyType, false,
                 prototype is null ? null : property.GetValue(prototype), IsByteSize(property), Describe(property))
-            { Property = property });
+            { Property = property, JobFile = IsJobFile(property) });
         }
         return fields;
     }
@@ -76,6 +79,8 @@ public sealed record OptionField(string Name, string Member, Type Type, bool Req
     private static object? Empty(Type type) => type == typeof(string) ? "" : type.IsValueType ? Activator.CreateInstance(type) : null;
 
     private static bool IsByteSize(ICustomAttributeProvider member) => member.IsDefined(typeof(ByteSizeAttribute), inherit: false);
+
+    private static bool IsJobFile(ICustomAttributeProvider member) => member.IsDefined(typeof(JobFileAttribute), inherit: true);
 
     private static string Describe(MemberInfo member) => member.GetCustomAttribute<System.ComponentModel.DescriptionAttribute>()?.Description ?? "";
 }

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sluice.Contracts;
+using Sluice.IO.ObjectStorage;
 using YamlDotNet.RepresentationModel;
 
 namespace Sluice.Jobs.Binding;
@@ -30,6 +31,7 @@ public static class OptionsBinder
         var fields = OptionField.Of(type);
         var before = context.Errors.Count;
         var given = new Dictionary<OptionField, object?>();
+        var failed = new HashSet<OptionField>(); // given, but wrong: its own error says so, not "is required" as well
         foreach (var (keyNode, valueNode) in node.Children)
         {
             var key = (keyNode as YamlScalarNode)?.Value ?? "?";
@@ -42,12 +44,22 @@ public static class OptionsBinder
                 continue;
             }
             var current = onto is null ? field.Default : Current(field, onto);
-            if (TryConvert(field.Type, field.ByteSize, valueNode, SpecContext.Join(path, key), context, current, out var value)) given[field] = value;
+            failed.Add(field);
+            if (!TryConvert(field.Type, field.ByteSize, valueNode, SpecContext.Join(path, key), context, current, out var value)) continue;
+            // A job file given as a URL binds as the local copy the driver fetched, so the op's own checks (the file exists,
+            // its size, partitioning beside it) and the shipping to workers see an ordinary file.
+            if (field.JobFile && value is string text && ObjectFiles.IsUrl(text))
+            {
+                value = context.ObjectFile(valueNode, SpecContext.Join(path, key), text);
+                if (value is null) continue;
+            }
+            failed.Remove(field);
+            given[field] = value;
         }
-        var missing = fields.Where(f => f.Required && onto is null && !given.ContainsKey(f)).ToList();
+        var missing = fields.Where(f => f.Required && onto is null && !given.ContainsKey(f) && !failed.Contains(f)).ToList();
         foreach (var field in missing)
             context.Error(node, SpecContext.Join(path, field.Name), null, $"is required; give {Accepted(field.Type, field.ByteSize)}");
-        if (missing.Count > 0) return null;
+        if (missing.Count > 0 || failed.Any(f => f.Required && onto is null)) return null;
         // Built from the values that did convert, so that the record's own checks report their problems too: every problem at once.
         var result = Construct(type, fields, given, onto);
         if (result is IValidatedOptions validated)

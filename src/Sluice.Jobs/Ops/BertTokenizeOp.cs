@@ -10,7 +10,7 @@ internal sealed class BertTokenizeOp() : ProcessorOp<BertTokenizeProcessor, Bert
 {
     protected override StagePlan? Plan(BertTokenizeOptions options, StageInput stage, SpecContext context)
     {
-        if (!File.Exists(options.Vocab))
+        if (!context.IsNotFetched(options.Vocab) && !File.Exists(options.Vocab))
         {
             context.Error(SpecContext.Node(stage.Node, "vocab"), $"{stage.Path}.vocab", options.Vocab,
                 "the file does not exist; give the path of a BERT vocab.txt (export the built-in one with `sluice models export minilm --out models/minilm`)");

@@ -22,7 +22,7 @@ internal sealed class OnnxOp() : ProcessorOp<OnnxProcessor, OnnxOptions>("onnx",
 
     protected override StagePlan? Plan(OnnxOptions options, StageInput stage, SpecContext context)
     {
-        if (!File.Exists(options.Model))
+        if (!context.IsNotFetched(options.Model) && !File.Exists(options.Model))
         {
             context.Error(SpecContext.Node(stage.Node, "model"), $"{stage.Path}.model", options.Model,
                 "the file does not exist; give the path of an .onnx model (export the built-in one with `sluice models export minilm --out models/minilm`)");
@@ -36,6 +36,9 @@ internal sealed class OnnxOp() : ProcessorOp<OnnxProcessor, OnnxOptions>("onnx",
             context.Error(SpecContext.Node(stage.Node, "tensor_parallel"), $"{stage.Path}.tensor_parallel", $"{options.TensorParallel}", "cannot be combined with partition; give one of them");
             return null;
         }
+        // Cutting a model reads its graph: one that explain left remote is downloaded now.
+        if (context.Local(options.Model, $"{stage.Path}.model") is not { } local) return null;
+        options = options with { Model = local };
         var cut = partition switch
         {
             YamlScalarNode { Value: "auto" } => Auto(options, stage, context, partition, path),

@@ -16,6 +16,9 @@ public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec
     /// <summary>This node as detected when the spec was bound: the one detection a spec costs (device probes are not repeated).</summary>
     public NodeResources Node { get; init; } = null!;
 
+    /// <summary>The job files the spec gives as URLs: where each came from and the local copy the job uses.</summary>
+    public IReadOnlyList<SpecObjectFile> ObjectFiles { get; init; } = [];
+
     /// <summary>The dataset: the read, then each stage.</summary>
     public Dataset Dataset() => Stages.Aggregate(Sluice.Dataset.Read(Source, Read.Options), (ds, stage) => stage.Plan.Append(ds));
 

@@ -1,5 +1,6 @@
 using Sluice.Contracts;
 using Sluice.Execution;
+using Sluice.IO.ObjectStorage;
 using Sluice.Jobs.Binding;
 using Sluice.Plan;
 using YamlDotNet.Core;
@@ -24,6 +25,12 @@ public sealed record SpecOptions
 
     /// <summary>This node's resources, when already known; null = detected once.</summary>
     public NodeResources? Detected { get; init; }
+
+    /// <summary>
+    /// Where job files given as URLs (<c>model: s3://bucket/model.onnx</c>) are cached and which S3 endpoint answers;
+    /// null = from the environment (<see cref="ObjectFileOptions"/>).
+    /// </summary>
+    public ObjectFileOptions? ObjectFiles { get; init; }
 
     /// <summary>The job runs on a cluster: its nodes are known only when it starts, so pool floors are not checked against this one.</summary>
     public bool OnCluster { get; init; }
@@ -51,7 +58,7 @@ public static class JobSpecParser
     public static JobSpec Parse(string yaml, string file, SpecOptions? options = null)
     {
         options ??= new SpecOptions();
-        var context = new SpecContext(file, options.Registry ?? JobRegistry.CreateDefault(), options.Detected) { Prepare = options.Prepare, OnCluster = options.OnCluster };
+        var context = new SpecContext(file, options.Registry ?? JobRegistry.CreateDefault(), options.Detected) { Prepare = options.Prepare, OnCluster = options.OnCluster, ObjectFileOptions = options.ObjectFiles ?? new() };
         var root = Load(yaml, file, context);
         Overrides.Apply(root, options.Overrides, context);
         context.ThrowIfAny();
@@ -67,7 +74,7 @@ public static class JobSpecParser
         var (write, writeFormat) = WriteSection(context, root);
         var stages = Stages(context, root);
         context.ThrowIfAny();
-        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, Node = context.Detected };
+        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, Node = context.Detected, ObjectFiles = context.ObjectFiles };
         PreStartChecks.Run(spec, root, context);
         context.ThrowIfAny();
         return spec;

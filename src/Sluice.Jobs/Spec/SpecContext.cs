@@ -8,7 +8,7 @@ namespace Sluice.Jobs;
 /// The state of binding one spec: the errors found so far (all of them, not just the first) and where each
 /// YAML node came from, a line of the file or a <c>--set</c> argument.
 /// </summary>
-public sealed class SpecContext
+public sealed partial class SpecContext
 {
     private readonly string _file;
     private readonly ConditionalWeakTable<YamlNode, string> _overrides = [];

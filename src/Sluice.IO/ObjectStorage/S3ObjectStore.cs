@@ -1,0 +1,87 @@
+using System.Net;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Sluice.IO.ObjectStorage;
+
+/// <summary><c>s3://bucket/key</c> through the AWS SDK: credentials from its default chain, an endpoint override path-style.</summary>
+internal sealed class S3ObjectStore(ObjectFileOptions options) : IObjectStore
+{
+    private readonly AmazonS3Client _client = new(Config(options));
+
+    private static AmazonS3Config Config(ObjectFileOptions options)
+    {
+        var config = new AmazonS3Config
+        {
+            // A job should fail within seconds when the store is down, not after the SDK's long default back-off.
+            MaxErrorRetry = 2,
+        };
+        if (options.S3Endpoint is { } endpoint)
+        {
+            config.ServiceURL = endpoint.ToString();
+            config.AuthenticationRegion = options.Region;
+            // MinIO, s3rver and most self-hosted servers have no DNS per bucket: ENDPOINT/bucket/key.
+            config.ForcePathStyle = true;
+        }
+        else
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+        return config;
+    }
+
+    public async Task<RemoteObject> HeadAsync(Uri url, CancellationToken cancellationToken)
+    {
+        var (bucket, key) = Split(url);
+        try
+        {
+            var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken).ConfigureAwait(false);
+            return new RemoteObject(head.ContentLength, head.ETag);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException)
+        {
+            throw Explain(url, e);
+        }
+    }
+
+    public async Task<RemoteObject> GetAsync(Uri url, Stream stream, CancellationToken cancellationToken)
+    {
+        var (bucket, key) = Split(url);
+        try
+        {
+            using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancellationToken).ConfigureAwait(false);
+            await response.ResponseStream.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+            return new RemoteObject(response.ContentLength, response.ETag);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        {
+            throw Explain(url, e);
+        }
+    }
+
+    /// <summary>The bucket (the URL's host) and the key (its path, unescaped, without the leading slash).</summary>
+    internal static (string Bucket, string Key) Split(Uri url) => (url.Host, Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/')));
+
+    private static ObjectFileException Explain(Uri url, Exception e)
+    {
+        var status = (e as AmazonServiceException)?.StatusCode;
+        var what = status switch
+        {
+            HttpStatusCode.NotFound => "no such object (or no such bucket)",
+            HttpStatusCode.Forbidden => "access denied: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and that they may read this bucket)",
+            HttpStatusCode.MovedPermanently or HttpStatusCode.Redirect =>
+                "the bucket is in another region: set AWS_REGION to the bucket's region",
+            not null => $"the server answered {(int)status} {(e as AmazonServiceException)?.ErrorCode}: {e.Message}",
+            _ when e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) =>
+                "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)",
+            _ => $"the S3 server could not be reached ({Innermost(e).Message}); check AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and the network",
+        };
+        return new ObjectFileException($"{ObjectFiles.Display(url)}: {what}", e);
+    }
+
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
+
+    public void Dispose() => _client.Dispose();
+}
