@@ -64,6 +64,15 @@ internal static class TensorInputs
                 prepared.FullSequence = prepared.Sequence = (int)shapes[maskIndex][1];
                 if (trimPadding) prepared.Sequence = LongestUnmasked(prepared.Mask, prepared.FullSequence);
             }
+            else if (trimPadding && model.Mask is null && BatchMask(batch) is { } batchMask)
+            {
+                // A stage that does not read the mask (a pipeline's first stage: the embeddings) still gets its padding cut by the
+                // batch's mask column: a stage of a BERT-style model without the mask mixes no positions, so the cut is exact, and
+                // the next stage, which reads the mask, would otherwise get every padded position to attend over.
+                prepared.Mask = batchMask;
+                prepared.FullSequence = batchMask.Length == 0 ? 0 : ((FixedSizeListType)batchMask.Data.DataType).ListSize;
+                prepared.Sequence = prepared.FullSequence == 0 ? 0 : LongestUnmasked(batchMask, prepared.FullSequence);
+            }
 
             for (var i = 0; i < columns.Count; i++)
             {
@@ -75,12 +84,14 @@ internal static class TensorInputs
                 var rowWidth = RowWidth(shape);
                 var bytes = Buffer(values).Slice((values.Offset + array.Offset * rowWidth) * size, batch.Length * rowWidth * size);
 
-                // Every [batch, seq] input of a dynamic seq dim is cut with the mask (input_ids, token_type_ids, the mask itself).
-                if (prepared.Trimmed && shape.Length == 2 && shape[1] == prepared.FullSequence && binding.Metadata.Dimensions[1] < 0)
+                // Every input whose dim 1 is the dynamic sequence is cut with the mask: [batch, seq] ones (input_ids, token_type_ids,
+                // the mask itself) and [batch, seq, ...] ones (a pipeline stage's boundary tensor, e.g. hidden states [batch, seq, hidden]).
+                if (prepared.Trimmed && shape.Length >= 2 && shape[1] == prepared.FullSequence && binding.Metadata.Dimensions[1] < 0)
                 {
-                    var trimmed = Trim(bytes.Span, batch.Length, prepared.FullSequence * size, prepared.Sequence * size);
+                    var inner = rowWidth / prepared.FullSequence;
+                    var trimmed = Trim(bytes.Span, batch.Length, prepared.FullSequence * inner * size, prepared.Sequence * inner * size);
                     bytes = trimmed;
-                    shape = [batch.Length, prepared.Sequence];
+                    shape = [batch.Length, prepared.Sequence, .. shape[2..]];
                 }
 
                 var pin = MemoryMarshal.AsMemory(bytes).Pin();
@@ -160,6 +171,14 @@ internal static class TensorInputs
     }
 
     private static ReadOnlyMemory<byte> Buffer(IArrowArray values) => values.Data.Buffers[1].Memory;
+
+    /// <summary>The batch's <c>attention_mask</c> column when it is a tensor column of int64 (what the tokenizer writes); else null.</summary>
+    private static FixedSizeListArray? BatchMask(RecordBatch batch)
+    {
+        var index = Columns.IndexOf(batch, OnnxOptions.AttentionMaskInput);
+        return index >= 0 && batch.Column(index) is FixedSizeListArray array && array.Data.DataType is FixedSizeListType { ValueDataType.TypeId: ArrowTypeId.Int64 }
+            ? array : null;
+    }
 
     /// <summary>The longest row once trailing padding is dropped: the last unmasked position + 1, at least 1.</summary>
     private static int LongestUnmasked(FixedSizeListArray mask, int sequence)

@@ -33,7 +33,8 @@ public static class PipelineStages
                     Model = model,
                     Inputs = InputsOf(stage),
                     Outputs = whole.Outputs?.Where(kv => stage.Outputs.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value),
-                    TrimPadding = whole.TrimPadding && i == 0,
+                    // Every stage cuts padding: the first by the batch's mask, the others their boundary tensor's sequence too.
+                    TrimPadding = whole.TrimPadding,
                     // The last stage reads the boundary and the mask; the other graph inputs go too, so the
                     // output has the same columns as the whole model's would.
                     DropColumns = !whole.KeepInputs ? [.. graphInputs.Where(c => !stage.Inputs.Contains(c)).Select(Column)] : null,
@@ -52,7 +53,7 @@ public static class PipelineStages
             {
                 Inputs = InputsOf(stage),
                 Outputs = outputs,
-                TrimPadding = whole.TrimPadding && i == 0,
+                TrimPadding = whole.TrimPadding,
                 IntraOpThreads = whole.IntraOpThreads,
                 ExecutionProvider = whole.ExecutionProvider,
                 KeepInputs = true,
