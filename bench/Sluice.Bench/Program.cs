@@ -4,10 +4,12 @@ using Sluice.Bench;
 // dotnet run -c Release --project bench/Sluice.Bench -- embed --rows N [--batch 32] [--actors 2] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K]
 // dotnet run -c Release --project bench/Sluice.Bench -- pools [--rows N]
 // dotnet run -c Release --project bench/Sluice.Bench -- partition [--rows 256] [--block-rows 8] [--device-mib 32] [--gpus 4] [--skip-latency]
+// dotnet run -c Release --project bench/Sluice.Bench -- partition-cpu [--rows 600] [--rounds 3]
 var ci = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "pools") return await PoolsBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "cluster") return await ClusterBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "partition") return await PartitionBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "partition-cpu") return await PartitionCpuBench.RunAsync(args);
 if (args.Length == 0 || args[0] != "embed")
 {
     Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K]");
