@@ -32,13 +32,13 @@ internal static class BlockSizing
 
     public static BlockSize Choose(ReadOptions options, SourceEstimate? estimate, IReadOnlyList<ActorMapSpec> pools)
     {
-        if (options.BlockRows is { } given) return new(given, "read.block_rows");
+        if (options.BlockRows is { } given) return new(given, "given by read.block_rows");
         if (estimate is not { Rows: { } rows } || rows <= 0)
-            return new(FallbackRows, $"the source cannot estimate its rows: the default {Invariant(FallbackRows)}");
+            return new(FallbackRows, $"the default {Invariant(FallbackRows)}: the source cannot estimate its rows (set read.block_rows to choose)");
 
         var bytesPerRow = Math.Max(1.0, estimate.Bytes / (double)rows);
         var byBytes = (long)Math.Max(1, TargetBytes / bytesPerRow);
-        var reasons = new List<string> { $"~{Invariant(rows)} rows, ~{bytesPerRow:0.#} B/row: {Invariant(byBytes)} rows make {TargetBytes / (1024 * 1024)} MiB" };
+        var reasons = new List<string> { $"chosen from the job (no read.block_rows): ~{Invariant(rows)} rows of ~{bytesPerRow:0.#} B; {Invariant(byBytes)} rows make {TargetBytes / (1024 * 1024)} MiB" };
         var chosen = byBytes;
 
         // The widest pool by slots (actors at max x tasks per actor): the one that needs the most blocks to be busy.
@@ -47,7 +47,7 @@ internal static class BlockSizing
         {
             var slots = (long)widest.Options.Pool.Max * widest.Options.MaxConcurrency;
             var byPool = Math.Max(1, rows / (slots * BlocksPerSlot));
-            reasons.Add($"pool '{widest.Name}' has {Invariant(slots)} slots (max {Invariant(widest.Options.Pool.Max)} x max_concurrency {Invariant(widest.Options.MaxConcurrency)}): {Invariant(BlocksPerSlot)} blocks each need <= {Invariant(byPool)} rows");
+            reasons.Add($"the widest pool '{widest.Name}' has {Invariant(slots)} slots (max {Invariant(widest.Options.Pool.Max)} x max_concurrency {Invariant(widest.Options.MaxConcurrency)}): {Invariant(BlocksPerSlot)} blocks per slot need <= {Invariant(byPool)} rows each");
             chosen = Math.Min(chosen, byPool);
         }
 

@@ -25,8 +25,9 @@ internal sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockW
     public SourceEstimate? Estimate { get; init; }
 
     public override string Describe() =>
-        $"{Name}  task pool: {Parallelism} read tasks at once, {Block.Rows} rows per block ({Block.Reason})" +
-        (Estimate is { } e ? $"; {e.ReadTasks} read tasks: {e.Splitting}" : "");
+        $"{Name}  task pool: {Parallelism} read tasks at once, {Block.Rows} rows per block" +
+        $"{Environment.NewLine}       block size: {Block.Reason}" +
+        (Estimate is { } e ? $"{Environment.NewLine}       read tasks: {e.ReadTasks} ({e.Splitting})" : "");
 }
 
 /// <summary>
