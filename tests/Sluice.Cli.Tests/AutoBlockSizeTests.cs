@@ -53,7 +53,7 @@ public sealed class AutoBlockSizeTests : IDisposable
         Assert.True(stats.Operators[0].BlocksOut >= 2 * 8, $"{stats.Operators[0].BlocksOut} blocks for 8 actors; plan: {plan}");
         Assert.Equal(2822, stats.Operators[^1].RowsOut);
         Assert.Contains("the widest pool 'A' has 16 slots (max 8 x max_concurrency 2)", plan, StringComparison.Ordinal);
-        Assert.Contains("read tasks: 1 (one read task per file", plan, StringComparison.Ordinal);
+        Assert.Contains("read tasks: 1; one read task per file", plan, StringComparison.Ordinal);
     }
 
     [Fact]

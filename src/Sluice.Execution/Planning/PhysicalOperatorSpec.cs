@@ -27,7 +27,7 @@ internal sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockW
     public override string Describe() =>
         $"{Name}  task pool: {Parallelism} read tasks at once, {Block.Rows} rows per block" +
         $"{Environment.NewLine}       block size: {Block.Reason}" +
-        (Estimate is { } e ? $"{Environment.NewLine}       read tasks: {e.ReadTasks} ({e.Splitting})" : "");
+        (Estimate is { } e ? $"{Environment.NewLine}       read tasks: {e.ReadTasks}; {e.Splitting}" : "");
 }
 
 /// <summary>
