@@ -163,6 +163,24 @@ public sealed class LineSplitTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_InvalidUtf8InSeveralParts_OneFileAndTheFirstPartNamed()
+    {
+        var path = _dir.File("bad.txt");
+        var bytes = new List<byte>();
+        for (var i = 0; i < 40; i++) bytes.AddRange([.. Encoding.UTF8.GetBytes($"row {i} "), 0xFF, (byte)'\n']);
+        await File.WriteAllBytesAsync(path, [.. bytes]);
+        var source = Sources.Text(path, new TextOptions { SplitBytes = 100 });
+
+        var rows = await ReadTextAsync(source);
+
+        Assert.Equal(40, rows.Count);
+        var warning = Assert.Single(source.Warnings);
+        Assert.Equal(40, warning.Count);
+        Assert.Contains("in 1 file)", warning.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path} line 1:", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Estimate_TextFile_CountsRowsAndTasks()
     {
         var path = _dir.File("est.txt");

@@ -17,9 +17,9 @@ internal readonly record struct LineRange(long Start, long End)
     public static string Id(string file, LineRange? range) =>
         range is { } r ? string.Create(CultureInfo.InvariantCulture, $"{file}@{r.Start}-{r.End}") : file;
 
-    /// <summary>Where errors point: line numbers in a range count from its first line (counting from the file's start would read the whole prefix).</summary>
+    /// <summary>Where errors point: line numbers in a later range count from its first line (counting from the file's start would read the whole prefix).</summary>
     public static string Where(string file, LineRange? range) =>
-        range is { } r ? string.Create(CultureInfo.InvariantCulture, $"{file} (the part from byte {r.Start})") : file;
+        range is { Start: > 0 } r ? string.Create(CultureInfo.InvariantCulture, $"{file} (the part from byte {r.Start})") : file;
 
     /// <summary>The lines this range owns, decoded with <paramref name="encoding"/>.</summary>
     public async IAsyncEnumerable<string> ReadLinesAsync(string file, Encoding encoding, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -34,11 +34,18 @@ internal readonly record struct LineRange(long Start, long End)
             if (Start == 0) await reader.SkipUtf8BomAsync(cancellationToken).ConfigureAwait(false);
             else if (!await reader.ReadLineAsync(null, cancellationToken).ConfigureAwait(false)) yield break;
             var line = new ArrayBufferWriter<byte>();
+            // One decoder call per line, as StreamReader makes: Encoding.GetString counts, then decodes, and a
+            // counting fallback would see each invalid byte twice.
+            var decoder = encoding.GetDecoder();
+            var chars = Array.Empty<char>();
             while (reader.Position < End)
             {
                 line.ResetWrittenCount();
                 if (!await reader.ReadLineAsync(line, cancellationToken).ConfigureAwait(false)) yield break;
-                yield return encoding.GetString(line.WrittenSpan);
+                var most = encoding.GetMaxCharCount(line.WrittenCount);
+                if (chars.Length < most) chars = new char[Math.Max(most, chars.Length * 2)];
+                var n = decoder.GetChars(line.WrittenSpan, chars, flush: true);
+                yield return new string(chars, 0, n);
             }
         }
     }

@@ -20,7 +20,7 @@ internal sealed class JsonLinesReadTask(string file, LineRange? range, InvalidUt
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockRows, 1);
-        var check = new Utf8Check(_where, invalidUtf8, invalid);
+        var check = new Utf8Check(file, invalidUtf8, invalid, range);
         try
         {
             await foreach (var batch in ReadCheckedAsync(check, blockRows, cancellationToken).ConfigureAwait(false)) yield return batch;

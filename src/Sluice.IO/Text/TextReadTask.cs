@@ -13,7 +13,7 @@ internal sealed class TextReadTask(string file, LineRange? range, TextOptions op
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockRows, 1);
-        var check = new Utf8Check(LineRange.Where(file, range), options.InvalidUtf8, invalid);
+        var check = new Utf8Check(file, options.InvalidUtf8, invalid, range);
         try
         {
             var builder = new StringArray.Builder();
