@@ -109,6 +109,20 @@ public sealed class AutoBlockSizeTests : IDisposable
         Assert.True(File.Exists(_dir["out/_SUCCESS"]));
     }
 
+    [Fact]
+    public async Task Run_ResumeAfterASplitInputChanged_RefusedNamingTheInput()
+    {
+        File.WriteAllLines(_dir["docs.txt"], Enumerable.Range(0, 2000).Select(i => $"row {i}"));
+        var yaml = TwoStageSpec(", split_bytes: 4096");
+        await RunAsync(yaml);
+        File.AppendAllLines(_dir["docs.txt"], ["one more row"]);
+
+        var e = await Assert.ThrowsAnyAsync<SluiceException>(() => RunAsync(yaml, WriteMode.Resume));
+
+        Assert.Contains("docs.txt", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--overwrite", e.Message, StringComparison.Ordinal);
+    }
+
     private List<string> Manifest()
     {
         var path = _dir["out/_manifest.jsonl"];
