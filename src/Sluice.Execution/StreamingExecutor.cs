@@ -178,7 +178,7 @@ internal sealed partial class StreamingExecutor
         {
             // What decides the rows goes with the open: a resume with other inputs or another spec is refused there.
             var inputs = source.Source.DescribeInputs();
-            _sinkState = await _sink.OpenAsync(_options.WriteMode, OutputFingerprints.Of(_logical, inputs, readTasks.Select(t => t.Id), _sink), inputs, ct).ConfigureAwait(false);
+            _sinkState = await _sink.OpenAsync(_options.WriteMode, OutputFingerprints.Of(_logical, inputs, readTasks.Select(t => t.Id), source.Block.Rows, _sink), inputs, ct).ConfigureAwait(false);
         }
         var toRun = new List<(int, ReadTask)>();
         for (var i = 0; i < readTasks.Count; i++)

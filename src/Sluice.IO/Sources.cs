@@ -16,16 +16,16 @@ public static class Sources
     /// <summary>Parquet: one read task per (file, row group), id <c>path#rgN</c>.</summary>
     public static Datasource Parquet(string path) => new ParquetDatasource(path);
 
-    /// <summary>CSV with a header row: one read task per file. Throws <see cref="SluiceException"/> for an unknown declared column type.</summary>
+    /// <summary>CSV with a header row: one read task per file, never split (a quoted field may hold line breaks). Throws <see cref="SluiceException"/> for an unknown declared column type.</summary>
     public static Datasource Csv(string path, CsvOptions? options = null) => new CsvDatasource(path, options ?? new CsvOptions());
 
-    /// <summary>JSON Lines (one object per line, blank lines skipped): one read task per file.</summary>
+    /// <summary>JSON Lines (one object per line, blank lines skipped): one read task per file, or per line-aligned byte range of a file over <see cref="JsonLinesOptions.SplitBytes"/>.</summary>
     public static Datasource JsonLines(string path) => new JsonLinesDatasource(path, new JsonLinesOptions());
 
     /// <summary>JSON Lines with options (what to do with bytes that are not UTF-8).</summary>
     public static Datasource JsonLines(string path, JsonLinesOptions options) => new JsonLinesDatasource(path, options);
 
-    /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file.</summary>
+    /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file, or per line-aligned byte range of a file over <see cref="TextOptions.SplitBytes"/>.</summary>
     public static Datasource Text(string path, bool skipEmpty = false) => new TextDatasource(path, new TextOptions { SkipEmpty = skipEmpty });
 
     /// <summary>Text with options (empty lines, bytes that are not UTF-8).</summary>

@@ -48,7 +48,7 @@ public sealed class OutputFingerprintTests
     }
 
     private static OutputFingerprint Of(Dataset dataset, DatasourceInputs? inputs = null) =>
-        OutputFingerprints.Of(dataset.Plan, inputs, TaskIds(dataset), new RecordingSink());
+        OutputFingerprints.Of(dataset.Plan, inputs, TaskIds(dataset), ((SourceSpec)JobExecution.PlanOf(dataset, null).Operators[0]).Block.Rows, new RecordingSink());
 
     private static List<string> TaskIds(Dataset dataset) =>
         ((ReadOperator)dataset.Plan.Chain().First()).Source.PlanAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult().Select(t => t.Id).ToList();

@@ -21,6 +21,35 @@ public sealed class CsvDatasourceTests : DatasourceConformance
     }
 
     [Fact]
+    public async Task PlanAsync_FileLargerThanASplit_WithQuotedLineBreaks_IsOneTaskAndTheEstimateSaysWhy()
+    {
+        // Larger than the text and JSON Lines split size: a byte cut could land inside the quoted field.
+        var path = Dir.File("big.csv");
+        await using (var writer = new StreamWriter(path))
+        {
+            await writer.WriteAsync("id,note\n1,\"first line\nsecond line\"\n");
+            var row = "2,plain\n";
+            var rows = new StringBuilder(1 << 20);
+            while (rows.Length < (1 << 20) - row.Length) rows.Append(row);
+            for (var i = 0; i < 34; i++) await writer.WriteAsync(rows);
+        }
+
+        var source = Sources.Csv(path);
+        var tasks = await source.PlanAsync(CancellationToken.None);
+        var estimate = source.Estimate()!;
+
+        Assert.True(new FileInfo(path).Length > 32L * 1024 * 1024);
+        Assert.Equal([path], tasks.Select(t => t.Id));
+        Assert.Equal(1, estimate.ReadTasks);
+        Assert.Contains("CSV is not split, a quoted field may hold line breaks", estimate.Splitting, StringComparison.Ordinal);
+        await foreach (var batch in tasks[0].ReadAsync(10, CancellationToken.None))
+        {
+            Assert.Equal("first line\nsecond line", ((Apache.Arrow.StringArray)batch.Column("note")).GetString(0));
+            break;
+        }
+    }
+
+    [Fact]
     public async Task ReadAsync_InferredTypes_Int64Float64BoolStringAndNulls()
     {
         var path = Dir.File("types.csv");

@@ -32,6 +32,20 @@ public sealed class ParquetDatasourceTests : DatasourceConformance
     }
 
     [Fact]
+    public async Task Estimate_ThreeRowGroups_ExactRowsAndOneTaskPerGroup()
+    {
+        var path = Dir.File("data.parquet");
+        WriteFixture(path, Rows(10));
+
+        var estimate = Open(path).Estimate()!;
+
+        Assert.Equal(10, estimate.Rows);
+        Assert.Equal(3, estimate.ReadTasks);
+        Assert.Equal((await Open(path).PlanAsync(CancellationToken.None)).Count, estimate.ReadTasks);
+        Assert.Contains("one read task per row group", estimate.Splitting, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PlanAsync_NotParquet_BadInputNamesTheFile()
     {
         var path = Dir.File("fake.parquet");

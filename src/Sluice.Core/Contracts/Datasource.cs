@@ -21,6 +21,13 @@ public abstract class Datasource
     /// </summary>
     public virtual DatasourceInputs? DescribeInputs() => null;
 
+    /// <summary>
+    /// The input's size and how it splits into read tasks, from metadata and at most a small sample
+    /// (synchronous: planning and <c>explain</c> are); null when the source cannot tell, and blocks then
+    /// keep a fixed default size.
+    /// </summary>
+    public virtual SourceEstimate? Estimate() => null;
+
     /// <summary>What the last read noticed without failing (counted since <see cref="PlanAsync"/>); empty when all was well.</summary>
     public virtual IReadOnlyList<SourceWarning> Warnings => [];
 }

@@ -43,7 +43,7 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
             var runner = new ReadRunner(this, taskIndex, task, ctx);
             _runners.Add(runner);
             runner.Grant(decision.ReserveBytes);
-            ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunReadAsync(task, taskIndex, spec.Options.BlockRows, spec.Fused, runner, runner.Token)),
+            ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunReadAsync(task, taskIndex, spec.Block.Rows, spec.Fused, runner, runner.Token)),
                 t => new ExecutorEvent.ReadEnded(this, runner, t.IsCompletedSuccessfully ? t.Result : 0, TaskMapOperator.Failure(t)));
         }
     }
@@ -66,7 +66,7 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
     {
         var runner = new ReadRunner(this, lineage.TaskIndex, _byIndex[lineage.TaskIndex], ctx, lineage.Seq);
         _runners.Add(runner);
-        ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunReadAsync(runner.Task, lineage.TaskIndex, spec.Options.BlockRows, spec.Fused, runner, runner.Token)),
+        ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunReadAsync(runner.Task, lineage.TaskIndex, spec.Block.Rows, spec.Fused, runner, runner.Token)),
             t => new ExecutorEvent.ReadEnded(this, runner, 0, TaskMapOperator.Failure(t)));
     }
 

@@ -17,7 +17,8 @@ internal static class OutputFingerprints
 {
     /// <param name="readTaskIds">The read tasks' ids in plan order: block keys are made of them, so a
     /// source that splits its input otherwise (another task count, other row groups) makes another output.</param>
-    public static OutputFingerprint Of(LogicalOperator plan, DatasourceInputs? inputs, IEnumerable<string> readTaskIds, Datasink sink)
+    /// <param name="blockRows">Rows per block as planned (given, or chosen from the job's shape): block keys mean rows only with it.</param>
+    public static OutputFingerprint Of(LogicalOperator plan, DatasourceInputs? inputs, IEnumerable<string> readTaskIds, int blockRows, Datasink sink)
     {
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var ids = readTaskIds.ToList();
@@ -31,7 +32,7 @@ internal static class OutputFingerprints
             {
                 case ReadOperator read:
                     fields["read.source"] = read.Source.Name;
-                    fields["read.block_rows"] = Invariant(read.Options.BlockRows);
+                    fields["read.block_rows"] = Invariant(blockRows);
                     if (inputs?.Options is { } options) fields["read.options"] = options;
                     foreach (var file in inputs?.Files ?? [])
                         fields[$"input '{file.Path}'"] = $"{Invariant(file.Length)} bytes modified {file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture)}";

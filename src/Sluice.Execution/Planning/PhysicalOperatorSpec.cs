@@ -18,7 +18,16 @@ internal abstract record PhysicalOperatorSpec(string Name)
 internal sealed record SourceSpec(Datasource Source, ReadOptions Options, BlockWork? Fused, IReadOnlyList<string> FusedNames, int Parallelism)
     : PhysicalOperatorSpec(FusedNames.Count == 0 ? $"Read[{Source.Name}]" : $"Read[{Source.Name}]->{string.Join("->", FusedNames)}")
 {
-    public override string Describe() => $"{Name}  task pool: {Parallelism} read tasks at once, {Options.BlockRows} rows per block";
+    /// <summary>Rows per block and why (set by the planner once it knows the pools downstream).</summary>
+    public BlockSize Block { get; init; } = new(Options.BlockRows ?? BlockSizing.FallbackRows, Options.BlockRows is null ? "default" : "read.block_rows");
+
+    /// <summary>What the source told of its size and read tasks; null when it could not.</summary>
+    public SourceEstimate? Estimate { get; init; }
+
+    public override string Describe() =>
+        $"{Name}  task pool: {Parallelism} read tasks at once, {Block.Rows} rows per block" +
+        $"{Environment.NewLine}       block size: {Block.Reason}" +
+        (Estimate is { } e ? $"{Environment.NewLine}       read tasks: {e.ReadTasks}; {e.Splitting}" : "");
 }
 
 /// <summary>

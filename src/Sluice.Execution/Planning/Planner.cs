@@ -41,7 +41,28 @@ internal static class Planner
             }
         }
         if (sink is not null) ops.Add(new SinkSpec(sink, cores));
+        if (ops.Count > 0 && ops[0] is SourceSpec source)
+        {
+            var estimate = EstimateOf(source.Source);
+            ops[0] = source with { Estimate = estimate, Block = BlockSizing.Choose(source.Options, estimate, ops.OfType<ActorMapSpec>().ToList()) };
+        }
         return new PhysicalPlan(ops);
+    }
+
+    /// <summary>
+    /// The source's estimate, or none when it cannot look (a missing input): planning the reads then
+    /// fails with the located error, after the stages were checked, as it did before sources estimated.
+    /// </summary>
+    private static SourceEstimate? EstimateOf(Datasource source)
+    {
+        try
+        {
+            return source.Estimate();
+        }
+        catch (Exception e) when (e is SluiceException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static BlockWork FunctionWork(string name, BatchTransform.Function f, int? batchSize) =>

@@ -15,15 +15,20 @@ namespace Sluice.IO.Files;
 internal sealed class Utf8Check
 {
     private readonly string _file;
+    private readonly LineRange? _range;
+    private readonly string _where;
     private readonly InvalidUtf8 _policy;
     private readonly InvalidUtf8Tally _tally;
     private readonly CountingFallback _fallback = new();
     private long? _firstLine;
     private bool _completed;
 
-    public Utf8Check(string file, InvalidUtf8 policy, InvalidUtf8Tally tally)
+    /// <param name="range">The part of the file read, when it is split: errors then name the part, and line numbers count from its first line.</param>
+    public Utf8Check(string file, InvalidUtf8 policy, InvalidUtf8Tally tally, LineRange? range = null)
     {
         _file = file;
+        _range = range;
+        _where = LineRange.Where(file, range);
         _policy = policy;
         _tally = tally;
         var encoding = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).Clone();
@@ -42,7 +47,7 @@ internal sealed class Utf8Check
         if (_policy == InvalidUtf8.Error)
         {
             throw new BadInputException(
-                $"{_file} line {line}: bytes that are not UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8) " +
+                $"{_where} line {line}: bytes that are not UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8) " +
                 "or read with invalid_utf8: replace to take them as U+FFFD");
         }
     }
@@ -52,7 +57,7 @@ internal sealed class Utf8Check
     {
         if (_completed) return;
         _completed = true;
-        if (_fallback.Count > 0) _tally.Add(_file, _firstLine, _fallback.Count);
+        if (_fallback.Count > 0) _tally.Add(_file, _range?.Start ?? 0, _where, _firstLine, _fallback.Count);
     }
 
     private sealed class CountingFallback : DecoderFallback

@@ -7,17 +7,20 @@ using Sluice.IO.Files;
 namespace Sluice.IO.JsonLines;
 
 /// <summary>
-/// One JSON Lines file. The schema is inferred from the file's first block; later blocks must fit it
+/// One JSON Lines file, or one <see cref="LineRange"/> of a large one. The schema is inferred from the file's first block; later blocks must fit it
 /// (an int64 column accepts no fractions, a fixed-size array column no other length).
 /// </summary>
-internal sealed class JsonLinesReadTask(string file, InvalidUtf8 invalidUtf8, InvalidUtf8Tally invalid) : ReadTask
+internal sealed class JsonLinesReadTask(string file, LineRange? range, InvalidUtf8 invalidUtf8, InvalidUtf8Tally invalid) : ReadTask
 {
-    public override string Id => file;
+    // Errors name the file, or the part of it (line numbers then count from the part's first line).
+    private readonly string _where = LineRange.Where(file, range);
+
+    public override string Id => LineRange.Id(file, range);
 
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockRows, 1);
-        var check = new Utf8Check(file, invalidUtf8, invalid);
+        var check = new Utf8Check(file, invalidUtf8, invalid, range);
         try
         {
             await foreach (var batch in ReadCheckedAsync(check, blockRows, cancellationToken).ConfigureAwait(false)) yield return batch;
@@ -30,13 +33,14 @@ internal sealed class JsonLinesReadTask(string file, InvalidUtf8 invalidUtf8, In
 
     private async IAsyncEnumerable<RecordBatch> ReadCheckedAsync(Utf8Check check, int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(file, check.Encoding, detectEncodingFromByteOrderMarks: true);
+        var lines = LineRange.ReadAsync(file, range, check.Encoding, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var _ = lines.ConfigureAwait(false);
         var rows = new List<JsonRow>(Math.Min(blockRows, 4096));
         Schema? schema = null;
         var lineNumber = 0;
         while (true)
         {
-            var text = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var text = await lines.MoveNextAsync().ConfigureAwait(false) ? lines.Current : null;
             if (text is not null)
             {
                 lineNumber++;
@@ -47,8 +51,8 @@ internal sealed class JsonLinesReadTask(string file, InvalidUtf8 invalidUtf8, In
             }
             if (rows.Count == 0) yield break;
             cancellationToken.ThrowIfCancellationRequested();
-            schema ??= JsonSchemaInference.Infer(file, rows);
-            yield return JsonSchemaInference.ToBatch(file, schema, rows);
+            schema ??= JsonSchemaInference.Infer(_where, rows);
+            yield return JsonSchemaInference.ToBatch(_where, schema, rows);
             rows = new List<JsonRow>(rows.Count);
             if (text is null) yield break;
         }
@@ -60,14 +64,14 @@ internal sealed class JsonLinesReadTask(string file, InvalidUtf8 invalidUtf8, In
         {
             using var doc = JsonDocument.Parse(text);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new BadInputException($"{file} line {line}: expected a JSON object but found {doc.RootElement.ValueKind}; each line must hold one object");
+                throw new BadInputException($"{_where} line {line}: expected a JSON object but found {doc.RootElement.ValueKind}; each line must hold one object");
             var row = new Dictionary<string, object?>(StringComparer.Ordinal);
             foreach (var property in doc.RootElement.EnumerateObject()) row[property.Name] = Value(property.Value);
             return row;
         }
         catch (JsonException e)
         {
-            throw new BadInputException($"{file} line {line}: malformed JSON ({e.Message}); fix the line or remove it", e);
+            throw new BadInputException($"{_where} line {line}: malformed JSON ({e.Message}); fix the line or remove it", e);
         }
     }
 

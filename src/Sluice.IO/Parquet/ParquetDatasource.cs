@@ -28,6 +28,21 @@ internal sealed class ParquetDatasource(string path) : Datasource
         return ValueTask.FromResult<IReadOnlyList<ReadTask>>(tasks);
     }
 
+    /// <summary>Rows and row groups from each file's footer: exact, and no data pages are read.</summary>
+    public override SourceEstimate? Estimate()
+    {
+        var files = FileLister.Expand(path, "Parquet");
+        long bytes = 0, rows = 0;
+        var groups = 0;
+        foreach (var file in files)
+        {
+            bytes += new FileInfo(file).Length;
+            (rows, groups) = Open(file, r => (rows + r.ParquetReader.FileMetaData.NumRows, groups + r.NumRowGroups));
+        }
+        return new SourceEstimate(bytes, rows, groups,
+            $"one read task per row group ({groups} in {files.Count} file{(files.Count == 1 ? "" : "s")})");
+    }
+
     public override ValueTask<Schema?> InferSchemaAsync(CancellationToken cancellationToken)
     {
         var first = FileLister.Expand(path, "Parquet")[0];
