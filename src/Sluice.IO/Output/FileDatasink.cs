@@ -66,11 +66,15 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         return $"part-{lineage.TaskIndex:D5}-{Convert.ToHexStringLower(hash, 0, 4)}-{lineage.Seq:D5}.{extension}";
     }
 
-    /// <summary>Appends the block and commits it at once, with whatever the open part held: a part per call.</summary>
+    /// <summary>Writes the block as a part file of its own and commits it before returning (the open part is not touched).</summary>
     public override async ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
     {
-        await AppendAsync(block, cancellationToken).ConfigureAwait(false);
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(block);
+        lock (_lock)
+        {
+            if (_manifest.IsCommitted(BlockKey(block.Lineage.TaskId, block.Lineage.Seq))) return;
+        }
+        await Task.Run(() => WriteOwnPart(block, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     public override async ValueTask<IReadOnlyList<BlockLineage>> AppendAsync(Block block, CancellationToken cancellationToken)
@@ -214,6 +218,39 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         var committed = new List<BlockLineage>();
         foreach (var part in full) committed.AddRange(Commit(part));
         return committed;
+    }
+
+    private void WriteOwnPart(Block block, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var key = BlockKey(block.Lineage.TaskId, block.Lineage.Seq);
+        RecordBatch? batch;
+        lock (_appendLock)
+        {
+            ThrowIfBroken();
+            if (!_accepted.Add(key)) return;
+            try
+            {
+                batch = block.Rows > 0 ? Prepare(block.Batch) : null;
+            }
+            catch
+            {
+                _accepted.Remove(key);
+                throw;
+            }
+        }
+        var part = new OpenPart();
+        try
+        {
+            part.Add(block, key, batch, NewPart, (stream, first) => OpenWriter(stream, first, Volatile.Read(ref _packing)));
+        }
+        catch (Exception e)
+        {
+            part.Discard();
+            lock (_appendLock) _broken ??= e;
+            throw;
+        }
+        Commit(part);
     }
 
     /// <summary>Completes the part, renames it into place and records it with its blocks: they are committed when this returns.</summary>
