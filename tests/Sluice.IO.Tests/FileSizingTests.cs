@@ -226,6 +226,24 @@ public sealed class FileSizingTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenAsync_ResumeOfAnOutputWrittenOneBlockPerPart_KeepsItsPartsWhateverTheSizing()
+    {
+        // An output as sinks wrote it before part files held several blocks: "block" lines, no write options in the fingerprint.
+        Directory.CreateDirectory(Out);
+        var part = Path.Combine(Out, "part-00000-aaaaaaaa-00000.jsonl");
+        await File.WriteAllTextAsync(part, "{\"id\":0,\"name\":\"name-0\",\"score\":0.25}\n");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(part)));
+        await File.WriteAllLinesAsync(Path.Combine(Out, "_manifest.jsonl"), [
+            "{\"kind\":\"fingerprint\",\"fields\":{\"read.block_rows\":\"50\",\"write.format\":\"x\"}}",
+            $"{{\"kind\":\"block\",\"key\":\"in/0.txt#0\",\"part\":\"{Path.GetFileName(part)}\",\"rows\":1,\"bytes\":{new FileInfo(part).Length},\"sha256\":\"{sha}\"}}"]);
+
+        var state = await Sinks.JsonLines(Out, new JsonLinesSinkOptions { RowsPerFile = 500 }).OpenAsync(WriteMode.Resume, Fingerprint(), null, CancellationToken.None);
+
+        Assert.Equal(["in/0.txt#0"], state.CommittedBlocks);
+        Assert.True(File.Exists(part));
+    }
+
+    [Fact]
     public void Parquet_InvalidOptions_RefusedNamingTheField()
     {
         var e = Assert.Throws<SluiceException>(() => Sinks.Parquet(Out, new ParquetSinkOptions { RowsPerFile = 0, RowGroupRows = 0 }));
