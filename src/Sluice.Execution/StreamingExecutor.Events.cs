@@ -56,6 +56,13 @@ internal sealed partial class StreamingExecutor
                 _pendingMarks--;
                 if (marked.Error is not null && !IsShutdown(marked.Error)) throw marked.Error;
                 break;
+            case ExecutorEvent.BlocksCommitted committed:
+                foreach (var lineage in committed.Blocks) Commit(lineage.TaskIndex);
+                break;
+            case ExecutorEvent.SinkFlushed flushed:
+                flushed.Op.OnFlushed();
+                if (flushed.Error is not null && !IsShutdown(flushed.Error)) throw flushed.Error;
+                break;
             case ExecutorEvent.OutputTaken taken:
                 ctx.Budget.Release(_ops[^1].Index, taken.Block);
                 _runtime.Free(taken.Block);
@@ -104,11 +111,9 @@ internal sealed partial class StreamingExecutor
         ctx.Budget.Release(op.Index - 1, e.Task.Input);
         _runtime.Free(e.Task.Input);
         if (e.Output is { } output) OnProduced(op, output);
-        else if (!op.ProducesOutput)
-        {
-            op.RecordProduced(e.Task.Input.Rows, e.Task.Input.Bytes);
-            Commit(e.Task.Input.Lineage.TaskIndex);
-        }
+        // A written block counts as committed when the sink reports it (ExecutorEvent.BlocksCommitted), not here:
+        // a sink that groups blocks into files commits it later, with its file.
+        else if (!op.ProducesOutput) op.RecordProduced(e.Task.Input.Rows, e.Task.Input.Bytes);
     }
 
     /// <summary>

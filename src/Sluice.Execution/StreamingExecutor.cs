@@ -269,7 +269,10 @@ internal sealed partial class StreamingExecutor
             var op = _ops[i];
             if (!op.IsDone) continue;
             op.MarkDone(_ctx!.NowTicks);
-            if (op.Downstream is { UpstreamDone: false } next) next.UpstreamDone = true;
+            if (op.Downstream is not { UpstreamDone: false } next) continue;
+            next.UpstreamDone = true;
+            // A turn for the next operator to act on its input's end (the sink's flush) without waiting for a tick.
+            _ctx.Post(new ExecutorEvent.Tick());
         }
     }
 

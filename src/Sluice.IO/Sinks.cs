@@ -5,16 +5,33 @@ using Sluice.IO.Parquet;
 namespace Sluice.IO;
 
 /// <summary>
-/// File datasinks writing exactly once into an output directory: parts named
-/// <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c> after the block's lineage, committed by rename and
-/// recorded in <c>_manifest.jsonl</c> (with the job's fingerprint, checked on resume);
+/// File datasinks writing exactly once into an output directory: blocks are gathered into part files of
+/// about <see cref="FileSinkOptions.TargetFileSize"/> (or <see cref="FileSinkOptions.RowsPerFile"/> rows), each
+/// named <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c> after its first block's lineage, committed by rename and
+/// recorded in <c>_manifest.jsonl</c> with the blocks it holds (and the job's fingerprint, checked on resume);
 /// <c>_SUCCESS</c> marks a complete output. A run holds <c>_sluice.lock</c> while it writes.
 /// </summary>
 public static class Sinks
 {
-    /// <summary>Parquet parts (Snappy, Arrow schema stored so tensor columns round-trip).</summary>
-    public static Datasink Parquet(string directory) => new ParquetDatasink(directory);
+    /// <summary>Parquet parts (zstd, Arrow schema stored so tensor columns round-trip), with the default options.</summary>
+    public static Datasink Parquet(string directory) => Parquet(directory, new ParquetSinkOptions());
 
-    /// <summary>JSON Lines parts; tensor and list columns as JSON arrays.</summary>
-    public static Datasink JsonLines(string directory) => new JsonLinesDatasink(directory);
+    /// <summary>Parquet parts written as <paramref name="options"/> say; invalid options are refused here, naming the field.</summary>
+    public static Datasink Parquet(string directory, ParquetSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ThrowIfInvalid($"parquet({directory})");
+        return new ParquetDatasink(directory, options);
+    }
+
+    /// <summary>JSON Lines parts; tensor and list columns as JSON arrays, with the default options.</summary>
+    public static Datasink JsonLines(string directory) => JsonLines(directory, new JsonLinesSinkOptions());
+
+    /// <summary>JSON Lines parts written as <paramref name="options"/> say; invalid options are refused here, naming the field.</summary>
+    public static Datasink JsonLines(string directory, JsonLinesSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ThrowIfInvalid($"jsonl({directory})");
+        return new JsonLinesDatasink(directory, options);
+    }
 }

@@ -3,13 +3,13 @@ namespace Sluice.Cli.Tests;
 /// <summary>Job specs and inputs for the end-to-end tests.</summary>
 internal static class Jobs
 {
-    public static string EmbedSpec(string input, string format, string model, string vocab, string output, int blockRows = 64, int batch = 16) => $$"""
+    public static string EmbedSpec(string input, string format, string model, string vocab, string output, int blockRows = 64, int batch = 16, string write = "") => $$"""
         name: e2e
         read: { format: {{format}}, path: {{input}}, block_rows: {{blockRows}} }
         stages:
           - { name: tokenize, op: bert_tokenize, vocab: {{vocab}}, column: text, max_length: 128 }
           - { name: embed, op: onnx, model: {{model}}, pooling: mean, batch_size: {{batch}}, pool: { min: 1, max: 2 }, resources: { cpus: 1 } }
-        write: { format: parquet, path: {{output}} }
+        write: { format: parquet, path: {{output}}{{write}} }
         """;
 
     public static readonly string[] Sentences =

@@ -19,12 +19,12 @@ public sealed class OutputIntegrityTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string Spec(string input, string output, string format = "jsonl", int blockRows = 10, double perRowMs = 0) => $$"""
+    private string Spec(string input, string output, string format = "jsonl", int blockRows = 10, double perRowMs = 0, string write = "") => $$"""
         name: integrity
         read: { format: jsonl, path: {{input}}, block_rows: {{blockRows}} }
         stages:
           - { name: sim, op: simulate, per_row_ms: {{perRowMs}}, batch_size: 8 }
-        write: { format: {{format}}, path: {{output}} }
+        write: { format: {{format}}, path: {{output}}{{write}} }
         execution: { sim_gpus: 1 }
         """;
 
@@ -129,9 +129,11 @@ public sealed class OutputIntegrityTests : IDisposable
     {
         WriteInput("in/a.jsonl", 0, 40);
         WriteInput("in/b.jsonl", 40, 40);
-        var yaml = Spec(_dir["in/*.jsonl"], _dir["out"]);
+        // Two blocks per part file: a damaged part takes both its blocks (and their read task) back.
+        var yaml = Spec(_dir["in/*.jsonl"], _dir["out"], write: ", rows_per_file: 20");
         await RunAsync(yaml);
         var parts = Directory.GetFiles(_dir["out"], "part-*").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(4, parts.Count);
         File.Delete(parts[1]);
         var last = File.ReadAllBytes(parts[^1]);
         File.WriteAllBytes(parts[^1], last[..(last.Length / 2)]);

@@ -33,7 +33,7 @@ public class ResumeTests(ModelFiles models, ITestOutputHelper log) : IDisposable
         if (!File.Exists(manifest)) return 0;
         using var stream = new FileStream(manifest, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Split('\n').Count(l => l.Contains("\"block\"", StringComparison.Ordinal));
+        return reader.ReadToEnd().Split('\n').Count(l => l.Contains("\"kind\":\"file\"", StringComparison.Ordinal));
     }
 
     private static async Task<SortedDictionary<string, List<(string Text, float[] Embedding)>>> PartsAsync(string output)
@@ -59,7 +59,9 @@ public class ResumeTests(ModelFiles models, ITestOutputHelper log) : IDisposable
         var lines = Jobs.Lines(600);
         Directory.CreateDirectory(_dir["docs"]);
         for (var f = 0; f < 3; f++) File.WriteAllLines(_dir[$"docs/{f}.txt"], lines.Skip(f * 200).Take(200));
-        var yaml = Jobs.EmbedSpec(_dir["docs/*.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["killed"], blockRows: 20);
+        var yaml = Jobs.EmbedSpec(_dir["docs/*.txt"], "text", models.MiniLm.Model, models.MiniLm.Vocab, _dir["killed"], blockRows: 20,
+            // A part file per block: parts commit while the job runs, and each is named after its one block in both runs.
+            write: ", rows_per_file: 20");
         File.WriteAllText(_dir["job.yaml"], yaml);
 
         // The reference: the same job, uninterrupted.

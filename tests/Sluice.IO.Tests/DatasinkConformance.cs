@@ -80,8 +80,10 @@ public abstract class DatasinkConformance : IDisposable
         var records = ManifestLines().Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
         Assert.Equal(4, records.Count);
-        Assert.Equal("block", records[0].GetProperty("kind").GetString());
-        Assert.Equal(Datasink.BlockKey("in/0.txt", 0), records[0].GetProperty("key").GetString());
+        Assert.Equal("file", records[0].GetProperty("kind").GetString());
+        var block = Assert.Single(records[0].GetProperty("blocks").EnumerateArray());
+        Assert.Equal(Datasink.BlockKey("in/0.txt", 0), block.GetProperty("key").GetString());
+        Assert.Equal(5, block.GetProperty("rows").GetInt32());
         Assert.Equal(Part(0, 0), records[0].GetProperty("part").GetString());
         Assert.Equal(5, records[0].GetProperty("rows").GetInt32());
         Assert.Equal("task", records[2].GetProperty("kind").GetString());
@@ -210,7 +212,7 @@ public abstract class DatasinkConformance : IDisposable
 
         await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(() => sink.WriteAsync(MakeBlock(i, 0, 4, firstRow: 4 * i), CancellationToken.None).AsTask())));
 
-        var keys = ManifestLines().Select(l => JsonDocument.Parse(l).RootElement.GetProperty("key").GetString()).ToList();
+        var keys = ManifestLines().SelectMany(l => JsonDocument.Parse(l).RootElement.GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("key").GetString())).ToList();
         Assert.Equal(16, keys.Distinct().Count());
         Assert.Equal(16, keys.Count);
         Assert.Equal(Rows(64).Select(AsDictionary), await ReadAllRowsAsync(ReadBack(Out)));

@@ -27,6 +27,7 @@ internal static class DemoData
     {
         if (rows < 1) throw new SluiceException($"--rows must be at least 1, got {rows}");
         await Dataset.Read(new CaptionedImages(rows), new ReadOptions { BlockRows = 32 })
-            .WriteAsync(Sinks.Parquet(dir), new ExecutionOptions { WriteMode = WriteMode.Overwrite }, ct).ConfigureAwait(false);
+            // A file per 32-row block, as the demo's data always was: its jobs read them as many small read tasks.
+            .WriteAsync(Sinks.Parquet(dir, new ParquetSinkOptions { RowsPerFile = 32 }), new ExecutionOptions { WriteMode = WriteMode.Overwrite }, ct).ConfigureAwait(false);
     }
 }

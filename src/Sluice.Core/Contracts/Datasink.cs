@@ -53,6 +53,27 @@ public abstract class Datasink
     /// <summary>Writes and commits one block (an empty block writes no file but is recorded). Idempotent for a block key.</summary>
     public abstract ValueTask WriteAsync(Block block, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes a block into the output and returns the blocks this call committed. A sink that commits each block
+    /// (the default: <see cref="WriteAsync"/>) returns the block itself; a sink that groups blocks into files
+    /// returns the blocks of the files this call closed — often none, since the block waits in an open file.
+    /// The executor counts a block, and so its read task, as committed only once it is returned here or by
+    /// <see cref="FlushAsync"/>: never when the call merely returns. Idempotent for a block key.
+    /// </summary>
+    public virtual async ValueTask<IReadOnlyList<BlockLineage>> AppendAsync(Block block, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        await WriteAsync(block, cancellationToken).ConfigureAwait(false);
+        return [block.Lineage];
+    }
+
+    /// <summary>
+    /// Commits every block <see cref="AppendAsync"/> holds uncommitted (the input ended) and returns them.
+    /// The default holds none.
+    /// </summary>
+    public virtual ValueTask<IReadOnlyList<BlockLineage>> FlushAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<BlockLineage>>([]);
+
     /// <summary>Records that a read task's blocks 0..blocks-1 are all committed.</summary>
     public abstract ValueTask MarkTaskCompleteAsync(string taskId, int blocks, CancellationToken cancellationToken);
 

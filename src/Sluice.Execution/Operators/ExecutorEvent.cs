@@ -17,6 +17,12 @@ internal abstract record ExecutorEvent
 
     public sealed record TaskMarked(Exception? Error) : ExecutorEvent;
 
+    /// <summary>The sink committed these blocks (a file it closed holds them): only now do they count as written.</summary>
+    public sealed record BlocksCommitted(IReadOnlyList<BlockLineage> Blocks) : ExecutorEvent;
+
+    /// <summary>The sink committed what it held once its input ended (see <see cref="SinkOperator"/>).</summary>
+    public sealed record SinkFlushed(SinkOperator Op, Exception? Error) : ExecutorEvent;
+
     public sealed record OutputTaken(BlockRef Block) : ExecutorEvent;
 
     public sealed record Tick : ExecutorEvent;

@@ -36,9 +36,15 @@ internal abstract partial class FileDatasink
                 // Creating the lock file is the first write into the output: a read-only directory or file system shows here.
                 throw new SluiceException($"output '{directory}' is not writable ({e.Message}); give write.path a directory you can write", e);
             }
+            lock (_appendLock)
+            {
+                _open = null;
+                _accepted.Clear();
+                _broken = null;
+            }
             try
             {
-                return ValueTask.FromResult(OpenLocked(mode, fingerprint));
+                return ValueTask.FromResult(OpenLocked(mode, fingerprint is null ? null : WithWriteOptions(fingerprint)));
             }
             catch
             {
@@ -72,7 +78,7 @@ internal abstract partial class FileDatasink
                 break;
             default:
                 _manifest.Load();
-                if (fingerprint is not null && _manifest.Fingerprint is { } recorded) RefuseDifferentJob(fingerprint, recorded);
+                if (fingerprint is not null && _manifest.Fingerprint is { } recorded) RefuseDifferentJob(WrittenBefore(fingerprint, recorded), recorded);
                 // Temporary files are leftovers of a killed run: never committed, never referenced.
                 DeleteTmp();
                 VerifyParts();
@@ -88,8 +94,27 @@ internal abstract partial class FileDatasink
             new HashSet<string>(_manifest.Blocks, StringComparer.Ordinal));
     }
 
+    /// <summary>The job's fingerprint with how this sink sizes and encodes files: a resume that would write them otherwise is refused.</summary>
+    private OutputFingerprint WithWriteOptions(OutputFingerprint fingerprint)
+    {
+        var fields = new SortedDictionary<string, string>(fingerprint.Fields.ToDictionary(), StringComparer.Ordinal);
+        foreach (var (name, value) in options.FingerprintFields()) fields[name] = value;
+        return new OutputFingerprint(fields);
+    }
+
     /// <summary>
-    /// Drops from the committed sets every block whose part is missing, or differs in size or
+    /// An output recorded before file sizing existed (no <c>write.target_file_size</c>) holds one block per part,
+    /// which any sizing can continue: its fingerprint is compared without the sizing fields.
+    /// </summary>
+    private OutputFingerprint WrittenBefore(OutputFingerprint fingerprint, OutputFingerprint recorded)
+    {
+        if (recorded.Fields.ContainsKey("write.target_file_size")) return fingerprint;
+        var own = options.FingerprintFields().Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+        return new OutputFingerprint(fingerprint.Fields.Where(f => !own.Contains(f.Key)).ToDictionary(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Drops from the committed sets every block whose part file is missing, or differs in size or
     /// checksum from what the manifest recorded (deleted or truncated behind the job's back): the job
     /// re-reads its task and writes it again. Reads every committed part once, the price of
     /// knowing that a resumed output is whole.
@@ -103,7 +128,7 @@ internal abstract partial class FileDatasink
             var intact = info.Exists
                 && (record.Bytes is not { } bytes || info.Length == bytes)
                 && (record.Sha256 is not { } sha || string.Equals(Sha256Of(path), sha, StringComparison.Ordinal));
-            if (!intact) _manifest.Forget(record.Key);
+            if (!intact) _manifest.Forget(record);
         }
     }
 

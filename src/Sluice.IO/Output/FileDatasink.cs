@@ -6,34 +6,55 @@ using Sluice.Contracts;
 namespace Sluice.IO.Output;
 
 /// <summary>
-/// The exactly-once protocol shared by file sinks; a format only writes one file from a batch.
-/// A block is written to <c>.tmp/</c>, fsynced, renamed to <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c>,
-/// and then recorded in <c>_manifest.jsonl</c> with its size and SHA-256. A kill between rename and
-/// record leaves an orphan part that the resumed job rewrites with identical content (the name comes
-/// from the block's lineage). The task index keeps parts in input order; the hash of the task's
-/// stable id keeps two read tasks from ever sharing a name, whatever their indices.
-/// The output directory is locked (<see cref="OutputLock"/>) from open until complete or abort.
+/// The exactly-once protocol shared by file sinks; a format only encodes batches into one file
+/// (<see cref="PartWriter"/>). Blocks are appended to an open part file in <c>.tmp/</c>; once it holds
+/// <see cref="FileSinkOptions.RowsPerFile"/> rows or about <see cref="FileSinkOptions.TargetFileSize"/> bytes
+/// (or the input ends) it is completed, fsynced, renamed to <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c> (after
+/// its first block's lineage) and recorded in <c>_manifest.jsonl</c> on one line with its size, SHA-256 and the
+/// keys of every block it holds. Only then are those blocks committed (and reported by
+/// <see cref="AppendAsync"/> / <see cref="FlushAsync"/>): one fsync and one rename per file, not per block.
+/// A kill leaves the open part in <c>.tmp/</c> (deleted on resume, its blocks written again) or an orphan
+/// part renamed but not recorded (deleted on resume). The task index keeps parts in input order; the hash of
+/// the task's stable id keeps two read tasks from ever sharing a name. A stopped or failed job
+/// (<see cref="AbortAsync"/>) commits the open part when every block in it was written whole: those rows
+/// are done work, the manifest says so, and a resume drops them after reading, exactly as it drops any
+/// committed block. The output directory is locked (<see cref="OutputLock"/>) from open until complete or abort.
 /// </summary>
-internal abstract partial class FileDatasink(string directory) : Datasink, IDisposable
+internal abstract partial class FileDatasink(string directory, FileSinkOptions options) : Datasink, IDisposable
 {
     private const string TmpDir = ".tmp";
     private const string SuccessFile = "_SUCCESS";
 
-    // Guards the manifest, its in-memory sets and the lock handle: appends must not interleave. Part
-    // files are written outside it, so blocks of different tasks write in parallel.
+    // Guards the manifest and the lock handle: appends must not interleave.
     private readonly Lock _lock = new();
     private readonly SinkManifest _manifest = new(Path.Combine(directory, SinkManifest.FileName));
     private OutputLock? _outputLock;
 
+    // Guards the open part, the keys taken into parts and how the format packs bytes. A part is encoded under it
+    // (one open file, filled in arrival order); completing, fsyncing and renaming a full part happen outside it.
+    private readonly Lock _appendLock = new();
+    private readonly HashSet<string> _accepted = new(StringComparer.Ordinal);
+    private OpenPart? _open;
+    private Exception? _broken;
+
+    // File bytes per Arrow byte of the parts committed so far: how a format's buffered bytes are estimated. 1 until known.
+    private double _packing = 1.0;
+
     protected string OutputDirectory => directory;
+
+    protected FileSinkOptions Options => options;
 
     /// <summary>The part files' extension, without the dot.</summary>
     protected abstract string Extension { get; }
 
     public override string Format => Extension;
 
-    /// <summary>Writes <paramref name="batch"/> as one complete file into <paramref name="output"/> (which the caller flushes and closes).</summary>
-    protected abstract void WritePart(RecordBatch batch, Stream output);
+    /// <summary>Opens a writer of one part file into <paramref name="output"/> (which the caller flushes and closes), for batches like <paramref name="first"/>.</summary>
+    /// <param name="packing">File bytes per Arrow byte seen so far, to estimate what the writer still buffers.</param>
+    protected abstract PartWriter OpenWriter(Stream output, RecordBatch first, double packing);
+
+    /// <summary>The batch as the format writes it; throws, before anything is written, for a batch the output cannot hold.</summary>
+    protected virtual RecordBatch Prepare(RecordBatch batch) => batch;
 
     /// <summary>Called once per open, after the manifest is loaded; lets a format restore what it keeps across parts.</summary>
     protected virtual void OnOpened(string? firstCommittedPart) { }
@@ -45,26 +66,40 @@ internal abstract partial class FileDatasink(string directory) : Datasink, IDisp
         return $"part-{lineage.TaskIndex:D5}-{Convert.ToHexStringLower(hash, 0, 4)}-{lineage.Seq:D5}.{extension}";
     }
 
+    /// <summary>Writes the block as a part file of its own and commits it before returning (the open part is not touched).</summary>
     public override async ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
     {
-        var key = BlockKey(block.Lineage.TaskId, block.Lineage.Seq);
+        ArgumentNullException.ThrowIfNull(block);
         lock (_lock)
         {
-            if (_manifest.Blocks.Contains(key)) return;
+            if (_manifest.IsCommitted(BlockKey(block.Lineage.TaskId, block.Lineage.Seq))) return;
         }
-        string? part = null;
-        (long Bytes, string Sha256)? written = null;
-        if (block.Rows > 0)
-        {
-            part = PartName(block.Lineage, Extension);
-            // Off the caller's thread: a part can take a while to encode and fsync.
-            written = await Task.Run(() => WriteAndRename(block.Batch, part, cancellationToken), cancellationToken).ConfigureAwait(false);
-        }
+        await Task.Run(() => WriteOwnPart(block, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async ValueTask<IReadOnlyList<BlockLineage>> AppendAsync(Block block, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(block);
         lock (_lock)
         {
-            // Another thread may have committed the same key meanwhile; its part is identical.
-            if (!_manifest.Blocks.Contains(key)) _manifest.AppendBlock(key, part, block.Rows, written?.Bytes, written?.Sha256);
+            if (_manifest.IsCommitted(BlockKey(block.Lineage.TaskId, block.Lineage.Seq))) return [];
         }
+        // Off the caller's thread: encoding a block, and completing a full part, take a while.
+        return await Task.Run(() => Append(block, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async ValueTask<IReadOnlyList<BlockLineage>> FlushAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        OpenPart? part;
+        lock (_appendLock)
+        {
+            ThrowIfBroken();
+            part = _open;
+            _open = null;
+        }
+        if (part is null) return [];
+        return await Task.Run(() => Commit(part), cancellationToken).ConfigureAwait(false);
     }
 
     public override ValueTask MarkTaskCompleteAsync(string taskId, int blocks, CancellationToken cancellationToken)
@@ -83,15 +118,38 @@ internal abstract partial class FileDatasink(string directory) : Datasink, IDisp
         {
             // A sink that never took the lock (refused at open) must not touch what another run is writing.
             if (_outputLock is null) return ValueTask.CompletedTask;
+        }
+        OpenPart? part;
+        bool whole;
+        lock (_appendLock)
+        {
+            (part, _open) = (_open, null);
+            whole = _broken is null;
+        }
+        if (part is not null)
+        {
+            try
+            {
+                if (whole) Commit(part);
+                else part.Discard();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SluiceException)
+            {
+                // Not committed: the part's blocks are written again by a resume. The job's own error is what matters.
+            }
+        }
+        lock (_lock)
+        {
             DeleteTmp();
             ReleaseLock();
         }
         return ValueTask.CompletedTask;
     }
 
-    public override ValueTask CompleteAsync(CancellationToken cancellationToken)
+    public override async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        // A caller that appended without flushing still gets every block committed before the output is marked complete.
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
         var tmp = Path.Combine(directory, TmpDir);
         System.IO.Directory.CreateDirectory(tmp);
         var marker = Path.Combine(tmp, $"{SuccessFile}.{Guid.NewGuid():N}");
@@ -100,47 +158,140 @@ internal abstract partial class FileDatasink(string directory) : Datasink, IDisp
         File.Move(marker, Path.Combine(directory, SuccessFile), overwrite: true);
         DeleteTmp();
         lock (_lock) ReleaseLock();
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>Releases the output's lock without cleaning up, as a killed process would (tests use it to stand for a kill).</summary>
     public void Dispose()
     {
+        lock (_appendLock)
+        {
+            // A kill leaves the open part's bytes in .tmp/, never committed.
+            _open?.Dispose();
+            _open = null;
+        }
         lock (_lock) ReleaseLock();
+    }
+
+    private List<BlockLineage> Append(Block block, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var key = BlockKey(block.Lineage.TaskId, block.Lineage.Seq);
+        var full = new List<OpenPart>(2);
+        lock (_appendLock)
+        {
+            ThrowIfBroken();
+            if (!_accepted.Add(key)) return [];
+            RecordBatch? batch;
+            try
+            {
+                batch = block.Rows > 0 ? Prepare(block.Batch) : null;
+            }
+            catch
+            {
+                // Refused before a byte was written: the open part is still whole.
+                _accepted.Remove(key);
+                throw;
+            }
+            // A part holds at most rows_per_file rows: close it before this block would pass that.
+            if (_open is { Rows: > 0 } before && options.RowsPerFile is { } most && before.Rows + block.Rows > most)
+            {
+                full.Add(before);
+                _open = null;
+            }
+            _open ??= new OpenPart();
+            try
+            {
+                _open.Add(block, key, batch, NewPart, (stream, first) => OpenWriter(stream, first, _packing));
+            }
+            catch (Exception e)
+            {
+                // Half a block may be in the file: nothing in it can be committed, and the job must not finish as if it were.
+                _broken = e;
+                throw;
+            }
+            if (_open.Rows >= (options.RowsPerFile ?? long.MaxValue) || _open.EstimatedBytes >= options.TargetFileSize)
+            {
+                full.Add(_open);
+                _open = null;
+            }
+        }
+        var committed = new List<BlockLineage>();
+        foreach (var part in full) committed.AddRange(Commit(part));
+        return committed;
+    }
+
+    private void WriteOwnPart(Block block, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var key = BlockKey(block.Lineage.TaskId, block.Lineage.Seq);
+        RecordBatch? batch;
+        lock (_appendLock)
+        {
+            ThrowIfBroken();
+            if (!_accepted.Add(key)) return;
+            try
+            {
+                batch = block.Rows > 0 ? Prepare(block.Batch) : null;
+            }
+            catch
+            {
+                _accepted.Remove(key);
+                throw;
+            }
+        }
+        var part = new OpenPart();
+        try
+        {
+            part.Add(block, key, batch, NewPart, (stream, first) => OpenWriter(stream, first, Volatile.Read(ref _packing)));
+        }
+        catch (Exception e)
+        {
+            part.Discard();
+            lock (_appendLock) _broken ??= e;
+            throw;
+        }
+        Commit(part);
+    }
+
+    /// <summary>Completes the part, renames it into place and records it with its blocks: they are committed when this returns.</summary>
+    private List<BlockLineage> Commit(OpenPart part)
+    {
+        try
+        {
+            var written = part.Finish();
+            if (written is { } w)
+            {
+                File.Move(part.TmpPath!, Path.Combine(directory, part.Name!), overwrite: true);
+                if (part.ArrowBytes > 0) lock (_appendLock) _packing = (double)w.Bytes / part.ArrowBytes;
+            }
+            lock (_lock) _manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks);
+            return part.Lineages;
+        }
+        catch (Exception e)
+        {
+            part.Discard();
+            lock (_appendLock) _broken ??= e;
+            throw;
+        }
+    }
+
+    private (string Name, string Tmp) NewPart(BlockLineage first)
+    {
+        var name = PartName(first, Extension);
+        var tmpDir = Path.Combine(directory, TmpDir);
+        System.IO.Directory.CreateDirectory(tmpDir);
+        return (name, Path.Combine(tmpDir, $"{name}.{Guid.NewGuid():N}"));
+    }
+
+    private void ThrowIfBroken()
+    {
+        if (_broken is not null) throw new SluiceException($"{Name}: an earlier write failed ({_broken.Message}); the open part file is not committed", _broken);
     }
 
     private void ReleaseLock()
     {
         _outputLock?.Dispose();
         _outputLock = null;
-    }
-
-    private (long Bytes, string Sha256) WriteAndRename(RecordBatch batch, string part, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var tmpDir = Path.Combine(directory, TmpDir);
-        System.IO.Directory.CreateDirectory(tmpDir);
-        var tmp = Path.Combine(tmpDir, $"{part}.{Guid.NewGuid():N}");
-        try
-        {
-            (long, string) written;
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
-            {
-                WritePart(batch, stream);
-                // fsync before the rename: a renamed part must never be a torn file.
-                stream.Flush(flushToDisk: true);
-                // The checksum is of the bytes on disk (read back from the page cache), whatever the format's writer did.
-                stream.Position = 0;
-                written = (stream.Length, Convert.ToHexStringLower(SHA256.HashData(stream)));
-            }
-            File.Move(tmp, Path.Combine(directory, part), overwrite: true);
-            return written;
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
     }
 
     private string ManifestPath => Path.Combine(directory, SinkManifest.FileName);

@@ -6,29 +6,37 @@ namespace Sluice.IO.Output;
 /// <summary>
 /// The append-only record of what an output directory has committed: one JSON object per line,
 /// <c>{"kind":"fingerprint",...}</c> when the output is started (what determines its rows),
-/// <c>{"kind":"block",...}</c> after a part file is renamed into place (with its size and SHA-256) and
-/// <c>{"kind":"task",...}</c> after all of a read task's blocks are. Not thread-safe:
-/// <see cref="FileDatasink"/> serializes appends.
+/// <c>{"kind":"file",...}</c> after a part file is renamed into place (its size, SHA-256 and every block
+/// key it holds, on one line: a torn line commits none of the file's blocks, never some) and
+/// <c>{"kind":"task",...}</c> after all of a read task's blocks are. Older outputs hold
+/// <c>{"kind":"block",...}</c> lines (one block per part file), still read. A later record naming a key
+/// supersedes an earlier one (a damaged part rewritten). Not thread-safe: <see cref="FileDatasink"/> serializes appends.
 /// </summary>
 internal sealed class SinkManifest(string path)
 {
     public const string FileName = "_manifest.jsonl";
 
     // Part records in file order: the first one still committed is the schema reference on resume.
-    private readonly List<BlockRecord> _parts = [];
+    private readonly List<PartRecord> _parts = [];
 
-    public HashSet<string> Blocks { get; } = new(StringComparer.Ordinal);
+    // Which record holds each committed key: the last one to name it.
+    private readonly Dictionary<string, PartRecord> _owner = new(StringComparer.Ordinal);
 
     public HashSet<string> Tasks { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The committed block keys.</summary>
+    public IReadOnlyCollection<string> Blocks => _owner.Keys;
 
     /// <summary>What the output was started with; null for a manifest written without one.</summary>
     public OutputFingerprint? Fingerprint { get; private set; }
 
-    /// <summary>The committed blocks that have a part file, in commit order.</summary>
-    public IEnumerable<BlockRecord> Parts => _parts.Where(p => Blocks.Contains(p.Key));
+    /// <summary>The records that still hold a committed block and have a part file, in commit order.</summary>
+    public IEnumerable<PartRecord> Parts => _parts.Where(p => p.Part is not null && p.Keys.Any(k => ReferenceEquals(_owner.GetValueOrDefault(k), p)));
 
-    /// <summary>The part file of the first committed non-empty block, if any (the schema reference on resume).</summary>
+    /// <summary>The part file of the first committed non-empty record, if any (the schema reference on resume).</summary>
     public string? FirstPart => Parts.FirstOrDefault()?.Part;
+
+    public bool IsCommitted(string key) => _owner.ContainsKey(key);
 
     /// <summary>
     /// Loads the records. A kill can leave the last line torn (no newline, or not valid JSON): that
@@ -37,7 +45,7 @@ internal sealed class SinkManifest(string path)
     /// </summary>
     public void Load()
     {
-        Blocks.Clear();
+        _owner.Clear();
         Tasks.Clear();
         _parts.Clear();
         Fingerprint = null;
@@ -70,12 +78,12 @@ internal sealed class SinkManifest(string path)
         Fingerprint = fingerprint;
     }
 
-    public void AppendBlock(string key, string? part, int rows, long? bytes = null, string? sha256 = null)
+    /// <summary>Records a committed part file (null: blocks without rows, no file) and every block it holds, with one fsync.</summary>
+    public void AppendFile(string? part, long? bytes, string? sha256, IReadOnlyList<FileBlock> blocks)
     {
-        var record = new BlockRecord("block", key, part, rows, bytes, sha256);
-        Append(JsonSerializer.SerializeToUtf8Bytes(record, ManifestJson.Default.BlockRecord));
-        Blocks.Add(key);
-        if (part is not null) _parts.Add(record);
+        var record = new FileRecord("file", part, blocks.Sum(b => (long)b.Rows), bytes, sha256, [.. blocks]);
+        Append(JsonSerializer.SerializeToUtf8Bytes(record, ManifestJson.Default.FileRecord));
+        Add(new PartRecord(part, bytes, sha256, [.. blocks.Select(b => b.Key)]));
     }
 
     public void AppendTask(string taskId, int blocks)
@@ -85,25 +93,35 @@ internal sealed class SinkManifest(string path)
     }
 
     /// <summary>
-    /// Treats a committed block as not committed (its part is missing or corrupt): the block and its
-    /// read task leave the committed sets, so the job re-reads the task and writes the block again.
-    /// Nothing is appended; a later commit of the same key supersedes the old record.
+    /// Treats a committed part as not committed (it is missing or corrupt): its blocks and their read tasks
+    /// leave the committed sets, so the job re-reads those tasks and writes the blocks again. Nothing is
+    /// appended; a later record naming the same keys supersedes this one.
     /// </summary>
-    public void Forget(string key)
+    public void Forget(PartRecord record)
     {
-        Blocks.Remove(key);
-        Tasks.Remove(TaskOf(key));
+        foreach (var key in record.Keys)
+        {
+            if (!ReferenceEquals(_owner.GetValueOrDefault(key), record)) continue;
+            _owner.Remove(key);
+            Tasks.Remove(TaskOf(key));
+        }
     }
 
     /// <summary>The read task of a block key (<c>task#seq</c>, see <see cref="Datasink.BlockKey"/>).</summary>
     public static string TaskOf(string key) => key[..key.LastIndexOf('#')];
+
+    private void Add(PartRecord record)
+    {
+        foreach (var key in record.Keys) _owner[key] = record;
+        _parts.Add(record);
+    }
 
     private void Append(byte[] json)
     {
         using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
         stream.Write(json);
         stream.WriteByte((byte)'\n');
-        // fsync: a record must be durable before the caller treats its block or task as committed.
+        // fsync: a record must be durable before the caller treats its blocks or task as committed.
         stream.Flush(flushToDisk: true);
     }
 
@@ -116,15 +134,13 @@ internal sealed class SinkManifest(string path)
             var root = doc.RootElement;
             switch (root.GetProperty("kind").GetString())
             {
+                case "file":
+                    Add(new PartRecord(String(root, "part"), Long(root, "bytes"), String(root, "sha256"),
+                        [.. root.GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("key").GetString()!)]));
+                    return true;
                 case "block":
-                    var key = root.GetProperty("key").GetString()!;
-                    Blocks.Add(key);
-                    if (root.TryGetProperty("part", out var part) && part.ValueKind == JsonValueKind.String)
-                    {
-                        _parts.Add(new BlockRecord("block", key, part.GetString(), root.GetProperty("rows").GetInt32(),
-                            root.TryGetProperty("bytes", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetInt64() : null,
-                            root.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null));
-                    }
+                    // One block per part file, as outputs were written before part files held several.
+                    Add(new PartRecord(String(root, "part"), Long(root, "bytes"), String(root, "sha256"), [root.GetProperty("key").GetString()!]));
                     return true;
                 case "task":
                     Tasks.Add(root.GetProperty("task").GetString()!);
@@ -143,6 +159,12 @@ internal sealed class SinkManifest(string path)
         }
     }
 
+    private static string? String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static long? Long(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
+
     private void Truncate(long length)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
@@ -151,16 +173,24 @@ internal sealed class SinkManifest(string path)
     }
 }
 
-/// <param name="Bytes">The part file's size; null in manifests written before sizes were recorded.</param>
-/// <param name="Sha256">The part file's SHA-256 (hex); null in manifests written before checksums were recorded.</param>
-internal sealed record BlockRecord(string Kind, string Key, string? Part, int Rows, long? Bytes = null, string? Sha256 = null);
+/// <summary>A committed part file and the blocks it holds.</summary>
+/// <param name="Part">The file's name; null for blocks without rows (no file).</param>
+/// <param name="Bytes">The file's size; null in manifests written before sizes were recorded.</param>
+/// <param name="Sha256">The file's SHA-256 (hex); null in manifests written before checksums were recorded.</param>
+/// <param name="Keys">The block keys the file holds.</param>
+internal sealed record PartRecord(string? Part, long? Bytes, string? Sha256, IReadOnlyList<string> Keys);
+
+/// <summary>One block of a part file, as its manifest line lists it.</summary>
+internal sealed record FileBlock(string Key, int Rows);
+
+internal sealed record FileRecord(string Kind, string? Part, long Rows, long? Bytes, string? Sha256, List<FileBlock> Blocks);
 
 internal sealed record TaskRecord(string Kind, string Task, int Blocks);
 
 internal sealed record FingerprintRecord(string Kind, Dictionary<string, string> Fields);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(BlockRecord))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(FileRecord))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(TaskRecord))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(FingerprintRecord))]
 internal sealed partial class ManifestJson : System.Text.Json.Serialization.JsonSerializerContext;

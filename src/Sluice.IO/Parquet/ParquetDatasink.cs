@@ -1,17 +1,15 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using ParquetSharp;
-using ParquetSharp.Arrow;
 using Sluice.IO.Output;
 
 namespace Sluice.IO.Parquet;
 
 /// <summary>
-/// Parquet part files (Snappy) through ParquetSharp's Arrow writer. The Arrow schema is stored in
-/// each file so tensor columns (fixed_size_list) and their shape metadata read back as written, and
-/// every part gets the schema of the first part, so the output reads as one dataset.
+/// Parquet part files through ParquetSharp's Arrow writer (zstd by default, <see cref="ParquetSinkOptions"/>).
+/// The Arrow schema is stored in each file so tensor columns (fixed_size_list) and their shape metadata read
+/// back as written, and every part gets the schema of the first part, so the output reads as one dataset.
 /// </summary>
-internal sealed class ParquetDatasink(string directory) : FileDatasink(directory)
+internal sealed class ParquetDatasink(string directory, ParquetSinkOptions options) : FileDatasink(directory, options)
 {
     private readonly Lock _schemaLock = new();
     private Schema? _schema;
@@ -31,15 +29,10 @@ internal sealed class ParquetDatasink(string directory) : FileDatasink(directory
         }
     }
 
-    protected override void WritePart(RecordBatch batch, Stream output)
-    {
-        batch = Conform(batch);
-        using var properties = new WriterPropertiesBuilder().Compression(Compression.Snappy).Build();
-        using var arrowProperties = new ArrowWriterPropertiesBuilder().StoreSchema().Build();
-        using var writer = new FileWriter(output, batch.Schema, properties, arrowProperties, leaveOpen: true);
-        writer.WriteRecordBatch(batch);
-        writer.Close();
-    }
+    protected override RecordBatch Prepare(RecordBatch batch) => Conform(batch);
+
+    protected override PartWriter OpenWriter(Stream output, RecordBatch first, double packing) =>
+        new ParquetPartWriter(output, first.Schema, options, packing);
 
     /// <summary>The batch relabelled with the output's schema (every column nullable, the first part's metadata).</summary>
     private RecordBatch Conform(RecordBatch batch)

@@ -24,8 +24,8 @@ internal sealed class BuiltIns : IJobModule
         registry.Add(new ReadFormat<RangeOptions>("range", (_, o) => Dataset.Range(o.Count).Plan is Sluice.Plan.ReadOperator r ? r.Source : throw new InvalidOperationException(),
             "the integers 0..count-1 in a column `id` (no files; path is not used)") { TakesPath = false });
 
-        registry.Add(new WriteFormat("parquet", Sinks.Parquet, "Parquet parts (tensor columns round-trip)"));
-        registry.Add(new WriteFormat("jsonl", Sinks.JsonLines, "JSON Lines parts; tensors as arrays"));
+        registry.Add(WriteFormat.Of<ParquetSinkOptions>("parquet", Sinks.Parquet, "Parquet part files of about target_file_size (zstd; tensor columns round-trip)"));
+        registry.Add(WriteFormat.Of<JsonLinesSinkOptions>("jsonl", Sinks.JsonLines, "JSON Lines part files of about target_file_size; tensors as arrays"));
     }
 }
 

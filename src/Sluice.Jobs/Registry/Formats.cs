@@ -39,12 +39,52 @@ public sealed class ReadFormat<TOptions>(string name, Func<string, TOptions, Dat
     }
 }
 
-/// <summary>A write format a spec's <c>write.format</c> can name.</summary>
-public sealed class WriteFormat(string name, Func<string, Datasink> create, string summary = "")
+/// <summary>A write format a spec's <c>write.format</c> can name: how it becomes a datasink, and its options record.</summary>
+public sealed class WriteFormat
 {
-    public string Name => name;
+    private readonly Func<string, object, Datasink> _create;
+    private readonly Func<YamlMappingNode, SpecContext, object?> _bind;
+    private readonly object _defaults;
 
-    public string Summary => summary;
+    /// <summary>A format with no fields of its own.</summary>
+    public WriteFormat(string name, Func<string, Datasink> create, string summary = "")
+        : this(name, typeof(NoOptions), (path, _) => create(path), Binder<NoOptions>(), new NoOptions(), summary)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+    }
 
-    public Datasink Create(string path) => create(path);
+    private WriteFormat(string name, Type optionsType, Func<string, object, Datasink> create, Func<YamlMappingNode, SpecContext, object?> bind, object defaults, string summary)
+    {
+        Name = name;
+        OptionsType = optionsType;
+        Summary = summary;
+        _create = create;
+        _bind = bind;
+        _defaults = defaults;
+    }
+
+    /// <summary>A format whose fields (beside format, path and mode) bind to <typeparamref name="TOptions"/>.</summary>
+    public static WriteFormat Of<TOptions>(string name, Func<string, TOptions, Datasink> create, string summary = "") where TOptions : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        return new WriteFormat(name, typeof(TOptions), (path, options) => create(path, (TOptions)options), Binder<TOptions>(), new TOptions(), summary);
+    }
+
+    public string Name { get; }
+
+    public string Summary { get; }
+
+    /// <summary>The record the format's own fields bind to (<see cref="NoOptions"/> when it has none).</summary>
+    public Type OptionsType { get; }
+
+    /// <summary>A sink with the format's default options.</summary>
+    public Datasink Create(string path) => _create(path, _defaults);
+
+    internal Datasink Create(string path, object options) => _create(path, options);
+
+    /// <summary>Binds the format's own fields of the <c>write</c> mapping; null when a field is wrong.</summary>
+    internal object? Bind(YamlMappingNode node, SpecContext context) => _bind(node, context);
+
+    private static Func<YamlMappingNode, SpecContext, object?> Binder<TOptions>() where TOptions : class =>
+        (node, context) => OptionsBinder.Bind<TOptions>(context, node, "write", handledElsewhere: WriteSpec.SharedFields);
 }

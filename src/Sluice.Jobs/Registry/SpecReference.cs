@@ -22,6 +22,7 @@ public static class SpecReference
         Rows(md, "read (every format)", [("format", reads), ("path", "a file, a directory or a glob such as data/*.parquet (not for range)")], typeof(ReadOptions));
         foreach (var f in registry.ReadFormats.Values) Rows(md, $"read.format: `{f.Name}`", [], f.OptionsType);
         Rows(md, "write", [], typeof(WriteSpec), ("format", string.Join(" \\| ", registry.WriteFormats.Keys)));
+        foreach (var f in registry.WriteFormats.Values) Rows(md, $"write.format: `{f.Name}`", [], f.OptionsType);
         Rows(md, "execution", [], typeof(ExecutionSpec));
         Rows(md, "stages[] (every op)", [("op", string.Join(" \\| ", registry.Ops.Keys))], typeof(MapBatchesOptions));
         foreach (var op in registry.Ops.Values)

@@ -13,6 +13,9 @@ public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec
 
     internal WriteFormat WriteFormat { get; init; } = null!;
 
+    /// <summary>The write format's own options, as bound from the spec.</summary>
+    internal object WriteOptions { get; init; } = null!;
+
     /// <summary>This node as detected when the spec was bound: the one detection a spec costs (device probes are not repeated).</summary>
     public NodeResources Node { get; init; } = null!;
 
@@ -22,7 +25,7 @@ public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec
     /// <summary>The dataset: the read, then each stage.</summary>
     public Dataset Dataset() => Stages.Aggregate(Sluice.Dataset.Read(Source, Read.Options), (ds, stage) => stage.Plan.Append(ds));
 
-    public Datasink Sink() => WriteFormat.Create(Write.Path);
+    public Datasink Sink() => WriteFormat.Create(Write.Path, WriteOptions);
 
     /// <summary>Execution options for this node: the spec's settings over what the node detected.</summary>
     public ExecutionOptions Options(WriteMode? modeOverride = null) =>
@@ -43,7 +46,11 @@ public sealed record StageSpec(string Name, string Op, string Path, MapBatchesOp
 /// <param name="Format">A registered write format.</param>
 /// <param name="Path">The output directory.</param>
 /// <param name="Mode">error (refuse existing output), overwrite or resume.</param>
-public sealed record WriteSpec(string Format, string Path, WriteMode Mode = WriteMode.ErrorIfExists);
+public sealed record WriteSpec(string Format, string Path, WriteMode Mode = WriteMode.ErrorIfExists)
+{
+    /// <summary>The fields of every write format: format, path and mode; the rest belong to the format's options record.</summary>
+    public static IReadOnlyList<string> SharedFields { get; } = [.. OptionField.Of(typeof(WriteSpec)).Select(f => f.Name)];
+}
 
 /// <summary>
 /// The <c>execution</c> section: each field left out takes the library's default (<see cref="ExecutionOptions"/>)

@@ -71,10 +71,10 @@ public static class JobSpecParser
             context.Error(SpecContext.Node(ex, "sim_gpu_memory"), "execution.sim_gpu_memory", null, "is the memory of each simulated GPU: give execution.sim_gpus too (e.g. sim_gpus: 4)");
         context.Execution = execution ?? new ExecutionSpec();
         var (read, source) = ReadSection(context, root);
-        var (write, writeFormat) = WriteSection(context, root);
+        var (write, writeFormat, writeOptions) = WriteSection(context, root);
         var stages = Stages(context, root);
         context.ThrowIfAny();
-        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, Node = context.Detected, ObjectFiles = context.ObjectFiles };
+        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, WriteOptions = writeOptions!, Node = context.Detected, ObjectFiles = context.ObjectFiles };
         PreStartChecks.Run(spec, root, context);
         context.ThrowIfAny();
         return spec;
@@ -133,15 +133,17 @@ public static class JobSpecParser
         return path is null || readOptions is null || source is null ? (null, null) : (new ReadSpec(formatName, path, readOptions), source);
     }
 
-    private static (WriteSpec?, WriteFormat?) WriteSection(SpecContext context, YamlMappingNode root)
+    private static (WriteSpec?, WriteFormat?, object?) WriteSection(SpecContext context, YamlMappingNode root)
     {
         var node = Section(context, root, "write", required: true);
-        if (node is null) return (null, null);
-        var write = OptionsBinder.Bind<WriteSpec>(context, node, "write");
-        if (write is null) return (null, null);
-        if (context.Registry.WriteFormats.TryGetValue(write.Format, out var format)) return (write, format);
+        if (node is null) return (null, null, null);
+        // The format's own fields (rows_per_file, compression, ...) are bound by the format, once it is known.
+        var write = OptionsBinder.Bind<WriteSpec>(context, node, "write", handledElsewhere: NotFieldsOf<WriteSpec>(node));
+        if (write is null) return (null, null, null);
+        if (context.Registry.WriteFormats.TryGetValue(write.Format, out var format))
+            return format.Bind(node, context) is { } options ? (write, format, options) : (null, null, null);
         context.Error(SpecContext.Node(node, "format"), "write.format", write.Format, $"give one of: {string.Join(", ", context.Registry.WriteFormats.Keys)}");
-        return (null, null);
+        return (null, null, null);
     }
 
     private static List<StageSpec> Stages(SpecContext context, YamlMappingNode root)
