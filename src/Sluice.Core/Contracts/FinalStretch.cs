@@ -1,0 +1,96 @@
+namespace Sluice.Contracts;
+
+/// <summary>
+/// Ends waits at their deadline with sub-millisecond error, which a timer cannot: .NET timers fire on the
+/// kernel's coarse tick (4 ms on a 250 Hz kernel, measured here: a 1 ms <c>Task.Delay</c> took 3.96 ms), so a
+/// simulated device held by a timer alone is held up to 4x longer than asked for short batches.
+/// </summary>
+/// <remarks>
+/// One background thread serves every waiter in the process: callers sleep on an ordinary timer until
+/// <see cref="SimulatedDevices.TimerSlack"/> before their deadline and hand the rest here. The thread sleeps
+/// 1 ms at a time (nanosleep, which is precise) while every deadline is further than <see cref="SpinWithin"/>,
+/// and only then yields between clock reads — so at most one thread spins, for at most ~1.5 ms before a
+/// deadline, and it gives the core to any other runnable thread while it does. Thread-pool threads are never
+/// blocked. Each waiter carries its own clock, so a fake <see cref="TimeProvider"/> drives it in tests.
+/// </remarks>
+internal sealed class FinalStretch
+{
+    /// <summary>Closer than this, sleeping 1 ms (which really takes ~1.05–1.1 ms) would overshoot: yield instead.</summary>
+    private static readonly TimeSpan SpinWithin = TimeSpan.FromMilliseconds(1.5);
+
+    public static FinalStretch Shared { get; } = new();
+
+    private readonly object _gate = new();
+    private readonly List<Waiter> _waiters = [];
+    private Thread? _thread;
+
+    /// <summary>Completes once <paramref name="time"/> reads <paramref name="deadline"/> or later; returns the timestamp it read.</summary>
+    public Task<long> UntilAsync(TimeProvider time, long deadline, CancellationToken cancellationToken)
+    {
+        var now = time.GetTimestamp();
+        if (now >= deadline) return Task.FromResult(now);
+        cancellationToken.ThrowIfCancellationRequested();
+        var waiter = new Waiter(time, deadline);
+        if (cancellationToken.CanBeCanceled)
+            waiter.Registration = cancellationToken.Register(static (w, ct) => ((Waiter)w!).Done.TrySetCanceled(ct), waiter);
+        lock (_gate)
+        {
+            _waiters.Add(waiter);
+            if (_thread is null)
+            {
+                _thread = new Thread(Run) { IsBackground = true, Name = "Sluice simulated-time final stretch" };
+                _thread.Start();
+            }
+            Monitor.Pulse(_gate);
+        }
+        return waiter.Done.Task;
+    }
+
+    private void Run()
+    {
+        var due = new List<(Waiter Waiter, long Now)>();
+        while (true)
+        {
+            var nearest = TimeSpan.MaxValue;
+            lock (_gate)
+            {
+                while (_waiters.Count == 0) Monitor.Wait(_gate);
+                for (var i = _waiters.Count - 1; i >= 0; i--)
+                {
+                    var w = _waiters[i];
+                    var now = w.Time.GetTimestamp();
+                    if (now >= w.Deadline || w.Done.Task.IsCompleted)
+                    {
+                        due.Add((w, now));
+                        _waiters.RemoveAt(i);
+                        continue;
+                    }
+                    var left = w.Time.GetElapsedTime(now, w.Deadline);
+                    if (left < nearest) nearest = left;
+                }
+            }
+            // Completed outside the lock: continuations run asynchronously anyway, and disposing a registration
+            // waits for a running cancel callback, which must not wait behind this lock.
+            foreach (var (w, now) in due)
+            {
+                w.Done.TrySetResult(now);
+                w.Registration.Dispose();
+            }
+            due.Clear();
+            if (nearest == TimeSpan.MaxValue) continue;
+            if (nearest > SpinWithin) Thread.Sleep(1);
+            else if (!Thread.Yield()) Thread.SpinWait(20);
+        }
+    }
+
+    private sealed class Waiter(TimeProvider time, long deadline)
+    {
+        public TimeProvider Time { get; } = time;
+
+        public long Deadline { get; } = deadline;
+
+        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}
