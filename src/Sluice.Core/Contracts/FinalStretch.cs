@@ -7,16 +7,23 @@ namespace Sluice.Contracts;
 /// </summary>
 /// <remarks>
 /// One background thread serves every waiter in the process: callers sleep on an ordinary timer until
-/// <see cref="SimulatedDevices.TimerSlack"/> before their deadline and hand the rest here. The thread sleeps
-/// 1 ms at a time (nanosleep, which is precise) while every deadline is further than <see cref="SpinWithin"/>,
-/// and only then yields between clock reads — so at most one thread spins, for at most ~1.5 ms before a
-/// deadline, and it gives the core to any other runnable thread while it does. Thread-pool threads are never
-/// blocked. Each waiter carries its own clock, so a fake <see cref="TimeProvider"/> drives it in tests.
+/// <see cref="SimulatedDevices.TimerSlack"/> before their deadline and hand the rest here. On Linux the thread
+/// sleeps with <c>usleep</c> (an hrtimer: ~50–100 µs late) in steps of at most <see cref="MaxStep"/>, so a waiter
+/// that arrives with a nearer deadline is seen in time, and only the last <see cref="SpinWithin"/> before a deadline
+/// is spent yielding between clock reads: the thread costs a few percent of a core however many devices wait.
+/// Elsewhere it sleeps 1 ms at a time and yields in the last 1.5 ms. Thread-pool threads are never blocked. Each
+/// waiter carries its own clock, so a fake <see cref="TimeProvider"/> drives it in tests.
 /// </remarks>
 internal sealed class FinalStretch
 {
-    /// <summary>Closer than this, sleeping 1 ms (which really takes ~1.05–1.1 ms) would overshoot: yield instead.</summary>
-    private static readonly TimeSpan SpinWithin = TimeSpan.FromMilliseconds(1.5);
+    /// <summary>
+    /// Closer to a deadline than this, the thread yields instead of sleeping: a sleep's own lateness (~60 µs for
+    /// usleep, ~50–100 µs beyond the whole millisecond for Thread.Sleep(1)) would overshoot.
+    /// </summary>
+    private static readonly TimeSpan SpinWithin = PreciseSleep.Available ? TimeSpan.FromMilliseconds(0.1) : TimeSpan.FromMilliseconds(1.5);
+
+    /// <summary>The longest precise sleep: a new waiter's deadline may be nearer than the one slept for.</summary>
+    private static readonly TimeSpan MaxStep = TimeSpan.FromMilliseconds(0.2);
 
     public static FinalStretch Shared { get; } = new();
 
@@ -78,8 +85,18 @@ internal sealed class FinalStretch
             }
             due.Clear();
             if (nearest == TimeSpan.MaxValue) continue;
-            if (nearest > SpinWithin) Thread.Sleep(1);
-            else if (!Thread.Yield()) Thread.SpinWait(20);
+            if (nearest <= SpinWithin)
+            {
+                if (!Thread.Yield()) Thread.SpinWait(20);
+            }
+            else if (PreciseSleep.Available)
+            {
+                PreciseSleep.For(nearest - SpinWithin < MaxStep ? nearest - SpinWithin : MaxStep);
+            }
+            else
+            {
+                Thread.Sleep(1);
+            }
         }
     }
 
