@@ -31,11 +31,11 @@ internal sealed class FinalStretch
     private readonly List<Waiter> _waiters = [];
     private Thread? _thread;
 
-    /// <summary>Completes once <paramref name="time"/> reads <paramref name="deadline"/> or later; returns the timestamp it read.</summary>
-    public Task<long> UntilAsync(TimeProvider time, long deadline, CancellationToken cancellationToken)
+    /// <summary>Completes once <paramref name="time"/> reads <paramref name="deadline"/> or later.</summary>
+    public Task UntilAsync(TimeProvider time, long deadline, CancellationToken cancellationToken)
     {
         var now = time.GetTimestamp();
-        if (now >= deadline) return Task.FromResult(now);
+        if (now >= deadline) return Task.CompletedTask;
         cancellationToken.ThrowIfCancellationRequested();
         var waiter = new Waiter(time, deadline);
         if (cancellationToken.CanBeCanceled)
@@ -55,7 +55,7 @@ internal sealed class FinalStretch
 
     private void Run()
     {
-        var due = new List<(Waiter Waiter, long Now)>();
+        var due = new List<Waiter>();
         while (true)
         {
             var nearest = TimeSpan.MaxValue;
@@ -68,7 +68,7 @@ internal sealed class FinalStretch
                     var now = w.Time.GetTimestamp();
                     if (now >= w.Deadline || w.Done.Task.IsCompleted)
                     {
-                        due.Add((w, now));
+                        due.Add(w);
                         _waiters.RemoveAt(i);
                         continue;
                     }
@@ -78,9 +78,9 @@ internal sealed class FinalStretch
             }
             // Completed outside the lock: continuations run asynchronously anyway, and disposing a registration
             // waits for a running cancel callback, which must not wait behind this lock.
-            foreach (var (w, now) in due)
+            foreach (var w in due)
             {
-                w.Done.TrySetResult(now);
+                w.Done.TrySetResult();
                 w.Registration.Dispose();
             }
             due.Clear();
@@ -106,7 +106,7 @@ internal sealed class FinalStretch
 
         public long Deadline { get; } = deadline;
 
-        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public CancellationTokenRegistration Registration { get; set; }
     }

@@ -61,8 +61,10 @@ public sealed class SimulatedDevices
                 await Task.Delay(duration - slack, _time, cancellationToken).ConfigureAwait(false);
                 LearnSlack(_time.GetElapsedTime(timerEnd));
             }
-            var end = await FinalStretch.Shared.UntilAsync(_time, deadline, cancellationToken).ConfigureAwait(false);
-            Interlocked.Add(ref _busyTicks[device], end - start);
+            await FinalStretch.Shared.UntilAsync(_time, deadline, cancellationToken).ConfigureAwait(false);
+            // Read when the caller resumes, not when the deadline was seen: the device stays locked until here, so
+            // the thread pool's delay in resuming the caller is held time too.
+            Interlocked.Add(ref _busyTicks[device], _time.GetTimestamp() - start);
             Interlocked.Add(ref _askedTicks[device], deadline - start);
         }
         finally
@@ -113,7 +115,8 @@ public sealed class SimulatedDevices
 
     /// <summary>
     /// A timer that fired later than the slack allows would make the hold late: the next holds start their final
-    /// wait earlier (the overshoot plus 1 ms), capped so a single stall of the machine cannot make every hold spin long.
+    /// wait earlier (the overshoot plus 1 ms). Capped at 50 ms: a stall of the whole machine is not the timer's lateness,
+    /// and the final wait, though cheap (it sleeps), polls every waiter it holds.
     /// </summary>
     private void LearnSlack(TimeSpan late)
     {
