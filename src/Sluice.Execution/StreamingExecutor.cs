@@ -293,6 +293,8 @@ internal sealed partial class StreamingExecutor
             PeakCpusAllocated = ctx.Resources.PeakCpusUsed,
             DeviceUtilization = ctx.Simulated?.Utilization() ?? [],
             DeviceBusy = ctx.Simulated?.BusyTimes() ?? [],
+            DeviceAsked = ctx.Simulated?.AskedTimes() ?? [],
+            DeviceAskedUtilization = ctx.Simulated?.AskedUtilization() ?? [],
             Unmet = [.. _pools.Where(p => p.Unmet > 0).Select(p => new ActorDemand(p.Name, p.Pool.Resources, p.Unmet))],
             ActorsPerNode = ActorsPerNode(),
         });

@@ -29,6 +29,10 @@ public class ElasticJobTests(ModelFiles models) : IDisposable
         Assert.Equal(2_000, stats.Operators[^1].RowsOut);
         Assert.Equal(4, stats.DeviceUtilization.Count);
         Assert.True(stats.DeviceUtilization.Sum() > 0);
+        // Asked: 2,000 rows x (0.1 + 0.4) ms, whatever the clock did; held is at least that.
+        Assert.Equal(1_000, stats.DeviceAsked.Sum(t => t.TotalMilliseconds), tolerance: 0.01);
+        Assert.True(stats.DeviceBusy.Sum(t => t.TotalMilliseconds) >= 1_000 - 0.01, $"held {stats.DeviceBusy.Sum(t => t.TotalMilliseconds)} ms");
+        Assert.Matches(@"^asked \d+ ?%, held \d+ ?%$", Sluice.Cli.Output.StatsView.Utilization(stats));
         Assert.Equal(2_000, Directory.GetFiles(_dir["out"], "part-*").Sum(f => File.ReadLines(f).Count()));
     }
 

@@ -44,7 +44,17 @@ internal static class StatsView
     {
         if (s.DeviceUtilization.Count == 0) return "";
         var each = string.Join(" ", s.DeviceUtilization.Select((u, i) => $"{i}:{u:P0}"));
-        return $"\nsimulated GPU utilization (busy / wall): mean {s.DeviceUtilization.Average():P0} — {each}";
+        return $"\nsimulated GPU utilization (busy / wall): {Utilization(s)} — held per device {each}";
+    }
+
+    /// <summary>
+    /// "asked X%, held Y%": what the job's batches asked of the devices and how long the clock really held them
+    /// (the difference is the timer's overshoot, not work).
+    /// </summary>
+    internal static string Utilization(ExecutionSnapshot s)
+    {
+        var asked = s.DeviceAskedUtilization.Count > 0 ? s.DeviceAskedUtilization.Average() : 0;
+        return $"asked {asked:P0}, held {s.DeviceUtilization.Average():P0}";
     }
 
     /// <summary>One plain line per operator, for logs and non-interactive terminals.</summary>

@@ -60,11 +60,20 @@ public sealed record ExecutionSnapshot(
     /// <summary>The most cpus ever allocated to actors at once.</summary>
     public double PeakCpusAllocated { get; init; }
 
-    /// <summary>Simulated GPUs: busy time over wall time since the job started, per device.</summary>
+    /// <summary>Simulated GPUs: held (busy) time over wall time since the job started, per device.</summary>
     public IReadOnlyList<double> DeviceUtilization { get; init; } = [];
 
-    /// <summary>Simulated GPUs: busy time so far, per device (for utilization over a window).</summary>
+    /// <summary>Simulated GPUs: time really held so far, per device (for utilization over a window).</summary>
     public IReadOnlyList<TimeSpan> DeviceBusy { get; init; } = [];
+
+    /// <summary>
+    /// Simulated GPUs: time asked for so far, per device. Held time above it is the clock's overshoot, not work;
+    /// both are shown so the overshoot is never read as utilization.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> DeviceAsked { get; init; } = [];
+
+    /// <summary>Simulated GPUs: asked time over wall time since the job started, per device.</summary>
+    public IReadOnlyList<double> DeviceAskedUtilization { get; init; } = [];
 
     /// <summary>
     /// Actors the pools want and that fit no node now, per pool (empty when every wanted actor has a place). A cluster
