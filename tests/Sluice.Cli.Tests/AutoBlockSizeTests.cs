@@ -82,19 +82,21 @@ public sealed class AutoBlockSizeTests : IDisposable
             read: { format: text, path: {{_dir["docs.txt"]}}, split_bytes: 4096 }
             stages:
               - { name: sim, op: simulate, per_row_ms: 1, batch_size: 8, pool: { min: 1, max: 2 } }
-            write: { format: jsonl, path: {{_dir["out"]}} }
+            write: { format: jsonl, path: {{_dir["out"]}}, rows_per_file: 40 }
             execution: { sim_gpus: 2 }
             """;
         Assert.Contains("line-aligned byte ranges", Explain(yaml), StringComparison.Ordinal);
+        // Small part files, so that some commit before the stop (the default 128 MiB file would hold the whole output).
+        static bool Committed(string line) => line.Contains("\"kind\":\"file\"", StringComparison.Ordinal) || line.Contains("\"kind\":\"block\"", StringComparison.Ordinal);
 
         using (var stop = new CancellationTokenSource())
         {
             var run = RunAsync(yaml, null, stop.Token);
-            while (!run.IsCompleted && Manifest().Count(l => l.Contains("\"block\"", StringComparison.Ordinal)) < 4) await Task.Delay(10);
+            while (!run.IsCompleted && Manifest().Count(Committed) < 4) await Task.Delay(10);
             await stop.CancelAsync();
             await Assert.ThrowsAnyAsync<Exception>(() => run);
         }
-        var committedBefore = Manifest().Count(l => l.Contains("\"block\"", StringComparison.Ordinal));
+        var committedBefore = Manifest().Count(Committed);
         Assert.InRange(committedBefore, 4, 10_000);
         Assert.False(File.Exists(_dir["out/_SUCCESS"]));
 
@@ -103,7 +105,7 @@ public sealed class AutoBlockSizeTests : IDisposable
         var written = Directory.GetFiles(_dir["out"], "part-*").SelectMany(File.ReadLines)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToList();
         Assert.Equal(lines.Order(StringComparer.Ordinal), written.Order(StringComparer.Ordinal));
-        var tasks = Manifest().Where(l => l.Contains("\"task\"", StringComparison.Ordinal)).ToList();
+        var tasks = Manifest().Where(l => l.Contains("\"kind\":\"task\"", StringComparison.Ordinal)).ToList();
         Assert.True(tasks.Count >= 7, $"{tasks.Count} read tasks");
         Assert.All(tasks, t => Assert.Contains("docs.txt@", t, StringComparison.Ordinal));
         Assert.True(File.Exists(_dir["out/_SUCCESS"]));
