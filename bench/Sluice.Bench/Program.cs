@@ -4,12 +4,15 @@ using Sluice.Bench;
 // dotnet run -c Release --project bench/Sluice.Bench -- simtime [--calls 200] [--devices 8]
 // dotnet run -c Release --project bench/Sluice.Bench -- pools [--rows N]
 // dotnet run -c Release --project bench/Sluice.Bench -- partition [--rows 256] [--block-rows 8] [--device-mib 32] [--gpus 4] [--skip-latency]
+// dotnet run -c Release --project bench/Sluice.Bench -- memory [--budget-mib 64] [--hold-ms 3000] [--one-row-rows 400000]
 // dotnet run -c Release --project bench/Sluice.Bench -- partition-cpu [--rows 600] [--rounds 3]
 if (args.Length > 0 && args[0] == "pools") return await PoolsBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "cluster") return await ClusterBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "partition") return await PartitionBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "partition-cpu") return await PartitionCpuBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "simtime") return await SimTimeBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "memory") return await MemoryBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "memory-case") return await MemoryBench.RunCaseAsync(args);
 if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args);
 {
     Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K]");

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Sluice.Contracts;
+using Sluice.Execution;
+using Sluice.Plan;
+
+namespace Sluice.Bench;
+
+/// <summary>
+/// <c>memory</c>: is the memory budget a bound on memory? Each case runs in its own child process
+/// (<c>memory-case</c>), so each peak RSS (VmHWM) is its own. Job: Range -> widen (task map: each row
+/// gets a 1 KiB binary column) -> slow (task map that holds every block for the first seconds, so the
+/// queues fill to the budget, then lets them through) -> counting sink, under a fixed memory budget.
+/// Cases: 1x, 10x, 100x input (1x = the budget in payload) with 1,024-row blocks, and one-row blocks
+/// (Range -> slow -> sink, 8-byte rows). Prints peak RSS / budget per case; last line
+/// <c>ratio: X</c> = the worst peak RSS / budget.
+/// </summary>
+internal static class MemoryBench
+{
+    private const int RowBytes = 1024;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        long budgetMib = 64;
+        var holdMs = 3000;
+        var oneRowRows = 400_000L;
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--budget-mib": budgetMib = long.Parse(args[++i], ci); break;
+                case "--hold-ms": holdMs = int.Parse(args[++i], ci); break;
+                case "--one-row-rows": oneRowRows = long.Parse(args[++i], ci); break;
+                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench memory [--budget-mib 64] [--hold-ms 3000] [--one-row-rows 400000]"); return 2;
+            }
+        }
+        var budget = budgetMib << 20;
+        var oneX = budget / RowBytes;
+        var cases = new (string Name, string Kind, long Rows, int BlockRows)[]
+        {
+            ("1x", "wide", oneX, 1024),
+            ("10x", "wide", 10 * oneX, 1024),
+            ("100x", "wide", 100 * oneX, 1024),
+            ("one-row blocks", "narrow", oneRowRows, 1),
+        };
+        Console.WriteLine($"memory bench: budget {budgetMib} MiB, hold {holdMs} ms, cores {Environment.ProcessorCount}; each case in its own process");
+        var worst = 0.0;
+        foreach (var c in cases)
+        {
+            var line = await RunChildAsync(["memory-case", c.Kind, c.Rows.ToString(ci), c.BlockRows.ToString(ci), budget.ToString(ci), holdMs.ToString(ci)]);
+            if (line is null) return 1;
+            var parts = line.Split(' ');
+            var hwm = long.Parse(parts[0], ci);
+            var ratio = hwm / (double)budget;
+            worst = Math.Max(worst, ratio);
+            Console.WriteLine(string.Create(ci, $"  {c.Name,-15} rows {c.Rows,9} block_rows {c.BlockRows,5}: peak RSS {hwm / 1048576.0,7:F0} MiB = {ratio,5:F2}x budget; {string.Join(' ', parts.Skip(1))}"));
+        }
+        Console.WriteLine(string.Create(ci, $"ratio: {worst:F2}"));
+        return 0;
+    }
+
+    private static async Task<string?> RunChildAsync(string[] childArgs)
+    {
+        var self = Environment.ProcessPath!;
+        var psi = new ProcessStartInfo { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") { psi.FileName = self; psi.ArgumentList.Add(typeof(MemoryBench).Assembly.Location); }
+        else psi.FileName = self;
+        foreach (var a in childArgs) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        var result = output.Split('\n').LastOrDefault(l => l.StartsWith("peak ", StringComparison.Ordinal));
+        if (p.ExitCode != 0 || result is null)
+        {
+            Console.Error.WriteLine($"memory-case {string.Join(' ', childArgs)} failed (exit {p.ExitCode}): {output}");
+            return null;
+        }
+        return result["peak ".Length..];
+    }
+
+    /// <summary>The child: runs one case, prints <c>peak VmHWM-bytes details</c>.</summary>
+    public static async Task<int> RunCaseAsync(string[] args)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var kind = args[1];
+        var rows = long.Parse(args[2], ci);
+        var blockRows = int.Parse(args[3], ci);
+        var budget = long.Parse(args[4], ci);
+        var holdMs = int.Parse(args[5], ci);
+        var sw = Stopwatch.StartNew();
+        var ds = Dataset.Range(rows, new ReadOptions { BlockRows = blockRows });
+        if (kind == "wide") ds = ds.MapBatches(Widen, new MapBatchesOptions { Name = "widen" });
+        ds = ds.MapBatches(() => new Hold(sw, holdMs), "hold", new MapBatchesOptions { Name = "slow", Pool = new PoolSize(1, 1, 1) });
+        var sink = new CountingSink();
+        var job = JobExecution.Start(ds, sink, new ExecutionOptions { MemoryBudgetBytes = budget });
+        var final = await job.Completion;
+        if (sink.Rows != rows) throw new InvalidOperationException($"wrote {sink.Rows} rows, expected {rows}");
+        var hwm = VmHwm();
+        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s"));
+        return 0;
+    }
+
+    /// <summary>Holds every block until <c>holdMs</c> after the case started (async: no thread blocked), then passes it on.</summary>
+    private sealed class Hold(Stopwatch since, int holdMs) : IBatchProcessor
+    {
+        public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async ValueTask<RecordBatch> ProcessAsync(RecordBatch batch, CancellationToken cancellationToken)
+        {
+            var wait = holdMs - since.ElapsedMilliseconds;
+            if (wait > 0) await Task.Delay((int)wait, cancellationToken);
+            return batch;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private static readonly byte[] Payload = Enumerable.Range(0, RowBytes).Select(i => (byte)i).ToArray();
+
+    private static RecordBatch Widen(RecordBatch batch)
+    {
+        var builder = new BinaryArray.Builder();
+        builder.Reserve(batch.Length);
+        for (var i = 0; i < batch.Length; i++) builder.Append(Payload.AsSpan());
+        var schema = new Schema.Builder().Field(f => f.Name("id").DataType(Int64Type.Default)).Field(f => f.Name("payload").DataType(BinaryType.Default)).Build();
+        return new RecordBatch(schema, [batch.Column(0), builder.Build()], batch.Length);
+    }
+
+    private static long VmHwm()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        }
+        return -1;
+    }
+}
