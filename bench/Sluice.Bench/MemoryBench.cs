@@ -103,6 +103,42 @@ internal static class MemoryBench
         return 0;
     }
 
+    /// <summary>
+    /// <c>memory-overhead</c>: what a one-row, one-column block really holds. Builds N blocks as Range does (Int64
+    /// builder, record batch, Block, a stored id and a BlockRef), keeps them, and divides the growth of the GC heap
+    /// (after a full collection) and of RSS (managed plus native Arrow buffers) by N.
+    /// </summary>
+    public static int RunOverhead(string[] args)
+    {
+        var n = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200_000;
+        var columns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1;
+        var schema = new Schema(Enumerable.Range(0, columns).Select(c => new Field($"c{c}", Int64Type.Default, nullable: false)), null);
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        var heap0 = GC.GetTotalMemory(true);
+        var rss0 = Status("VmRSS:");
+        var store = new Dictionary<Guid, Sluice.Blocks.Block>();
+        var refs = new List<Sluice.Blocks.BlockRef>();
+        long payload = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var arrays = new IArrowArray[columns];
+            for (var c = 0; c < columns; c++) arrays[c] = new Int64Array.Builder().Append(i).Build();
+            var block = new Sluice.Blocks.Block(new RecordBatch(schema, arrays, 1), default);
+            var id = Guid.NewGuid();
+            store[id] = block;
+            refs.Add(new Sluice.Blocks.BlockRef(id, "local", 1, block.Bytes, block.Lineage));
+            payload += ArrowBatches.ByteSize(block.Batch);
+        }
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        var heap1 = GC.GetTotalMemory(true);
+        var rss1 = Status("VmRSS:");
+        GC.KeepAlive(store);
+        GC.KeepAlive(refs);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"overhead: {n} one-row blocks of {columns} int64 columns: payload {payload / (double)n:F0} B/block, GC heap +{(heap1 - heap0) / (double)n:F0} B/block, RSS +{(rss1 - rss0) / (double)n:F0} B/block, Block.Bytes {store.Values.First().Bytes} B"));
+        return 0;
+    }
+
     /// <summary>Holds every block until <c>holdMs</c> after the case started (async: no thread blocked), then passes it on.</summary>
     private sealed class Hold(Stopwatch since, int holdMs) : IBatchProcessor
     {
@@ -129,12 +165,14 @@ internal static class MemoryBench
         return new RecordBatch(schema, [batch.Column(0), builder.Build()], batch.Length);
     }
 
-    private static long VmHwm()
+    private static long VmHwm() => Status("VmHWM:");
+
+    private static long Status(string field)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
         }
         return -1;
     }

@@ -12,6 +12,7 @@ if (args.Length > 0 && args[0] == "partition") return await PartitionBench.RunAs
 if (args.Length > 0 && args[0] == "partition-cpu") return await PartitionCpuBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "simtime") return await SimTimeBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "memory") return await MemoryBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "memory-overhead") return MemoryBench.RunOverhead(args);
 if (args.Length > 0 && args[0] == "memory-case") return await MemoryBench.RunCaseAsync(args);
 if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args);
 {

@@ -19,8 +19,10 @@ internal sealed class LocalBlockStore(string node)
         // 128 random bits, not a sequence: a block id names nothing another job could guess (on a cluster, refs travel).
         var id = new Guid(RandomNumberGenerator.GetBytes(16));
         _blocks[id] = block;
-        Interlocked.Add(ref _bytes, block.Bytes);
-        return new BlockRef(id, node, block.Rows, block.Bytes, block.Lineage);
+        // The ref carries what the block really holds (payload plus overheads): what the budget charges and releases.
+        var held = block.HeldBytes;
+        Interlocked.Add(ref _bytes, held);
+        return new BlockRef(id, node, block.Rows, held, block.Lineage);
     }
 
     public Block Get(BlockRef block) =>
@@ -28,6 +30,6 @@ internal sealed class LocalBlockStore(string node)
 
     public void Free(BlockRef block)
     {
-        if (_blocks.TryRemove(block.Id, out var b)) Interlocked.Add(ref _bytes, -b.Bytes);
+        if (_blocks.TryRemove(block.Id, out var b)) Interlocked.Add(ref _bytes, -b.HeldBytes);
     }
 }
