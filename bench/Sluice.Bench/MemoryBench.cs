@@ -15,7 +15,8 @@ namespace Sluice.Bench;
 /// queues fill to the budget, then lets them through) -> counting sink, under a fixed memory budget.
 /// Cases: 1x, 10x, 100x input (1x = the budget in payload) with 1,024-row blocks, and one-row blocks
 /// (Range -> slow -> sink, 8-byte rows). Prints peak RSS / budget per case; last line
-/// <c>ratio: X</c> = the worst peak RSS / budget.
+/// <c>ratio: X</c> = the worst peak RSS / budget. <c>memory-case ... diag</c> prints the live managed heap while the
+/// queues are full; <c>memory-overhead [N] [columns]</c> measures what a bare block holds (see Block.OverheadBytes).
 /// </summary>
 internal static class MemoryBench
 {
@@ -96,10 +97,19 @@ internal static class MemoryBench
         ds = ds.MapBatches(() => new Hold(sw, holdMs), "hold", new MapBatchesOptions { Name = "slow", Pool = new PoolSize(1, 1, 1) });
         var sink = new CountingSink();
         var job = JobExecution.Start(ds, sink, new ExecutionOptions { MemoryBudgetBytes = budget });
+        if (args.Length > 6 && args[6] == "diag")
+        {
+            // Diagnosis only (not in the bench's figures): live managed bytes while the queues are full.
+            await Task.Delay(holdMs - 500);
+            var before = GC.GetTotalMemory(false);
+            var live = GC.GetTotalMemory(true);
+            var snap = job.Snapshot;
+            Console.WriteLine(string.Create(ci, $"diag at {sw.ElapsedMilliseconds} ms: budget used {snap.UsedBytes / 1048576.0:F1} MiB, GC heap {before / 1048576.0:F1} MiB before a full collection, {live / 1048576.0:F1} MiB live; RSS {Status("VmRSS:") / 1048576.0:F0} MiB"));
+        }
         var final = await job.Completion;
         if (sink.Rows != rows) throw new InvalidOperationException($"wrote {sink.Rows} rows, expected {rows}");
         var hwm = VmHwm();
-        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s"));
+        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC"));
         return 0;
     }
 
