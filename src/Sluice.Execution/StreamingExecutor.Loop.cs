@@ -9,6 +9,7 @@ internal sealed partial class StreamingExecutor
 {
     private ITimer? _tick;
     private long _turns;
+    private long _loopBusyTicks;
 
     private async Task LoopAsync(CancellationToken ct)
     {
@@ -37,9 +38,12 @@ internal sealed partial class StreamingExecutor
     internal async ValueTask<bool> StepAsync(CancellationToken ct)
     {
         var ctx = _ctx!;
-        if (_turns++ > 0)
+        var first = _turns++ == 0;
+        if (!first) await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
+        // The loop's own cost: from the wake-up to the published snapshot, waits excluded.
+        var began = Stopwatch.GetTimestamp();
+        if (!first)
         {
-            await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
             while (ctx.Events.TryRead(out var e)) Handle(e);
             AssertInvariants();
         }
@@ -48,6 +52,7 @@ internal sealed partial class StreamingExecutor
         foreach (var op in _ops) op.Scale(ctx);
         PropagateDone();
         Publish();
+        _loopBusyTicks += Stopwatch.GetTimestamp() - began;
         AssertInvariants();
         return !AllDone();
     }

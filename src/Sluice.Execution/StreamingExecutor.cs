@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Blocks;
@@ -297,6 +298,8 @@ internal sealed partial class StreamingExecutor
             DeviceAskedUtilization = ctx.Simulated?.AskedUtilization() ?? [],
             Unmet = [.. _pools.Where(p => p.Unmet > 0).Select(p => new ActorDemand(p.Name, p.Pool.Resources, p.Unmet))],
             ActorsPerNode = ActorsPerNode(),
+            LoopBusy = Stopwatch.GetElapsedTime(0, _loopBusyTicks),
+            LoopTurns = _turns,
         });
     }
 
