@@ -133,6 +133,7 @@ internal sealed partial class StreamingExecutor
     internal async Task ShutdownAsync(CancellationTokenSource stop, Exception? failure)
     {
         if (_tick is not null) await _tick.DisposeAsync().ConfigureAwait(false);
+        if (_wake is not null) await _wake.DisposeAsync().ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         if (_ctx is not null) await _ctx.DrainAsync().ConfigureAwait(false);
         var errors = new List<Exception>();
