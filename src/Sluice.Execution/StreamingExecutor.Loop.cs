@@ -9,12 +9,48 @@ internal sealed partial class StreamingExecutor
 {
     private ITimer? _tick;
     private long _turns;
+    private long _loopBusyTicks;
+
+    /// <summary>
+    /// How often the running loop balances, scales and publishes: work that grows with the number of actors, done at
+    /// a bounded rate rather than on every turn (a turn may handle a single task's end). Real time: it bounds CPU cost.
+    /// </summary>
+    private static readonly TimeSpan Cadence = TimeSpan.FromMilliseconds(20);
+
+    private static readonly long CadenceTicks = (long)(Cadence.TotalSeconds * Stopwatch.Frequency);
+
+    private long _lastScaled;
+    private long _lastPublished;
+    private bool _wakePending;
+    private ITimer? _wake;
 
     private async Task LoopAsync(CancellationToken ct)
     {
-        while (await StepAsync(ct).ConfigureAwait(false))
+        while (await TurnAsync(everyTurn: false, ct).ConfigureAwait(false))
         {
         }
+    }
+
+    /// <summary>
+    /// The test seam: one turn that balances, scales and publishes whatever the time, so a test reads the state the
+    /// turn left from <see cref="Snapshot"/>.
+    /// </summary>
+    internal ValueTask<bool> StepAsync(CancellationToken ct) => TurnAsync(everyTurn: true, ct);
+
+    /// <summary>A turn that left balancing, scaling or publishing for later comes back for it within the cadence, events or not.</summary>
+    private void WakeWithinCadence(ExecutorContext ctx, long now)
+    {
+        // Armed until its callback runs; the callback clears the flag before it posts, so a wake that fires early
+        // (timers and the stopwatch are different clocks) is followed by a turn that arms it again.
+        if (Volatile.Read(ref _wakePending)) return;
+        Volatile.Write(ref _wakePending, true);
+        _wake ??= TimeProvider.System.CreateTimer(_ =>
+        {
+            Volatile.Write(ref _wakePending, false);
+            ctx.Post(new ExecutorEvent.Tick());
+        }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        var due = Math.Min(_lastScaled, _lastPublished) + CadenceTicks - now;
+        _wake.Change(TimeSpan.FromMilliseconds(Math.Max(1, due * 1000.0 / Stopwatch.Frequency)), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -33,23 +69,48 @@ internal sealed partial class StreamingExecutor
     /// blocks: fetches, writes and marks run on tasks that report back as events. When a turn returns, the
     /// snapshot shows the state it left.
     /// </summary>
+    /// <param name="everyTurn">Balance, scale and publish in this turn whatever the time (<see cref="StepAsync"/>); else at most once per <see cref="Cadence"/>, and always publish the last turn.</param>
     /// <returns>False once the job is done.</returns>
-    internal async ValueTask<bool> StepAsync(CancellationToken ct)
+    private async ValueTask<bool> TurnAsync(bool everyTurn, CancellationToken ct)
     {
         var ctx = _ctx!;
-        if (_turns++ > 0)
+        var first = _turns++ == 0;
+        if (!first) await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
+        // The loop's own cost: from the wake-up to the published snapshot, waits excluded.
+        var began = Stopwatch.GetTimestamp();
+        if (!first)
         {
-            await ctx.Events.WaitToReadAsync(ct).ConfigureAwait(false);
             while (ctx.Events.TryRead(out var e)) Handle(e);
             AssertInvariants();
         }
         for (var i = _ops.Count - 1; i >= 0; i--) _ops[i].Dispatch(ctx);
+        var scale = everyTurn || began - _lastScaled >= CadenceTicks || _pools.Exists(p => p.ScaleSoon);
+        if (scale) BalanceAndScale(ctx, began);
+        PropagateDone();
+        var done = AllDone();
+        if (done && !scale)
+        {
+            // The last turn releases what the input's end leaves idle, as every turn used to.
+            BalanceAndScale(ctx, began);
+            scale = true;
+        }
+        var publish = everyTurn || done || began - _lastPublished >= CadenceTicks;
+        if (publish)
+        {
+            Publish();
+            _lastPublished = began;
+        }
+        if (!scale || !publish) WakeWithinCadence(ctx, began);
+        _loopBusyTicks += Stopwatch.GetTimestamp() - began;
+        AssertInvariants();
+        return !done;
+    }
+
+    private void BalanceAndScale(ExecutorContext ctx, long now)
+    {
         Balance(ctx);
         foreach (var op in _ops) op.Scale(ctx);
-        PropagateDone();
-        Publish();
-        AssertInvariants();
-        return !AllDone();
+        _lastScaled = now;
     }
 
     /// <summary>The balancer decides from values; each pool applies its own decision.</summary>

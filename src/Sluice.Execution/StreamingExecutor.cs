@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Blocks;
@@ -132,6 +133,7 @@ internal sealed partial class StreamingExecutor
     internal async Task ShutdownAsync(CancellationTokenSource stop, Exception? failure)
     {
         if (_tick is not null) await _tick.DisposeAsync().ConfigureAwait(false);
+        if (_wake is not null) await _wake.DisposeAsync().ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         if (_ctx is not null) await _ctx.DrainAsync().ConfigureAwait(false);
         var errors = new List<Exception>();
@@ -297,6 +299,8 @@ internal sealed partial class StreamingExecutor
             DeviceAskedUtilization = ctx.Simulated?.AskedUtilization() ?? [],
             Unmet = [.. _pools.Where(p => p.Unmet > 0).Select(p => new ActorDemand(p.Name, p.Pool.Resources, p.Unmet))],
             ActorsPerNode = ActorsPerNode(),
+            LoopBusy = Stopwatch.GetElapsedTime(0, _loopBusyTicks),
+            LoopTurns = _turns,
         });
     }
 

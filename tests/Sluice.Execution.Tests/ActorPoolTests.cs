@@ -34,7 +34,7 @@ public class ActorPoolTests
     private static PoolActor RunOne(ActorPool pool, FakeTimeProvider clock)
     {
         var a = pool.Pick()!;
-        a.InFlight++;
+        pool.Begin(a, clock.GetTimestamp());
         clock.Advance(TimeSpan.FromMilliseconds(10));
         pool.Finished(a, clock.GetTimestamp());
         return a;
@@ -68,7 +68,7 @@ public class ActorPoolTests
         var clock = new FakeTimeProvider();
         var (pool, actors) = Pool(DispatchPolicy.MostRecentlyUsed, 2, clock);
         var first = pool.Pick()!;
-        first.InFlight++;
+        pool.Begin(first, clock.GetTimestamp());
         Assert.NotSame(first, pool.Pick());
     }
 

@@ -149,8 +149,12 @@ internal sealed partial class ActorPoolOperator : OperatorState
     /// <summary>The fewest actors the pool wants while input may still come: its min, and at least one (or the input waits forever).</summary>
     private int Floor => Math.Max(_spec.Options.Pool.Min, 1);
 
+    /// <summary>An actor was lost since the last <see cref="Scale"/>: the loop scales at once rather than at its cadence, so it is replaced.</summary>
+    public bool ScaleSoon { get; private set; }
+
     public override void Scale(ExecutorContext ctx)
     {
+        ScaleSoon = false;
         Unmet = 0;
         var exhausted = InputExhausted;
         var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted);
@@ -202,6 +206,7 @@ internal sealed partial class ActorPoolOperator : OperatorState
         // This process's own node is alive (the executor runs on it); any other node may be dead.
         if (actor.Grant.Node != ctx.Runtime.NodeId) ctx.Resources.Suspect(actor.Grant.Node);
         actor.Stopping = true;
+        ScaleSoon = true;
         if (actor.InFlight == 0) Dispose(ctx, actor);
     }
 

@@ -11,6 +11,12 @@ namespace Sluice.Execution.Pools;
 internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resources, DispatchPolicy policy)
 {
     private readonly List<PoolActor> _actors = [];
+
+    // Most-recently-used dispatch without a scan: actors with no task, and actors with a task and a free slot, each
+    // ordered best first (latest finish, then the oldest actor). Kept by Add, Remove, Begin and Finished, the only
+    // writers of the order's keys; actors that are starting or stopping stay in and are skipped (stopping ones dropped) on a pick.
+    private readonly SortedSet<PoolActor> _idle = new(MruOrder.Instance);
+    private readonly SortedSet<PoolActor> _partial = new(MruOrder.Instance);
     private int _nextIndex;
     private long _seq;
 
@@ -30,10 +36,16 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     {
         var actor = new PoolActor(_nextIndex++, grant, nowTicks);
         _actors.Add(actor);
+        _idle.Add(actor);
         return actor;
     }
 
-    public void Remove(PoolActor actor) => _actors.Remove(actor);
+    public void Remove(PoolActor actor)
+    {
+        _actors.Remove(actor);
+        _idle.Remove(actor);
+        _partial.Remove(actor);
+    }
 
     /// <summary>
     /// The actor that gets the next task, or null when every slot is taken. Most-recently-used picks
@@ -45,6 +57,7 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// <param name="preferNode">The node holding the input: an idle actor there gets it first, so the bytes need not travel.</param>
     public PoolActor? Pick(string? preferNode = null)
     {
+        if (policy == DispatchPolicy.MostRecentlyUsed) return PickMostRecentlyUsed(preferNode);
         PoolActor? best = null;
         PoolActor? local = null;
         foreach (var a in _actors)
@@ -54,6 +67,65 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
             if (a.InFlight == 0 && a.Grant.Node == preferNode && (local is null || Better(a, local))) local = a;
         }
         return local ?? best;
+    }
+
+    /// <summary><see cref="Pick"/> for most-recently-used, from the ordered sets: the same choice as a scan with <see cref="Better"/>.</summary>
+    private PoolActor? PickMostRecentlyUsed(string? preferNode)
+    {
+        PoolActor? best = null;
+        PoolActor? local = null;
+        List<PoolActor>? gone = null;
+        foreach (var a in _idle)
+        {
+            if (!a.Ready)
+            {
+                if (a.Stopping) (gone ??= []).Add(a);
+                continue;
+            }
+            best ??= a;
+            if (a.Grant.Node == preferNode)
+            {
+                local = a;
+                break;
+            }
+            // Without a node to prefer, the first ready one is the pick.
+            if (preferNode is null) break;
+        }
+        if (best is null)
+        {
+            foreach (var a in _partial)
+            {
+                if (!a.Ready)
+                {
+                    if (a.Stopping) (gone ??= []).Add(a);
+                    continue;
+                }
+                best = a;
+                break;
+            }
+        }
+        if (gone is not null)
+        {
+            foreach (var a in gone)
+            {
+                _idle.Remove(a);
+                _partial.Remove(a);
+            }
+        }
+        return local ?? best;
+    }
+
+    /// <summary>Best first: the latest finish, then (ties, e.g. actors that never ran a task) the oldest actor, as a scan in order would pick.</summary>
+    private sealed class MruOrder : IComparer<PoolActor>
+    {
+        public static readonly MruOrder Instance = new();
+
+        public int Compare(PoolActor? x, PoolActor? y)
+        {
+            if (ReferenceEquals(x, y)) return 0;
+            var bySeq = y!.LastDoneSeq.CompareTo(x!.LastDoneSeq);
+            return bySeq != 0 ? bySeq : x.Index.CompareTo(y.Index);
+        }
     }
 
     private bool Better(PoolActor a, PoolActor b)
@@ -69,8 +141,22 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// <summary>A task was given to <paramref name="actor"/>: its busy time starts when it goes from no task to one.</summary>
     public void Begin(PoolActor actor, long nowTicks)
     {
+        Unindex(actor);
         InFlight++;
         if (actor.InFlight++ == 0) actor.BusySinceTicks = nowTicks;
+        Index(actor);
+    }
+
+    private void Unindex(PoolActor actor)
+    {
+        if (actor.InFlight == 0) _idle.Remove(actor);
+        else _partial.Remove(actor);
+    }
+
+    private void Index(PoolActor actor)
+    {
+        if (actor.InFlight == 0) _idle.Add(actor);
+        else if (actor.InFlight < options.MaxConcurrency) _partial.Add(actor);
     }
 
     /// <summary>Tasks in flight on the pool's actors.</summary>
@@ -80,6 +166,7 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// <returns>The busy time booked up to now (from its busy start or its previous finish), null if it was not busy.</returns>
     public long? Finished(PoolActor actor, long nowTicks)
     {
+        Unindex(actor);
         InFlight--;
         actor.InFlight--;
         actor.TasksDone++;
@@ -87,6 +174,7 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         actor.LastDoneSeq = ++_seq;
         var busy = actor.BusySinceTicks is { } since ? nowTicks - since : (long?)null;
         actor.BusySinceTicks = actor.InFlight > 0 ? nowTicks : null;
+        Index(actor);
         return busy;
     }
 

@@ -51,6 +51,12 @@ public sealed record ExecutionSnapshot(
 {
     public static ExecutionSnapshot Empty { get; } = new([], 0, 0, 0, TimeSpan.Zero, "");
 
+    /// <summary>Time the control loop spent working in its turns (not waiting for events): the engine's own cost.</summary>
+    public TimeSpan LoopBusy { get; init; }
+
+    /// <summary>Turns the control loop has taken.</summary>
+    public long LoopTurns { get; init; }
+
     /// <summary>Share of each GPU allocated to actors now (0..1).</summary>
     public IReadOnlyList<double> DeviceAllocation { get; init; } = [];
 
