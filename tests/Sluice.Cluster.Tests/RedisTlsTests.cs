@@ -31,6 +31,7 @@ public sealed class RedisTlsTests : IDisposable
         }
         var port = FreePort();
         using var redis = StartTlsRedis(port);
+        using var stop = new Stopper(redis);
         await WaitForPort(port, redis);
         var url = $"rediss://127.0.0.1:{port}";
 
@@ -94,6 +95,16 @@ public sealed class RedisTlsTests : IDisposable
             {
                 await Task.Delay(50);
             }
+        }
+    }
+
+    /// <summary>Kills the server when the test ends, passed or failed (disposing a Process does not end it).</summary>
+    private sealed class Stopper(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill();
+            process.WaitForExit(5000);
         }
     }
 
