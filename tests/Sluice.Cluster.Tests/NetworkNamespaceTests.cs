@@ -81,23 +81,7 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
             var job = JobExecution.Start(SimulatedJob.Build(rows, 100, perRowMs: 3, new PoolSize(1, 4), new PoolSize(1, 2)), Sinks.Parquet(dir),
                 new ExecutionOptions { Runtime = cluster.Driver, WriteMode = WriteMode.Overwrite, LoggerFactory = log });
             string Context() => $"{Environment.NewLine}snapshot: {JobOutput.Describe(job.Snapshot)}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}";
-            var clock = Stopwatch.StartNew();
-            while (SinkBacklog.Written(job.Snapshot) < 5)
-            {
-                if (job.Completion.IsCompleted) Assert.Fail($"the job ended before 5 blocks were written: make it longer{Context()}");
-                if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"fewer than 5 blocks written within 90 s{Context()}");
-                await Task.Delay(20);
-            }
-            doomed.Kill();
-            if (job.Completion.IsCompleted) Assert.Fail($"the job ended before the kill: make it longer{Context()}");
-            try
-            {
-                await job.Completion.WaitAsync(Limit);
-            }
-            catch (Exception e)
-            {
-                Assert.Fail($"the job failed after the kill: {e}{Context()}");
-            }
+            await KillMidJobAsync(job, doomed, blocks: 5, TimeSpan.FromSeconds(90), Context);
 
             var ids = (await JobOutput.ReadSortedAsync(dir, "pid")).Select(r => r.Id).ToList();
             Assert.True(ids.SequenceEqual(Enumerable.Range(0, (int)rows).Select(i => (long)i)), $"output ids are not 0..{rows - 1} exactly once: {JobOutput.Diff(ids, rows)}{Context()}");
@@ -145,23 +129,7 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
             var log = new CollectingLogger();
             var job = JobExecution.Start(Job(), Sinks.Parquet(clusterDir), new ExecutionOptions { Runtime = cluster.Driver, WriteMode = WriteMode.Overwrite, LoggerFactory = log });
             string Context() => $"{Environment.NewLine}snapshot: {JobOutput.Describe(job.Snapshot)}executor log:{Environment.NewLine}{log.Tail()}{Environment.NewLine}{cluster.WorkerOutput()}";
-            var clock = Stopwatch.StartNew();
-            while (SinkBacklog.Written(job.Snapshot) < 3)
-            {
-                if (job.Completion.IsCompleted) Assert.Fail($"the job ended before 3 blocks were written: {job.Completion.Exception?.InnerException}{Context()}");
-                if (clock.Elapsed > TimeSpan.FromSeconds(150)) Assert.Fail($"fewer than 3 blocks written within 150 s{Context()}");
-                await Task.Delay(20);
-            }
-            doomed.Kill();
-            if (job.Completion.IsCompleted) Assert.Fail($"the job ended before the kill: make it longer{Context()}");
-            try
-            {
-                await job.Completion.WaitAsync(Limit);
-            }
-            catch (Exception e)
-            {
-                Assert.Fail($"the job failed after the kill: {e}{Context()}");
-            }
+            await KillMidJobAsync(job, doomed, blocks: 3, TimeSpan.FromSeconds(150), Context);
 
             var expected = await Embeddings(embeddedDir);
             var actual = await Embeddings(clusterDir);
@@ -182,6 +150,28 @@ public sealed class NetworkNamespaceTests(ITestOutputHelper output)
         finally
         {
             Delete(embeddedDir, clusterDir, caches, models);
+        }
+    }
+
+    /// <summary>Waits until <paramref name="blocks"/> blocks are written, kills <paramref name="doomed"/> (SIGKILL) and waits for the job to end.</summary>
+    private static async Task KillMidJobAsync(JobExecution job, WorkerProcess doomed, int blocks, TimeSpan within, Func<string> context)
+    {
+        var clock = Stopwatch.StartNew();
+        while (SinkBacklog.Written(job.Snapshot) < blocks)
+        {
+            if (job.Completion.IsCompleted) Assert.Fail($"the job ended before {blocks} blocks were written: {job.Completion.Exception?.InnerException}{context()}");
+            if (clock.Elapsed > within) Assert.Fail($"fewer than {blocks} blocks written within {within.TotalSeconds:0} s{context()}");
+            await Task.Delay(20);
+        }
+        doomed.Kill();
+        if (job.Completion.IsCompleted) Assert.Fail($"the job ended before the kill: make it longer{context()}");
+        try
+        {
+            await job.Completion.WaitAsync(Limit);
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"the job failed after the kill: {e}{context()}");
         }
     }
 
