@@ -1,3 +1,4 @@
+using Sluice.Testing;
 using Apache.Arrow;
 using Sluice.Cli.Commands;
 using Sluice.Execution;

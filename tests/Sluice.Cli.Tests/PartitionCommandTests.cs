@@ -1,3 +1,4 @@
+using Sluice.Testing;
 using Sluice.Cli.Commands;
 using Sluice.Jobs;
 using Xunit.Abstractions;

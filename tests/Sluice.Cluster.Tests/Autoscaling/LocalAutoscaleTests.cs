@@ -138,18 +138,8 @@ public sealed partial class LocalAutoscaleTests(ITestOutputHelper output) : IDis
         Assert.False(File.Exists(Path.Combine(_dir, "out", "_SUCCESS")));
     }
 
-    private async Task<(int Code, string Out, string Err)> SluiceAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        // A hang must fail the test, not the run.
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Code, string Out, string Err)> SluiceAsync(params string[] args) =>
+        Sluice.Testing.SluiceProcess.RunInAsync(_dir, new Dictionary<string, string>(), args);
 
     private static bool IsRunning(int pid)
     {
