@@ -12,14 +12,27 @@ internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, stri
 {
     public ActorSpec Spec => spec;
 
-    public async Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken)
+    public async Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken) =>
+        (await CallAsync(() => grain.RunAsync(BlockRefDto.Of(input), cancellationToken), [input], cancellationToken).ConfigureAwait(false)).Output!.ToRef();
+
+    public async Task<IReadOnlyList<BlockRef>> RunManyAsync(IReadOnlyList<BlockRef> inputs, CancellationToken cancellationToken)
+    {
+        if (inputs.Count == 1) return [await RunAsync(inputs[0], cancellationToken).ConfigureAwait(false)];
+        var result = await CallAsync(() => grain.RunManyAsync([.. inputs.Select(BlockRefDto.Of)], cancellationToken), inputs, cancellationToken).ConfigureAwait(false);
+        if (result.Outputs is not { } outputs || outputs.Length != inputs.Count)
+            throw new SluiceException($"stage '{spec.Operator}' actor {spec.Index} on node '{node}' returned {result.Outputs?.Length ?? 0} outputs for {inputs.Count} inputs");
+        return [.. outputs.Select(o => o.ToRef())];
+    }
+
+    /// <summary>Calls the grain; a failed call is a lost actor, a failed task comes back as its exception.</summary>
+    private async Task<ActorResult> CallAsync(Func<Task<ActorResult>> call, IReadOnlyList<BlockRef> inputs, CancellationToken cancellationToken)
     {
         ActorResult result;
         try
         {
             // The token travels with the call (Orleans cancels the grain method on the node); WaitAsync only
             // makes sure the caller is not held if the cancellation message cannot reach a dying node.
-            result = await grain.RunAsync(BlockRefDto.Of(input), cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+            result = await call().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -35,9 +48,9 @@ internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, stri
         }
         return result.Outcome switch
         {
-            ActorOutcome.Ok => result.Output!.ToRef(),
+            ActorOutcome.Ok => result,
             ActorOutcome.BadInput => throw new BadInputException(result.Message!),
-            ActorOutcome.InputLost => throw new BlockLostException(input),
+            ActorOutcome.InputLost => throw new BlockLostException(result.Lost is { } lost ? inputs.FirstOrDefault(i => i.Id == lost.Id && i.Offset == lost.Offset) ?? inputs[0] : inputs[0]),
             ActorOutcome.ActorLost => throw new ActorLostException($"stage '{spec.Operator}' actor {spec.Index} on node '{node}': {result.Message}"),
             _ => throw new SluiceException(result.Message!),
         };

@@ -57,7 +57,7 @@ internal sealed partial class StreamingExecutor
                 if (marked.Error is not null && !IsShutdown(marked.Error)) throw marked.Error;
                 break;
             case ExecutorEvent.BlocksCommitted committed:
-                foreach (var lineage in committed.Blocks) Commit(lineage.TaskIndex);
+                foreach (var lineage in committed.Blocks) CommitBlock(lineage);
                 break;
             case ExecutorEvent.SinkFlushed flushed:
                 flushed.Op.OnFlushed();
@@ -65,7 +65,7 @@ internal sealed partial class StreamingExecutor
                 break;
             case ExecutorEvent.OutputTaken taken:
                 ctx.Budget.Release(_ops[^1].Index, taken.Block);
-                _runtime.Free(taken.Block);
+                FreeBlock(taken.Block);
                 break;
             case ExecutorEvent.Tick:
                 SyncNodes();
@@ -78,16 +78,30 @@ internal sealed partial class StreamingExecutor
         var ctx = _ctx!;
         op.RecordProduced(block.Rows, block.Bytes);
         // Resume: a block committed by an earlier run is read again (its read task was not complete)
-        // but goes no further: its output is already written, exactly once.
-        if (_sink is not null && _sinkState.CommittedBlocks.Contains(Datasink.BlockKey(block.Lineage.TaskId, block.Lineage.Seq)))
+        // but goes no further: its output is already written, exactly once. So are slices of it.
+        if (_sink is not null && _sinkState.CommittedBlocks.Contains(Datasink.BlockKey(block.Lineage)))
         {
-            _runtime.Free(block);
-            Commit(block.Lineage.TaskIndex);
+            FreeBlock(block);
+            CommitBlock(block.Lineage);
+            return;
+        }
+        // Every slice of it committed: ResumeSlices counted them.
+        if (_sink is not null && !block.IsView && ResumeSlices(block))
+        {
+            FreeBlock(block);
+            return;
+        }
+        if (op.Downstream is { } next)
+        {
+            foreach (var b in ApplyPendingCut(next, block))
+            {
+                ctx.Budget.Charge(op.Index, b);
+                next.Enqueue(b);
+            }
             return;
         }
         ctx.Budget.Charge(op.Index, block);
-        if (op.Downstream is { } next) next.Enqueue(block);
-        else Output?.Accept(block);
+        Output?.Accept(block);
     }
 
     private void OnTaskEnded(ExecutorEvent.TaskEnded e)
@@ -95,7 +109,7 @@ internal sealed partial class StreamingExecutor
         var ctx = _ctx!;
         var op = e.Op;
         op.EndTask();
-        if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnTaskEnded(ctx, actor, e.Task.Input.Rows, e.Error is null);
+        if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnTaskEnded(ctx, actor, e.Task.Rows, e.Error is null);
         if (op.ProducesOutput) ctx.Budget.EndReservation(op.Index, e.Task.Reserved);
         if (e.Error is not null)
         {
@@ -103,42 +117,61 @@ internal sealed partial class StreamingExecutor
             if (Recover(op, e)) return;
             if (e.Error is BadInputException || e.Task.Attempt >= _options.MaxTaskRetries) throw Located(op, e);
             op.RecordRetry();
-            Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt + 1, e.Error.Message);
-            op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt + 1), front: true);
+            Log.Retry(ctx.Logger, op.Name, e.Task.Describe(), e.Task.Attempt + 1, e.Error.Message);
+            for (var i = e.Task.Inputs.Count - 1; i >= 0; i--) op.Enqueue(new QueuedBlock(e.Task.Inputs[i], e.Task.Attempt + 1), front: true);
             return;
         }
         op.RecordTaskDone();
-        ctx.Budget.Release(op.Index - 1, e.Task.Input);
-        _runtime.Free(e.Task.Input);
-        if (e.Output is { } output) OnProduced(op, output);
+        foreach (var input in e.Task.Inputs)
+        {
+            ctx.Budget.Release(op.Index - 1, input);
+            FreeBlock(input);
+        }
+        if (e.Outputs is { Count: > 0 } outputs)
+        {
+            foreach (var output in outputs) OnProduced(op, output);
+        }
         // A written block counts as committed when the sink reports it (ExecutorEvent.BlocksCommitted), not here:
         // a sink that groups blocks into files commits it later, with its file.
-        else if (!op.ProducesOutput) op.RecordProduced(e.Task.Input.Rows, e.Task.Input.Bytes);
+        else if (!op.ProducesOutput) op.RecordProduced(e.Task.Rows, e.Task.Inputs.Sum(i => i.Bytes));
     }
 
     /// <summary>
     /// Faults of a cluster that the job survives: an actor lost with its node (its task runs again
     /// elsewhere, not counted as a failure) and an input block lost with its node (recomputed from
     /// its lineage: its read task is read again up to that block, which then flows through every
-    /// stage anew — deterministic stages give the same rows, and the sink writes each key once).
+    /// stage anew — deterministic stages give the same rows, and the sink writes each key once; a lost
+    /// slice is cut again from the recomputed block, and only it goes on).
     /// </summary>
     private bool Recover(OperatorState op, ExecutorEvent.TaskEnded e)
     {
         var ctx = _ctx!;
         switch (e.Error)
         {
-            case BlockLostException lost when lost.Block is null || lost.Block.Id == e.Task.Input.Id:
-                ctx.Budget.Release(op.Index - 1, e.Task.Input);
-                ((SourceOperator)_ops[0]).Replay(ctx, e.Task.Input.Lineage);
+            case BlockLostException lost when lost.Block is null || e.Task.Inputs.Any(i => i.Id == lost.Block.Id):
+                // Every input held by the lost block's node went with it; the others run again.
+                for (var i = e.Task.Inputs.Count - 1; i >= 0; i--)
+                {
+                    var input = e.Task.Inputs[i];
+                    if (lost.Block is not null && input.Node != lost.Block.Node)
+                    {
+                        op.Enqueue(new QueuedBlock(input, e.Task.Attempt), front: true);
+                        continue;
+                    }
+                    ctx.Budget.Release(op.Index - 1, input);
+                    if (input.IsView) FreeBlock(input);
+                    if (input.Lineage.Slice is { } slice) PendCut(input.Lineage, new PendingCut(slice.Stage, slice.Count, new HashSet<int> { slice.Index }));
+                    ((SourceOperator)_ops[0]).Replay(ctx, input.Lineage);
+                    Log.Retry(ctx.Logger, op.Name, input.Lineage.Describe(input.Rows), e.Task.Attempt, "input block lost with its node; recomputing it from its read task");
+                }
                 op.RecordRetry();
-                Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, "input block lost with its node; recomputing it from its read task");
                 SyncNodes();
                 return true;
             case ActorLostException:
                 if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnActorLost(ctx, actor);
-                op.Enqueue(new QueuedBlock(e.Task.Input, e.Task.Attempt), front: true);
+                for (var i = e.Task.Inputs.Count - 1; i >= 0; i--) op.Enqueue(new QueuedBlock(e.Task.Inputs[i], e.Task.Attempt), front: true);
                 op.RecordRetry();
-                Log.Retry(ctx.Logger, op.Name, e.Task.Input.Lineage.Describe(e.Task.Input.Rows), e.Task.Attempt, $"actor lost with its node ({e.Error.Message}); running the task on another actor");
+                Log.Retry(ctx.Logger, op.Name, e.Task.Describe(), e.Task.Attempt, $"actor lost with its node ({e.Error.Message}); running the task on another actor");
                 SyncNodes();
                 return true;
             default:
@@ -180,6 +213,6 @@ internal sealed partial class StreamingExecutor
     private static Exception Located(OperatorState op, ExecutorEvent.TaskEnded e)
     {
         if (e.Error is SluiceException) return e.Error;
-        return new SluiceException($"stage '{op.Name}' failed on {e.Task.Input.Lineage.Describe(e.Task.Input.Rows)}: {e.Error!.Message}", e.Error);
+        return new SluiceException($"stage '{op.Name}' failed on {e.Task.Describe()}: {e.Error!.Message}", e.Error);
     }
 }

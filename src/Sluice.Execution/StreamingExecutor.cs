@@ -182,6 +182,7 @@ internal sealed partial class StreamingExecutor
             var inputs = source.Source.DescribeInputs();
             _sinkState = await _sink.OpenAsync(_options.WriteMode, OutputFingerprints.Of(_logical, inputs, readTasks.Select(t => t.Id), source.Block.Rows, _sink), inputs, ct).ConfigureAwait(false);
         }
+        IndexResumedSlices();
         var toRun = new List<(int, ReadTask)>();
         for (var i = 0; i < readTasks.Count; i++)
         {

@@ -112,7 +112,8 @@ public abstract partial class ExecutorConformance
         Assert.Equal(50_000, sink.Rows);
         var pool = Pool(stats, "annotate");
         Assert.Equal(3, pool.ActorsStarted); // 500 blocks, 2,000 batches: each actor initialized once, never replaced
-        Assert.Equal(500, pool.TasksDone);
+        // 500 blocks; a block cut into slices while actors were free (at the start, at the end) is one task per slice.
+        Assert.InRange(pool.TasksDone, 500, 500 + 3 * pool.BlocksSliced);
         Assert.Equal(0, pool.TaskRetries);
         Assert.All(sink.Pids, p => Assert.Contains(p, ActorProcesses));
     }
@@ -244,7 +245,7 @@ public abstract partial class ExecutorConformance
 
         public override ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
         {
-            if (!_blocks.TryAdd(BlockKey(block.Lineage.TaskId, block.Lineage.Seq), block))
+            if (!_blocks.TryAdd(BlockKey(block.Lineage), block))
                 throw new InvalidOperationException($"block {block.Lineage.TaskId}#{block.Lineage.Seq} written twice");
             return ValueTask.CompletedTask;
         }

@@ -100,7 +100,7 @@ public sealed class GroupedCommitTests
 
         private IReadOnlyList<BlockLineage> CommitHeld()
         {
-            foreach (var b in _held) _committed.Add(BlockKey(b.Lineage.TaskId, b.Lineage.Seq), b);
+            foreach (var b in _held) _committed.Add(BlockKey(b.Lineage), b);
             var lineages = _held.Select(b => b.Lineage).ToList();
             _held.Clear();
             return lineages;

@@ -6,9 +6,14 @@ using Sluice.Contracts;
 namespace Sluice.Execution.Tests;
 
 /// <summary>An in-memory sink for executor unit tests (the real file sinks have their own suite in Sluice.IO.Tests).</summary>
-internal sealed class MemorySink : Datasink
+/// <param name="state">What the output already holds when opened (a resume's committed blocks).</param>
+internal sealed class MemorySink(SinkState? state = null) : Datasink
 {
     private readonly ConcurrentDictionary<string, Block> _blocks = new();
+
+    public IEnumerable<RecordBatch> Batches => _blocks.Values.Select(b => b.Batch);
+
+    public IReadOnlyDictionary<string, Block> BlocksByKey => _blocks;
 
     public override string Name => "memory";
 
@@ -24,11 +29,11 @@ internal sealed class MemorySink : Datasink
 
     public int Blocks => _blocks.Count;
 
-    public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken) => ValueTask.FromResult(SinkState.Empty);
+    public override ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken) => ValueTask.FromResult(state ?? SinkState.Empty);
 
     public override ValueTask WriteAsync(Block block, CancellationToken cancellationToken)
     {
-        if (!_blocks.TryAdd(BlockKey(block.Lineage.TaskId, block.Lineage.Seq), block)) throw new InvalidOperationException("written twice");
+        if (!_blocks.TryAdd(BlockKey(block.Lineage), block)) throw new InvalidOperationException("written twice");
         return ValueTask.CompletedTask;
     }
 

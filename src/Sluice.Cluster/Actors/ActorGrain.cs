@@ -57,7 +57,9 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         return null;
     }
 
-    public Task<ActorResult> RunAsync(BlockRefDto input, CancellationToken cancellationToken)
+    public Task<ActorResult> RunAsync(BlockRefDto input, CancellationToken cancellationToken) => RunManyAsync([input], cancellationToken);
+
+    public Task<ActorResult> RunManyAsync(BlockRefDto[] inputs, CancellationToken cancellationToken)
     {
         if (_processor is not { } processor || _init is not { } init)
             return Task.FromResult(new ActorResult(ActorOutcome.ActorLost, null, "the actor holds no processor (it was re-activated or released)"));
@@ -67,7 +69,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             try
             {
-                return await RunTaskAsync(processor, init, input, cancellationToken);
+                return await RunTaskAsync(processor, init, inputs, cancellationToken);
             }
             finally
             {
@@ -76,23 +78,30 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         }, cancellationToken);
     }
 
-    private async Task<ActorResult> RunTaskAsync(IBatchProcessor processor, ActorInit init, BlockRefDto input, CancellationToken cancellationToken)
+    private async Task<ActorResult> RunTaskAsync(IBatchProcessor processor, ActorInit init, BlockRefDto[] inputs, CancellationToken cancellationToken)
     {
-        var inputRef = input.ToRef();
-        Sluice.Blocks.Block block;
-        try
+        var blocks = new Sluice.Blocks.Block[inputs.Length];
+        for (var i = 0; i < inputs.Length; i++)
         {
-            block = await _fetcher.GetAsync(inputRef, init.Job, cancellationToken);
-        }
-        catch (BlockLostException e)
-        {
-            return new ActorResult(ActorOutcome.InputLost, null, e.Message);
+            try
+            {
+                blocks[i] = await _fetcher.GetAsync(inputs[i].ToRef(), init.Job, cancellationToken);
+            }
+            catch (BlockLostException e)
+            {
+                return new ActorResult(ActorOutcome.InputLost, null, e.Message, Lost: inputs[i]);
+            }
         }
         try
         {
             // The driver's cancellation reaches the model run: a cancelled job does not keep this node's device busy.
-            var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, block, init.BatchSize, cancellationToken);
-            return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output, init.Job)), null);
+            if (blocks.Length == 1)
+            {
+                var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, blocks[0], init.BatchSize, cancellationToken);
+                return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output, init.Job)), null);
+            }
+            var outputs = await BatchRunner.ApplyManyAsync(init.Operator, processor.ProcessAsync, blocks, init.BatchSize, cancellationToken);
+            return new ActorResult(ActorOutcome.Ok, null, null, [.. outputs.Select(o => BlockRefDto.Of(node.Keep(o, init.Job)))]);
         }
         catch (BadInputException e)
         {

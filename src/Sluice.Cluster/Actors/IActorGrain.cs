@@ -16,6 +16,10 @@ internal interface IActorGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<ActorResult> RunAsync(BlockRefDto input, CancellationToken cancellationToken);
 
+    /// <summary>Runs one task on several small blocks coalesced into full batches; the outputs come back in <see cref="ActorResult.Outputs"/>.</summary>
+    [AlwaysInterleave]
+    Task<ActorResult> RunManyAsync(BlockRefDto[] inputs, CancellationToken cancellationToken);
+
     /// <summary>Releases the processor and lets the grain go.</summary>
     Task ReleaseAsync();
 }

@@ -38,7 +38,8 @@ internal sealed class BlockFetcher(ClusterNode node, IGrainFactory grains)
         // Outside the try: a refusal is not a lost block (NodeGoneException, a SluiceException too, is one).
         if (refused || bytes is null) throw new SluiceException($"block {block.Id} on node {block.Node} belongs to another job than {job}: refused");
         node.CountFetched(bytes.LongLength);
-        return new Block(ArrowIpc.Deserialize(bytes), block.Lineage);
+        // A slice's owner sends the whole stored block; the slice is cut here (zero-copy).
+        return block.View(new Block(ArrowIpc.Deserialize(bytes), block.Lineage));
     }
 
     /// <summary>Frees a block wherever it lives; a block on a node that is gone is already freed.</summary>

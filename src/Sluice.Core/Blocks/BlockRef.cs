@@ -4,4 +4,23 @@ namespace Sluice.Blocks;
 /// A handle to a block held in a node's block store: stages pass refs, never copies, until a
 /// consumer on another node needs the bytes.
 /// </summary>
-public sealed record BlockRef(Guid Id, string Node, int Rows, long Bytes, BlockLineage Lineage);
+/// <param name="Offset">
+/// For a slice (<see cref="BlockLineage.Slice"/> set): the first row of the stored block it views. A slice is a
+/// zero-copy view: several refs name one stored block, which is freed once every slice is consumed.
+/// </param>
+public sealed record BlockRef(Guid Id, string Node, int Rows, long Bytes, BlockLineage Lineage, int Offset = 0)
+{
+    /// <summary>
+    /// Whether this ref may view part of its stored block: its lineage names a slice. (A stage's output for a slice is
+    /// a stored block of its own with the slice's lineage; <see cref="View"/> then returns it whole.)
+    /// </summary>
+    public bool IsView => Lineage.Slice is not null;
+
+    /// <summary>What a consumer of this ref sees of <paramref name="stored"/>, the block the store holds under <see cref="Id"/>.</summary>
+    public Block View(Block stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (!IsView || (Offset == 0 && Rows == stored.Rows)) return stored.Lineage == Lineage ? stored : stored with { Lineage = Lineage };
+        return new Block(stored.Batch.Slice(Offset, Rows), Lineage);
+    }
+}

@@ -18,7 +18,7 @@ public enum WriteMode
 
 /// <summary>What an output already holds when a job opens it (empty unless resuming).</summary>
 /// <param name="CompletedTasks">Read task ids whose every block is committed: the job skips them.</param>
-/// <param name="CommittedBlocks">Block keys (<see cref="Datasink.BlockKey"/>) already committed: the job drops them after reading.</param>
+/// <param name="CommittedBlocks">Block keys (<see cref="Datasink.BlockKey(BlockLineage)"/>) already committed: the job drops them after reading.</param>
 public sealed record SinkState(IReadOnlySet<string> CompletedTasks, IReadOnlySet<string> CommittedBlocks)
 {
     public static SinkState Empty { get; } = new(new HashSet<string>(), new HashSet<string>());
@@ -37,6 +37,36 @@ public abstract class Datasink
 
     /// <summary>The key a manifest records for a block: stable across runs of the same input.</summary>
     public static string BlockKey(string taskId, int seq) => $"{taskId}#{seq}";
+
+    /// <summary>
+    /// The key a manifest records for a block or a slice of one: <c>task#seq</c> for a whole block,
+    /// <c>task#seq~stage.index.count</c> for slice <c>index</c> of <c>count</c> cut at operator <c>stage</c>.
+    /// </summary>
+    public static string BlockKey(BlockLineage lineage) =>
+        lineage.Slice is { } s ? $"{BlockKey(lineage.TaskId, lineage.Seq)}~{s.Stage}.{s.Index}.{s.Count}" : BlockKey(lineage.TaskId, lineage.Seq);
+
+    /// <summary>Reads a slice's key (<see cref="BlockKey(BlockLineage)"/>); false for a whole block's key or one that is not a key.</summary>
+    public static bool TryParseSliceKey(string key, out string taskId, out int seq, out BlockSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        taskId = "";
+        seq = 0;
+        slice = default;
+        var tilde = key.LastIndexOf('~');
+        var hash = tilde < 0 ? -1 : key.LastIndexOf('#', tilde);
+        if (hash < 0) return false;
+        var parts = key[(tilde + 1)..].Split('.');
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (parts.Length != 3 || !int.TryParse(key.AsSpan(hash + 1, tilde - hash - 1), System.Globalization.NumberStyles.None, inv, out seq)
+            || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, inv, out var stage)
+            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, inv, out var index)
+            || !int.TryParse(parts[2], System.Globalization.NumberStyles.None, inv, out var count)
+            || count < 2 || index >= count)
+            return false;
+        taskId = key[..hash];
+        slice = new BlockSlice(stage, index, count);
+        return true;
+    }
 
     /// <summary>Prepares the output (per <paramref name="mode"/>) and returns what is already committed.</summary>
     public abstract ValueTask<SinkState> OpenAsync(WriteMode mode, CancellationToken cancellationToken);

@@ -70,6 +70,8 @@ internal sealed partial class ActorPoolOperator : OperatorState
         CostMsPerRow = CostPerRow(ctx) * 1000,
         PeakActors = PeakReady,
         Resources = Pool.Resources.ToString(),
+        BlocksSliced = Stats.Sliced,
+        BlocksCoalesced = Stats.Coalesced,
     };
 
     /// <summary>This pool's actors per node now (starting and stopping ones included), added into <paramref name="counts"/>.</summary>
@@ -118,6 +120,15 @@ internal sealed partial class ActorPoolOperator : OperatorState
         Stats.LastScaling = ScalingDecision.Up(Pool.Live, "initial").ToString();
     }
 
+    /// <summary>The most small blocks one task coalesces (bounds a task's fan-in and its retry).</summary>
+    private const int MaxCoalesced = 64;
+
+    /// <summary>
+    /// Rows a slice is aligned to: the stage's batch size, so every actor runs whole batches. A stage without one
+    /// takes each block as one batch, so its blocks are never cut (<see cref="SliceFirst"/>).
+    /// </summary>
+    public int SliceAlign => Math.Max(1, _spec.Options.BatchSize ?? 1);
+
     public override void Dispatch(ExecutorContext ctx)
     {
         while (HasInput)
@@ -129,7 +140,10 @@ internal sealed partial class ActorPoolOperator : OperatorState
                 Stats.BackPressure = Pool.Live == 0 ? "no actor" : "every actor slot is busy";
                 return;
             }
-            var decision = ctx.Budget.TryReserve(Index, NextInputBytes, actor.Grant.Node, nextInOrder);
+            SliceFirst(ctx);
+            var coalesce = CoalesceRows(ctx);
+            var bytes = coalesce is { } rows ? PeekBundleBytes(rows, MaxCoalesced) : NextInputBytes;
+            var decision = ctx.Budget.TryReserve(Index, bytes, actor.Grant.Node, nextInOrder);
             if (!decision.Allowed)
             {
                 Stats.BackPressure = decision.Reason;
@@ -137,13 +151,66 @@ internal sealed partial class ActorPoolOperator : OperatorState
             }
             Stats.BackPressure = null;
             MarkStarted(ctx);
-            var queued = Dequeue();
+            var bundle = coalesce is { } most ? DequeueBundle(most, MaxCoalesced) : [Dequeue()];
             BeginTask();
             Pool.Begin(actor, ctx.NowTicks);
-            var task = new RunningTask(queued.Block, decision.ReserveBytes, actor, queued.Attempt);
-            ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(queued.Block, ctx.Token)),
-                t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
+            var task = new RunningTask([.. bundle.Select(b => b.Block)], decision.ReserveBytes, actor, bundle.Max(b => b.Attempt));
+            if (bundle.Count > 1)
+            {
+                Stats.Coalesced += bundle.Count - 1;
+                ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunManyAsync(task.Inputs, ctx.Token)),
+                    t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
+            }
+            else
+            {
+                ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(task.Input, ctx.Token)),
+                    t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? [t.Result] : null, TaskMapOperator.Failure(t)));
+            }
         }
+    }
+
+    /// <summary>
+    /// Actors that could take a task now without waiting behind another: those with none (starting ones included),
+    /// and those the pool may still start (up to its target) while the nodes have room for one.
+    /// </summary>
+    private int SpareActors(ExecutorContext ctx)
+    {
+        var startable = ctx.Resources.Fits(Pool.Resources) ? Math.Max(0, Math.Min(Target, _spec.Options.Pool.Max) - Pool.Live) : 0;
+        return Pool.WithoutTask + startable;
+    }
+
+    /// <summary>
+    /// More spare actors than queued blocks: the block at the head is cut into batch-aligned slices, one for each actor
+    /// that would otherwise wait (at most one per batch), so a few large blocks — the end of the input, a small job —
+    /// keep every actor busy. A slice is not cut again, nor is a block of a stage without a batch size (its batch is the block).
+    /// </summary>
+    private void SliceFirst(ExecutorContext ctx)
+    {
+        if (_spec.Options.BatchSize is null) return;
+        var head = PeekInput().Block;
+        var align = SliceAlign;
+        if (head.IsView || head.Rows < 2 * align) return;
+        var spare = SpareActors(ctx);
+        if (spare <= QueuedBlocks) return;
+        var count = Math.Min(spare - QueuedBlocks + 1, (head.Rows + align - 1) / align);
+        if (count < 2) return;
+        var slices = ctx.Views.Cut(head, Index, count, align);
+        ctx.Budget.Release(Index - 1, head);
+        foreach (var slice in slices) ctx.Budget.Charge(Index - 1, slice);
+        ReplaceFirst(slices);
+        Stats.Sliced++;
+    }
+
+    /// <summary>
+    /// The rows to coalesce small blocks up to (the batch size), or null: only when the head block is smaller than a
+    /// batch and the queue holds more blocks than there are spare actors, so coalescing never leaves an actor idle.
+    /// </summary>
+    private int? CoalesceRows(ExecutorContext ctx)
+    {
+        if (_spec.Options.BatchSize is not { } batch || QueuedBlocks < 2) return null;
+        var head = PeekInput().Block;
+        if (head.Rows == 0 || head.Rows >= batch) return null;
+        return QueuedBlocks > SpareActors(ctx) ? batch : null;
     }
 
     /// <summary>The fewest actors the pool wants while input may still come: its min, and at least one (or the input waits forever).</summary>

@@ -29,6 +29,9 @@ internal sealed class ExecutorContext(
 
     public CancellationToken Token => token;
 
+    /// <summary>Slices cut from stored blocks, and when a stored block may be freed.</summary>
+    public BlockViews Views { get; } = new();
+
     /// <summary>
     /// With ordered output, the block the consumer needs next (read task index, seq). Every operator lets that one
     /// block through whatever the budget: the blocks held for later turns fill the budget, and only this one frees them.

@@ -11,7 +11,8 @@ internal abstract record ExecutorEvent
 
     public sealed record ReadEnded(SourceOperator Op, ReadRunner Runner, int Blocks, Exception? Error) : ExecutorEvent;
 
-    public sealed record TaskEnded(OperatorState Op, RunningTask Task, BlockRef? Output, Exception? Error) : ExecutorEvent;
+    /// <param name="Outputs">One output per input (none for a sink's write), or null when the task failed.</param>
+    public sealed record TaskEnded(OperatorState Op, RunningTask Task, IReadOnlyList<BlockRef>? Outputs, Exception? Error) : ExecutorEvent;
 
     public sealed record ActorStarted(ActorPoolOperator Op, PoolActor Actor, IActorHandle? Handle, Exception? Error) : ExecutorEvent;
 

@@ -98,6 +98,51 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     /// <summary>The node holding the block that would be dispatched next.</summary>
     protected string? NextInputNode => _input.First?.Value.Block.Node;
 
+    /// <summary>The block that would be dispatched next.</summary>
+    protected QueuedBlock PeekInput() => _input.First!.Value;
+
+    /// <summary>Replaces the block at the head of the queue by its slices, in order (their bytes sum to its own).</summary>
+    protected void ReplaceFirst(IReadOnlyList<BlockRef> slices)
+    {
+        var first = Dequeue();
+        for (var i = slices.Count - 1; i >= 0; i--) Enqueue(new QueuedBlock(slices[i], first.Attempt), front: true);
+    }
+
+    /// <summary>
+    /// Takes the head of the queue and, behind it, the blocks that still fit in <paramref name="maxRows"/> rows (at most
+    /// <paramref name="maxBlocks"/> blocks): small blocks coalesced into one task. Empty blocks are never coalesced.
+    /// </summary>
+    protected List<QueuedBlock> DequeueBundle(int maxRows, int maxBlocks)
+    {
+        var bundle = new List<QueuedBlock> { Dequeue() };
+        var rows = bundle[0].Block.Rows;
+        if (rows == 0) return bundle;
+        while (bundle.Count < maxBlocks && _input.First is { } next && next.Value.Block.Rows > 0 && rows + next.Value.Block.Rows <= maxRows)
+        {
+            bundle.Add(Dequeue());
+            rows += next.Value.Block.Rows;
+        }
+        return bundle;
+    }
+
+    /// <summary>Bytes of the blocks <see cref="DequeueBundle"/> would take now.</summary>
+    protected long PeekBundleBytes(int maxRows, int maxBlocks)
+    {
+        var node = _input.First;
+        if (node is null) return 0;
+        long bytes = node.Value.Block.Bytes;
+        var rows = node.Value.Block.Rows;
+        var count = 1;
+        if (rows == 0) return bytes;
+        for (node = node.Next; node is not null && count < maxBlocks && node.Value.Block.Rows > 0 && rows + node.Value.Block.Rows <= maxRows; node = node.Next)
+        {
+            bytes += node.Value.Block.Bytes;
+            rows += node.Value.Block.Rows;
+            count++;
+        }
+        return bytes;
+    }
+
     protected QueuedBlock Dequeue()
     {
         var b = _input.First!.Value;

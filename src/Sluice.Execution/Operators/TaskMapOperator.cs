@@ -23,7 +23,7 @@ internal sealed class TaskMapOperator(int index, TaskMapSpec spec) : OperatorSta
             BeginTask();
             var task = new RunningTask(queued.Block, decision.ReserveBytes, null, queued.Attempt);
             ctx.Watch(ExecutorContext.Safely(() => ctx.Runtime.RunTaskAsync(spec.Work, queued.Block, ctx.Token)),
-                t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, Failure(t)));
+                t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? [t.Result] : null, Failure(t)));
         }
     }
 

@@ -32,6 +32,9 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 
     public ResourceRequest Resources => resources;
 
+    /// <summary>Actors with no task (starting ones included; a stopping one until a pick drops it): kept by the index, no scan.</summary>
+    public int WithoutTask => _idle.Count;
+
     public PoolActor Add(ResourceGrant grant, long nowTicks)
     {
         var actor = new PoolActor(_nextIndex++, grant, nowTicks);

@@ -73,4 +73,16 @@ public interface IActorHandle : IAsyncDisposable
     ActorSpec Spec { get; }
 
     Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs one task on several small blocks coalesced into full batches (<see cref="BatchRunner.ApplyManyAsync"/>):
+    /// one output per input, in order, each with its input's lineage. The default runs them one by one.
+    /// </summary>
+    async Task<IReadOnlyList<BlockRef>> RunManyAsync(IReadOnlyList<BlockRef> inputs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var outputs = new BlockRef[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++) outputs[i] = await RunAsync(inputs[i], cancellationToken).ConfigureAwait(false);
+        return outputs;
+    }
 }

@@ -25,8 +25,9 @@ internal sealed class LocalBlockStore(string node)
         return new BlockRef(id, node, block.Rows, held, block.Lineage);
     }
 
+    /// <summary>The block a ref names: the stored block, or for a slice the rows it views (zero-copy).</summary>
     public Block Get(BlockRef block) =>
-        _blocks.TryGetValue(block.Id, out var b) ? b : throw new InvalidOperationException($"block {block.Id} is not in the store of node {node} (freed twice?)");
+        _blocks.TryGetValue(block.Id, out var b) ? block.View(b) : throw new InvalidOperationException($"block {block.Id} is not in the store of node {node} (freed twice?)");
 
     public void Free(BlockRef block)
     {

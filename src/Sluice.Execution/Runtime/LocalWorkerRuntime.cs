@@ -107,6 +107,13 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
                 return store.Put(output);
             }, cancellationToken);
 
+        public Task<IReadOnlyList<BlockRef>> RunManyAsync(IReadOnlyList<BlockRef> inputs, CancellationToken cancellationToken) =>
+            Task.Run(async () =>
+            {
+                var outputs = await BatchRunner.ApplyManyAsync(spec.Operator, processor.ProcessAsync, [.. inputs.Select(store.Get)], spec.BatchSize, cancellationToken).ConfigureAwait(false);
+                return (IReadOnlyList<BlockRef>)[.. outputs.Select(store.Put)];
+            }, cancellationToken);
+
         public ValueTask DisposeAsync() => processor.DisposeAsync();
     }
 }

@@ -38,6 +38,12 @@ public sealed record OperatorSnapshot(
 
     /// <summary>What each actor holds.</summary>
     public string? Resources { get; init; }
+
+    /// <summary>Actor pools: blocks cut into slices to spread them over spare actors.</summary>
+    public long BlocksSliced { get; init; }
+
+    /// <summary>Actor pools: small blocks that joined another block's task (coalesced into its batches).</summary>
+    public long BlocksCoalesced { get; init; }
 }
 
 /// <summary>The whole job at one moment.</summary>

@@ -13,6 +13,8 @@ internal sealed class OperatorStats
     public long? DoneTicks;
     public string? BackPressure;
     public string? LastScaling;
+    public long Sliced;
+    public long Coalesced;
 
     public void Produced(int rows, long bytes)
     {

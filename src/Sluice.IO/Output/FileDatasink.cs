@@ -59,11 +59,12 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     /// <summary>Called once per open, after the manifest is loaded; lets a format restore what it keeps across parts.</summary>
     protected virtual void OnOpened(string? firstCommittedPart) { }
 
-    /// <summary>The part file name of a block: unique per (read task id, seq), sorted in input order.</summary>
+    /// <summary>The part file name of a block: unique per (read task id, seq, slice), sorted in input order.</summary>
     internal static string PartName(BlockLineage lineage, string extension)
     {
         var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(lineage.TaskId));
-        return $"part-{lineage.TaskIndex:D5}-{Convert.ToHexStringLower(hash, 0, 4)}-{lineage.Seq:D5}.{extension}";
+        var slice = lineage.Slice is { } s ? $"-{s.Stage}s{s.Index:D4}of{s.Count}" : "";
+        return $"part-{lineage.TaskIndex:D5}-{Convert.ToHexStringLower(hash, 0, 4)}-{lineage.Seq:D5}{slice}.{extension}";
     }
 
     /// <summary>Writes the block as a part file of its own and commits it before returning (the open part is not touched).</summary>
@@ -72,7 +73,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         ArgumentNullException.ThrowIfNull(block);
         lock (_lock)
         {
-            if (_manifest.IsCommitted(BlockKey(block.Lineage.TaskId, block.Lineage.Seq))) return;
+            if (_manifest.IsCommitted(BlockKey(block.Lineage))) return;
         }
         await Task.Run(() => WriteOwnPart(block, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
@@ -82,7 +83,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         ArgumentNullException.ThrowIfNull(block);
         lock (_lock)
         {
-            if (_manifest.IsCommitted(BlockKey(block.Lineage.TaskId, block.Lineage.Seq))) return [];
+            if (_manifest.IsCommitted(BlockKey(block.Lineage))) return [];
         }
         // Off the caller's thread: encoding a block, and completing a full part, take a while.
         return await Task.Run(() => Append(block, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -175,7 +176,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     private List<BlockLineage> Append(Block block, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var key = BlockKey(block.Lineage.TaskId, block.Lineage.Seq);
+        var key = BlockKey(block.Lineage);
         var full = new List<OpenPart>(2);
         lock (_appendLock)
         {
@@ -223,7 +224,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     private void WriteOwnPart(Block block, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var key = BlockKey(block.Lineage.TaskId, block.Lineage.Seq);
+        var key = BlockKey(block.Lineage);
         RecordBatch? batch;
         lock (_appendLock)
         {

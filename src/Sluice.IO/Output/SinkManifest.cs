@@ -107,7 +107,7 @@ internal sealed class SinkManifest(string path)
         }
     }
 
-    /// <summary>The read task of a block key (<c>task#seq</c>, see <see cref="Datasink.BlockKey"/>).</summary>
+    /// <summary>The read task of a block key (<c>task#seq</c>, see <see cref="Datasink.BlockKey(Sluice.Blocks.BlockLineage)"/>).</summary>
     public static string TaskOf(string key) => key[..key.LastIndexOf('#')];
 
     private void Add(PartRecord record)
