@@ -214,6 +214,41 @@ public abstract partial class ExecutorConformance
         Assert.All(stats.PeakDeviceAllocation, u => Assert.True(u <= 1 + 1e-9, $"device allocated {u}"));
     }
 
+    /// <summary>One block, four free actors: cut into slices that actors fetch as views of the one stored block.</summary>
+    [Fact]
+    public async Task WriteAsync_OneLargeBlockAndFreeActors_IsCutIntoSlicesEachWrittenOnce()
+    {
+        var ds = Dataset.Range(400, new ReadOptions { BlockRows = 400 }, tasks: 1)
+            .MapBatches<SimulateProcessor, SimulateOptions>(new SimulateOptions(FixedMs: 5, PerRowMs: 0),
+                new MapBatchesOptions { Name = "model", BatchSize = 20, Pool = new PoolSize(4, 4), MaxConcurrency = 1, Resources = new ResourceRequest(Gpus: 1) })
+            .MapBatches<AnnotateProcessor>(new MapBatchesOptions { Name = "annotate", Pool = new PoolSize(1, 1), Resources = new ResourceRequest(Cpus: 1) });
+        var sink = new CollectingSink();
+
+        var stats = await ds.WriteAsync(sink, Options()).WaitAsync(Limit);
+
+        Assert.Equal(Enumerable.Range(0, 400).Select(i => (long)i), sink.Ids.Order());
+        Assert.True(Pool(stats, "model").BlocksSliced >= 1, "the block was not cut");
+        Assert.True(sink.Blocks >= 2, $"{sink.Blocks} blocks written: slices are written under keys of their own");
+        Assert.Single(sink.CompletedTasks);
+    }
+
+    /// <summary>Many small blocks waiting for one busy actor: coalesced into full batches, each block written under its own lineage.</summary>
+    [Fact]
+    public async Task WriteAsync_SmallBlocksWaitingForABusyActor_AreCoalescedAndEachWrittenOnce()
+    {
+        var ds = Dataset.Range(300, new ReadOptions { BlockRows = 3 }, tasks: 1)
+            .MapBatches<SimulateProcessor, SimulateOptions>(new SimulateOptions(FixedMs: 15, PerRowMs: 0),
+                new MapBatchesOptions { Name = "model", BatchSize = 30, Pool = new PoolSize(1, 1), MaxConcurrency = 1, Resources = new ResourceRequest(Gpus: 1) });
+        var sink = new CollectingSink();
+
+        var stats = await ds.WriteAsync(sink, Options()).WaitAsync(Limit);
+
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (long)i), sink.Ids.Order());
+        Assert.True(Pool(stats, "model").BlocksCoalesced > 0, "no block was coalesced");
+        Assert.Equal(100, sink.Blocks);
+        Assert.Single(sink.CompletedTasks);
+    }
+
     private static OperatorSnapshot Pool(ExecutionSnapshot stats, string name) =>
         stats.Operators.Single(o => o.Name == name && o.Kind == "actors");
 
@@ -225,6 +260,8 @@ public abstract partial class ExecutorConformance
         public override string Name => "conformance";
 
         public long Rows => _blocks.Values.Sum(b => (long)b.Rows);
+
+        public int Blocks => _blocks.Count;
 
         public IEnumerable<long> Ids => _blocks.Values.SelectMany(b => ((Int64Array)b.Batch.Column("id")).Values.ToArray());
 

@@ -182,7 +182,9 @@ internal sealed partial class ActorPoolOperator : OperatorState
     /// <summary>
     /// More spare actors than queued blocks: the block at the head is cut into batch-aligned slices, one for each actor
     /// that would otherwise wait (at most one per batch), so a few large blocks — the end of the input, a small job —
-    /// keep every actor busy. A slice is not cut again, nor is a block of a stage without a batch size (its batch is the block).
+    /// keep every actor busy. Once the input has ended, the last blocks are spread over every live actor, busy or not:
+    /// each slice goes to the next actor that frees, so the job does not end on one actor working through a whole block.
+    /// A slice is not cut again, nor is a block of a stage without a batch size (its batch is the block).
     /// </summary>
     private void SliceFirst(ExecutorContext ctx)
     {
@@ -191,6 +193,7 @@ internal sealed partial class ActorPoolOperator : OperatorState
         var align = SliceAlign;
         if (head.IsView || head.Rows < 2 * align) return;
         var spare = SpareActors(ctx);
+        if (UpstreamDone) spare = Math.Max(spare, Pool.Live);
         if (spare <= QueuedBlocks) return;
         var count = Math.Min(spare - QueuedBlocks + 1, (head.Rows + align - 1) / align);
         if (count < 2) return;
