@@ -13,6 +13,7 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
 {
     private readonly LocalWorkerRuntime _inner = new(new NodeResources(4, 0, 1L << 30));
     private readonly HashSet<string> _lost = [];
+    private readonly HashSet<Guid> _lostIds = [];
 
     public int BlocksLost { get; private set; }
 
@@ -36,8 +37,11 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
             {
                 BlocksLost++;
                 _inner.Free(block);
+                _lostIds.Add(block.Id);
                 throw new BlockLostException(block);
             }
+            // The stored block went with its node: every slice viewing it is lost too.
+            if (_lostIds.Contains(block.Id)) throw new BlockLostException(block);
         }
         return _inner.GetAsync(block, cancellationToken);
     }
