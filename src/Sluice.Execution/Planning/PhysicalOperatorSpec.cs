@@ -41,15 +41,18 @@ internal sealed record TaskMapSpec(string Name, BlockWork Work, int Concurrency,
 
 /// <summary>
 /// A processor on an elastic actor pool; each actor initializes its processor (loads its model) once.
-/// Emits one block per input block. Back-pressures when its output share is full or every actor slot is
-/// taken. Completes when its input is done and drained; then its actors are released.
+/// Emits one block per input block (a block cut into slices is one block per slice). Back-pressures when its output
+/// share is full or every actor slot is taken. Completes when its input is done and drained; then its actors are released.
 /// </summary>
 internal sealed record ActorMapSpec(string Name, Func<IBatchProcessor> Create, string TypeName, MapBatchesOptions Options, ResourceRequest Resources,
     ProcessorDescriptor? Descriptor = null)
     : PhysicalOperatorSpec(Name)
 {
     public override string Describe() =>
-        $"{Name} ({TypeName})  actor pool {Options.Pool}, batch {(Options.BatchSize?.ToString() ?? "block")}, max_concurrency {Options.MaxConcurrency}, per actor {Resources}";
+        $"{Name} ({TypeName})  actor pool {Options.Pool}, batch {(Options.BatchSize?.ToString() ?? "block")}, max_concurrency {Options.MaxConcurrency}, per actor {Resources}"
+        + (Options.BatchSize is { } b
+            ? $"; blocks cut into slices of whole batches of {b} when actors are free, small blocks coalesced up to {b} rows when blocks wait"
+            : "; blocks run whole (give batch_size to let blocks be cut or coalesced)");
 }
 
 /// <summary>
