@@ -54,8 +54,8 @@ function duration(s) {
   return h ? `${h}h ${m}m` : m ? `${m}m ${sec}s` : `${sec}s`;
 }
 const state = s => `<span class="state state-${esc(s)}">${esc(s)}</span>`;
-const jobsOf = body => Array.isArray(body) ? body : (body.jobs ?? body.items ?? []);
-const snapshotOf = job => job.snapshot ?? job.stats ?? null;
+const jobsOf = body => Array.isArray(body) ? body : [];
+const snapshotOf = job => job.snapshot ?? null;
 const operatorsOf = job => snapshotOf(job)?.operators ?? [];
 
 async function showList() {
@@ -64,8 +64,8 @@ async function showList() {
   view.innerHTML = `<h2>Jobs</h2>` + (jobs.length === 0 ? `<p class="muted">No job yet: submit one with <code>sluice submit job.yaml --server URL</code>.</p>` : `
     <table id="jobs"><thead><tr><th>job</th><th>name</th><th>state</th><th>submitted</th><th class="num">done</th></tr></thead><tbody>
     ${jobs.map(j => `<tr data-job="${esc(j.id)}"><td><a href="#/jobs/${encodeURIComponent(j.id)}">${esc(j.id)}</a></td><td>${esc(j.name)}</td>
-      <td>${state(j.state)}</td><td>${esc(j.submitted ?? j.submittedAt ?? "")}</td>
-      <td class="num">${j.percentDone != null ? j.percentDone.toFixed(0) + " %" : "–"}</td></tr>`).join("")}
+      <td>${state(j.state)}</td><td>${esc(j.submitted ?? "")}</td>
+      <td class="num">${j.progress?.percent != null ? j.progress.percent.toFixed(0) + " %" : "–"}</td></tr>`).join("")}
     </tbody></table>`);
   const timer = setTimeout(route, 2000);
   stopLive = () => clearTimeout(timer);
@@ -88,26 +88,27 @@ function showJob(id) {
   function render(job) {
     const snap = snapshotOf(job) ?? {};
     const ops = operatorsOf(job);
-    const pct = job.percentDone;
-    const devices = snap.deviceUtilization ?? [];
+    const pct = job.progress?.percent;
+    const devices = snap.device_utilization ?? [];
     document.getElementById("job").innerHTML = `
       <h2>${esc(job.name ?? id)} ${state(job.state)}</h2>
+      ${job.reason ? `<p class="muted" id="reason">${esc(job.reason)}</p>` : ""}
       <div class="cards">
         <div class="card">done<b id="percent">${pct != null ? pct.toFixed(1) + " %" : "–"}</b>
           <div class="progress"><div style="width:${Math.min(100, pct ?? 0)}%"></div></div></div>
-        <div class="card">ETA<b id="eta">${duration(job.etaSeconds)}</b></div>
-        <div class="card">rows written<b id="rows-written">${num(ops.length ? ops[ops.length - 1].rowsOut : 0)}</b></div>
-        <div class="card">blocks in flight<b>${bytes(snap.usedBytes)}</b><span class="muted">of ${bytes(snap.budgetBytes)}</span></div>
+        <div class="card">ETA<b id="eta">${duration(job.progress?.eta_seconds)}</b></div>
+        <div class="card">rows written<b id="rows-written">${num(ops.length ? ops[ops.length - 1].rows_out : 0)}</b></div>
+        <div class="card">blocks in flight<b>${bytes(snap.used_bytes)}</b><span class="muted">of ${bytes(snap.budget_bytes)}</span></div>
       </div>
       ${job.error ? `<div class="error" id="error">${esc(job.error)}</div>` : ""}
       <table id="stages"><thead><tr><th>stage</th><th>kind</th><th class="num">rows out</th><th class="num">rows/s</th><th class="num">tasks</th>
         <th class="num">queued</th><th class="num">held</th><th>actors ready/starting/idle</th><th>back-pressure</th></tr></thead><tbody>
       ${ops.map(o => `<tr data-stage="${esc(o.name)}"><td>${esc(o.name)}</td><td>${esc(o.kind)}</td>
-        <td class="num rows">${num(o.rowsOut)}</td><td class="num">${(o.rowsPerSecond ?? 0).toFixed(1)}</td>
-        <td class="num">${num(o.tasksRunning)} running, ${num(o.tasksDone)} done${o.taskRetries ? `, ${num(o.taskRetries)} retried` : ""}</td>
-        <td class="num">${num(o.queuedBlocks)} (${bytes(o.queuedBytes)})</td><td class="num">${bytes(o.outputBytes)}</td>
-        <td>${o.kind === "actors" ? `${o.actorsReady}/${o.actorsStarting}/${o.actorsIdle}${o.target != null ? ` · target ${o.target}` : ""}` : "–"}</td>
-        <td>${esc(o.backPressure ?? "")}</td></tr>`).join("")}
+        <td class="num rows">${num(o.rows_out)}</td><td class="num">${(o.rows_per_second ?? 0).toFixed(1)}</td>
+        <td class="num">${num(o.tasks_running)} running, ${num(o.tasks_done)} done${o.task_retries ? `, ${num(o.task_retries)} retried` : ""}</td>
+        <td class="num">${num(o.queued_blocks)} (${bytes(o.queued_bytes)})</td><td class="num">${bytes(o.output_bytes)}</td>
+        <td>${o.kind === "actors" ? `${o.actors_ready}/${o.actors_starting}/${o.actors_idle}${o.target != null ? ` · target ${o.target}` : ""}` : "–"}</td>
+        <td>${esc(o.back_pressure ?? "")}</td></tr>`).join("")}
       </tbody></table>
       ${devices.length ? `<section><h2>Devices</h2><table id="devices"><thead><tr><th>device</th><th>utilization</th></tr></thead><tbody>
         ${devices.map((u, i) => `<tr><td>${i}</td><td><span class="bar" style="width:${Math.round(u * 200)}px"></span> ${(u * 100).toFixed(0)} %</td></tr>`).join("")}
@@ -119,11 +120,11 @@ function showJob(id) {
     for (const o of ops) {
       if (!series.has(o.name)) series.set(o.name, new Array(times.length - 1).fill(null));
       const prev = lastRows.get(o.name);
-      lastRows.set(o.name, [now, o.rowsOut ?? 0]);
-      series.get(o.name).push(prev && now > prev[0] ? Math.max(0, ((o.rowsOut ?? 0) - prev[1]) / (now - prev[0])) : null);
-      if (o.lastScaling && lastScaling.get(o.name) !== o.lastScaling) {
-        lastScaling.set(o.name, o.lastScaling);
-        timeline.push(`${new Date().toLocaleTimeString()}  ${o.name}: ${o.lastScaling}`);
+      lastRows.set(o.name, [now, o.rows_out ?? 0]);
+      series.get(o.name).push(prev && now > prev[0] ? Math.max(0, ((o.rows_out ?? 0) - prev[1]) / (now - prev[0])) : null);
+      if (o.last_scaling && lastScaling.get(o.name) !== o.last_scaling) {
+        lastScaling.set(o.name, o.last_scaling);
+        timeline.push(`${new Date().toLocaleTimeString()}  ${o.name}: ${o.last_scaling}`);
       }
     }
     for (const [, s] of series) while (s.length < times.length) s.push(null);
