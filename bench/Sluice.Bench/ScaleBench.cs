@@ -26,6 +26,7 @@ internal static class ScaleBench
         var waves = 20;
         var taskMs = 100.0;
         var readTasks = 16;
+        var warmup = true;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -35,8 +36,16 @@ internal static class ScaleBench
                 case "--waves": waves = int.Parse(args[++i], ci); break;
                 case "--task-ms": taskMs = double.Parse(args[++i], ci); break;
                 case "--read-tasks": readTasks = int.Parse(args[++i], ci); break;
-                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16]"); return 2;
+                case "--no-warmup": warmup = false; break;
+                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16] [--no-warmup]"); return 2;
             }
+        }
+        if (warmup)
+        {
+            // The same job, small and short, first: the measured run should not pay for compiling the engine's code.
+            var w = Stopwatch.GetTimestamp();
+            await RunJobAsync(nodes > 0 ? new SimClusterRuntime(Math.Min(nodes, 10), perNode, 8, 16L << 30) : null, Math.Max(1, Math.Min(nodes, 10)) * perNode, 3, 10, readTasks);
+            Say($"warm-up: the same job on {Math.Max(1, Math.Min(nodes, 10)) * perNode} GPUs, 3 waves of 10 ms, in {Stopwatch.GetElapsedTime(w).TotalMilliseconds:F0} ms (not measured; --no-warmup skips it)");
         }
         var gpus = Math.Max(1, nodes) * perNode;
         var tasks = gpus * waves;
@@ -58,6 +67,7 @@ internal static class ScaleBench
         var job = JobExecution.Start(ds, sink, options);
         // When every actor is up (from snapshots, published at most every 20 ms): the start-up part of the wall time.
         double? allReadyMs = null;
+        int minQueue = int.MaxValue, queueSamples = 0, emptySamples = 0;
         IReadOnlyDictionary<string, int> placed = new Dictionary<string, int>();
         while (!job.Completion.IsCompleted)
         {
@@ -67,10 +77,18 @@ internal static class ScaleBench
                 allReadyMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 placed = now.ActorsPerNode;
             }
+            // The stage's queue while devices work (all ready, before the input's last wave): empty means devices wait for blocks.
+            if (allReadyMs is not null && now.Operators.FirstOrDefault(o => o.Name == "simulate") is { } q && q.TasksDone < tasks - gpus)
+            {
+                minQueue = Math.Min(minQueue, q.QueuedBlocks);
+                queueSamples++;
+                if (q.QueuedBlocks == 0) emptySamples++;
+            }
             await Task.WhenAny(job.Completion, Task.Delay(5));
         }
         var snap = await job.Completion;
-        var wallMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var end = Stopwatch.GetTimestamp();
+        var wallMs = Stopwatch.GetElapsedTime(start, end).TotalMilliseconds;
         if (sink.Rows != tasks) throw new InvalidOperationException($"the job wrote {sink.Rows} rows, expected {tasks}");
         var stage = snap.Operators.First(o => o.Name == "simulate");
         var askedMs = cluster is not null ? cluster.Devices.Sum(d => d.AskedTimes().Sum(t => t.TotalMilliseconds)) : snap.DeviceAsked.Sum(t => t.TotalMilliseconds);
@@ -81,10 +99,27 @@ internal static class ScaleBench
         Say($"engine cost: {loopUs / stage.TasksDone:F1} us per task, {loopUs / Math.Max(1, snap.LoopTurns):F1} us per turn");
         if (cluster is not null)
             Say($"placement when all were ready: {placed.Count} nodes hold actors, {(placed.Count > 0 ? placed.Values.Min() : 0)}..{(placed.Count > 0 ? placed.Values.Max() : 0)} each");
+        Say($"stage queue while the devices worked: at least {(queueSamples > 0 ? minQueue : 0)} blocks, empty in {emptySamples} of {queueSamples} snapshots");
+        if (cluster is not null)
+        {
+            var (firstMs, gapMs, tailMs, callMs) = cluster.Timeline(start, end);
+            Say($"per device (mean): first task called at {firstMs:F0} ms, {gapMs:F0} ms between a task's end and the next call, {callMs:F0} ms from calls to returns, {tailMs:F0} ms after its last task");
+        }
         Say($"devices: asked {askedMs / gpus:F0} ms, held {busyMs / gpus:F0} ms per device (mean)");
         Say($"utilization: {limitMs / wallMs:F3} (limit {limitMs:F0} ms / wall {wallMs:F0} ms); asked-time limit {askedMs / gpus:F0} ms / wall = {askedMs / gpus / wallMs:F3}");
         Say($"ratio: {limitMs / wallMs:F3}");
         return 0;
+    }
+
+    private static async Task RunJobAsync(SimClusterRuntime? cluster, int gpus, int waves, double taskMs, int readTasks)
+    {
+        var options = cluster is not null
+            ? new ExecutionOptions { Runtime = cluster }
+            : new ExecutionOptions { Resources = new NodeResources(Environment.ProcessorCount, 0, 16L << 30).WithSimulatedGpus(gpus) };
+        var ds = Dataset.Range(gpus * waves, new ReadOptions { BlockRows = 1 }, tasks: readTasks)
+            .MapBatches(() => new SimulateProcessor(new SimulateOptions(FixedMs: taskMs, PerRowMs: 0)), "simulate",
+                new MapBatchesOptions { Name = "simulate", Pool = new PoolSize(gpus, gpus, gpus), Resources = new ResourceRequest(Gpus: 1), MaxConcurrency = 1 });
+        await JobExecution.Start(ds, new CountingSink(), options).Completion;
     }
 
     private static void Say(FormattableString line) => Console.WriteLine(FormattableString.Invariant(line));

@@ -80,7 +80,36 @@ internal sealed class SimClusterRuntime : IWorkerRuntime
             await processor.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        return new SimActor(this, spec, processor, node.Store);
+        var actor = new SimActor(this, spec, processor, node.Store);
+        lock (_actors) _actors.Add(actor);
+        return actor;
+    }
+
+    private readonly List<SimActor> _actors = [];
+
+    /// <summary>
+    /// Where device time went, per actor, averaged: from <paramref name="startTicks"/> to its first task, the gaps
+    /// between one task's end and the next one's call, and from its last task's end to <paramref name="endTicks"/>.
+    /// </summary>
+    public (double FirstMs, double GapMs, double TailMs, double CallToDoneMs) Timeline(long startTicks, long endTicks)
+    {
+        List<SimActor> actors;
+        lock (_actors) actors = [.. _actors];
+        double first = 0, gaps = 0, tail = 0, work = 0;
+        var n = 0;
+        foreach (var a in actors)
+        {
+            var calls = a.Calls;
+            if (calls.Count == 0) continue;
+            n++;
+            first += Ms(calls[0].Called - startTicks);
+            for (var i = 1; i < calls.Count; i++) gaps += Ms(calls[i].Called - calls[i - 1].Done);
+            tail += Ms(endTicks - calls[^1].Done);
+            foreach (var c in calls) work += Ms(c.Done - c.Called);
+        }
+        return n == 0 ? default : (first / n, gaps / n, tail / n, work / n);
+
+        static double Ms(long ticks) => ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -89,13 +118,23 @@ internal sealed class SimClusterRuntime : IWorkerRuntime
     {
         public ActorSpec Spec => spec;
 
-        public Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken) =>
-            Task.Run(async () =>
-            {
-                var block = runtime.Owner(input).GetStored(input);
-                var output = await BatchRunner.ApplyAsync(spec.Operator, processor.ProcessAsync, block, spec.BatchSize, cancellationToken).ConfigureAwait(false);
-                return store.Put(output);
-            }, cancellationToken);
+        /// <summary>When each task was handed to it and when it returned (max_concurrency 1 in the bench: one at a time).</summary>
+        public List<(long Called, long Done)> Calls { get; } = [];
+
+        /// <remarks>
+        /// No hop to the thread pool first (the local runtime makes one, for models that block their thread): a simulated
+        /// model waits on its device without blocking, and on a real cluster this work would run on the node's own cores,
+        /// not the driver's, so the simulation adds as little as it can to the driver's CPU.
+        /// </remarks>
+        public async Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken)
+        {
+            var called = System.Diagnostics.Stopwatch.GetTimestamp();
+            var block = runtime.Owner(input).GetStored(input);
+            var output = await BatchRunner.ApplyAsync(spec.Operator, processor.ProcessAsync, block, spec.BatchSize, cancellationToken).ConfigureAwait(false);
+            var put = store.Put(output);
+            lock (Calls) Calls.Add((called, System.Diagnostics.Stopwatch.GetTimestamp()));
+            return put;
+        }
 
         public ValueTask DisposeAsync() => processor.DisposeAsync();
     }
