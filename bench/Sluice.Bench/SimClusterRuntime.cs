@@ -122,13 +122,14 @@ internal sealed class SimClusterRuntime : IWorkerRuntime
         public List<(long Called, long Done)> Calls { get; } = [];
 
         /// <remarks>
-        /// No hop to the thread pool first (the local runtime makes one, for models that block their thread): a simulated
-        /// model waits on its device without blocking, and on a real cluster this work would run on the node's own cores,
-        /// not the driver's, so the simulation adds as little as it can to the driver's CPU.
+        /// The call returns to the loop at once (a yield, as a message send would): the node's own work (taking the
+        /// device, arming its timer) runs off the loop, as it would on the node's own cores, and is not counted as the
+        /// engine's cost. No <c>Task.Run</c> wrapper beyond that: a simulated model waits on its device without blocking.
         /// </remarks>
         public async Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken)
         {
             var called = System.Diagnostics.Stopwatch.GetTimestamp();
+            await Task.Yield();
             var block = runtime.Owner(input).GetStored(input);
             var output = await BatchRunner.ApplyAsync(spec.Operator, processor.ProcessAsync, block, spec.BatchSize, cancellationToken).ConfigureAwait(false);
             var put = store.Put(output);

@@ -69,11 +69,48 @@ internal sealed class ResourceManager
 
     public long MemoryUsed => _books.Sum(b => b.MemoryUsed);
 
-    public double TotalCpus => _books.Sum(b => b.Node.Resources.Cpus);
+    public double TotalCpus
+    {
+        get
+        {
+            RefreshTotals();
+            return _totalCpus;
+        }
+    }
 
-    public double TotalGpus => _books.Sum(b => b.Node.Resources.Gpus);
+    public double TotalGpus
+    {
+        get
+        {
+            RefreshTotals();
+            return _totalGpus;
+        }
+    }
 
     public bool GpusSimulated => _books.Any(b => b.Node.Resources.GpusSimulated);
+
+    // The nodes' totals, summed again only when a node joined or left (the balancer reads them on every cadence).
+    private int _totalsNodes = -1;
+    private long _totalsVersion = -1;
+    private double _totalCpus;
+    private double _totalGpus;
+
+    private void RefreshTotals()
+    {
+        if (_totalsVersion == _nodesVersion && _totalsNodes == _books.Count) return;
+        _totalCpus = 0;
+        _totalGpus = 0;
+        foreach (var b in _books)
+        {
+            _totalCpus += b.Node.Resources.Cpus;
+            _totalGpus += b.Node.Resources.Gpus;
+        }
+        _totalsVersion = _nodesVersion;
+        _totalsNodes = _books.Count;
+    }
+
+    // Bumped when a node joins or leaves.
+    private long _nodesVersion;
 
     /// <summary>Each GPU's allocated share, nodes in order: a copy made when a grant or a node changed, not on every read.</summary>
     public IReadOnlyList<double> DeviceUse
@@ -97,14 +134,28 @@ internal sealed class ResourceManager
 
     public double PeakCpusUsed { get; private set; }
 
+    /// <remarks>
+    /// Asked by every pool on every cadence; a cluster that is full would be scanned each time for the same "no". The
+    /// last answer is kept while no grant, release or node change happened since (and no node is suspect: that
+    /// answer changes with time alone).
+    /// </remarks>
     public bool Fits(ResourceRequest r)
     {
+        if (_fitsVersion == _version && _suspectUntil.Count == 0 && Equals(_fitsRequest, r)) return _fitsAnswer;
+        var answer = false;
         foreach (var b in _books)
         {
-            if (b.Fits(r) && Usable(b)) return true;
+            if (!b.Fits(r) || !Usable(b)) continue;
+            answer = true;
+            break;
         }
-        return false;
+        (_fitsVersion, _fitsRequest, _fitsAnswer) = (_version, r, answer);
+        return answer;
     }
+
+    private long _fitsVersion = -1;
+    private ResourceRequest? _fitsRequest;
+    private bool _fitsAnswer;
 
     public ResourceGrant? TryAcquire(ResourceRequest r)
     {
@@ -184,6 +235,7 @@ internal sealed class ResourceManager
         _books.RemoveAll(b => b.Node.Id == id);
         _suspectUntil.Remove(id);
         _version++;
+        _nodesVersion++;
         _synced = null;
     }
 
@@ -193,6 +245,7 @@ internal sealed class ResourceManager
         if (_books.Any(b => b.Node.Id == node.Id)) return;
         _books.Add(new NodeBook(node));
         _version++;
+        _nodesVersion++;
         _synced = null;
     }
 
