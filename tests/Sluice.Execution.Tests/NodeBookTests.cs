@@ -76,6 +76,26 @@ public class NodeBookTests
     }
 
     [Fact]
+    public void Fits_FullClusterAskedAgain_StillNo_ThenYesAfterAReleaseOrANodeJoins()
+    {
+        var manager = new ResourceManager([new NodeInfo("a", new NodeResources(4, 1, 1L << 30))]);
+        var one = new ResourceRequest(0, 1);
+        var grant = manager.TryAcquire(one)!;
+        Assert.False(manager.Fits(one));
+        Assert.False(manager.Fits(new ResourceRequest(0, 1)));
+        Assert.True(manager.Fits(new ResourceRequest(1, 0))); // another request is not answered from the last one
+
+        manager.Release(grant);
+        Assert.True(manager.Fits(one));
+        manager.TryAcquire(one);
+        Assert.False(manager.Fits(one));
+
+        manager.AddNode(new NodeInfo("b", new NodeResources(4, 1, 1L << 30)));
+        Assert.True(manager.Fits(one));
+        Assert.Equal(2, manager.TotalGpus);
+    }
+
+    [Fact]
     public void Sync_NewListWithANodeMoreOrLess_AddsAndDropsIt_TheSameListAgainChangesNothing()
     {
         var a = new NodeInfo("a", new NodeResources(4, 1, 1L << 30));
