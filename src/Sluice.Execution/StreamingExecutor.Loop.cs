@@ -142,6 +142,7 @@ internal sealed partial class StreamingExecutor
                 if (inFlight != op.Running || pool.PoolInFlight != op.Running)
                     broken.Add($"stage '{op.Name}': {op.Running} tasks running but its actors hold {inFlight} (the pool counts {pool.PoolInFlight})");
                 if (most > pool.Options.MaxConcurrency) broken.Add($"stage '{op.Name}': an actor holds {most} tasks, max_concurrency {pool.Options.MaxConcurrency}");
+                foreach (var wrong in pool.Pool.Check()) broken.Add($"stage '{op.Name}': {wrong}");
             }
         }
         if (used != ctx.Budget.UsedBytes) broken.Add($"budget: {ctx.Budget.UsedBytes} bytes used but the stages were charged {used}");

@@ -212,9 +212,7 @@ internal sealed partial class StreamingExecutor
         var nodes = _options.Resources is { } own ? [new NodeInfo(_runtime.NodeId, own)] : _runtime.Nodes;
         // The driver's node holds what reads and writes make, within the job's budget; every other
         // node holds its actors' outputs within a budget of its own, from the memory it declares.
-        var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList(),
-            node => node == _runtime.NodeId ? BudgetBytes
-                : ExecutionOptions.DefaultMemoryBudget(_runtime.Nodes.FirstOrDefault(n => n.Id == node)?.Resources.MemoryBytes ?? 0));
+        var budget = new MemoryBudget(BudgetBytes, _ops.Select(o => o.ProducesOutput).ToList(), NodeLimits(BudgetBytes));
         _ctx = new ExecutorContext(_runtime, budget, new ResourceManager(nodes, _options.TimeProvider), _options, _logger, ct)
         {
             // Simulated devices live in this process: in local mode, the only node's GPUs.
@@ -224,6 +222,25 @@ internal sealed partial class StreamingExecutor
         _startTicks = _ctx.NowTicks;
         StartTicking(_ctx);
         foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_options, _ctx);
+    }
+
+    /// <summary>
+    /// Each node's budget for the blocks it holds: the driver's is the job's, every other node's follows the memory it
+    /// declares. Asked on every dispatch to an actor: a node's limit is looked up in the runtime's nodes once, then kept.
+    /// </summary>
+    private Func<string, long> NodeLimits(long driverBudget)
+    {
+        var known = new Dictionary<string, long>(StringComparer.Ordinal);
+        return node =>
+        {
+            if (node == _runtime.NodeId) return driverBudget;
+            if (known.TryGetValue(node, out var limit)) return limit;
+            var info = _runtime.Nodes.FirstOrDefault(n => n.Id == node);
+            limit = ExecutionOptions.DefaultMemoryBudget(info?.Resources.MemoryBytes ?? 0);
+            // A node not (or no longer) in the runtime's list is asked again next time: it may join with its memory.
+            if (info is not null) known[node] = limit;
+            return limit;
+        };
     }
 
     /// <summary>Asks one processor of each actor stage whether it can run as configured; refuses the job with every reason.</summary>
@@ -285,14 +302,16 @@ internal sealed partial class StreamingExecutor
     {
         var ctx = _ctx;
         if (ctx is null) return;
-        // Every turn publishes: a turn handles a batch of events, a snapshot is a few small records,
-        // and readers (progress, tests on a fake clock) then always see the loop's latest state.
+        // At most once per cadence while the job runs (and on every stepped turn): a snapshot is new small records
+        // per operator, and its parts that grow with the cluster (devices, actors per node) are copied only when
+        // they changed, so publishing costs O(operators) whatever the number of actors and nodes.
         var ops = _ops.Select(o => o.Snapshot(ctx)).ToList();
         Volatile.Write(ref _snapshot, new ExecutionSnapshot(ops, ctx.Budget.UsedBytes, ctx.Budget.PeakUsedBytes, ctx.Budget.Total,
             ctx.Since(_startTicks), ctx.Resources.Describe())
         {
-            DeviceAllocation = [.. ctx.Resources.DeviceUse],
-            PeakDeviceAllocation = [.. ctx.Resources.PeakDeviceUse],
+            // Copies the resource manager makes only when a grant changed: immutable, shared by snapshots until then.
+            DeviceAllocation = ctx.Resources.DeviceUse,
+            PeakDeviceAllocation = ctx.Resources.PeakDeviceUse,
             PeakCpusAllocated = ctx.Resources.PeakCpusUsed,
             DeviceUtilization = ctx.Simulated?.Utilization() ?? [],
             DeviceBusy = ctx.Simulated?.BusyTimes() ?? [],
@@ -305,10 +324,28 @@ internal sealed partial class StreamingExecutor
         });
     }
 
-    private Dictionary<string, int> ActorsPerNode()
+    // The last published actors-per-node map and the pools' placement versions it was made from.
+    private IReadOnlyDictionary<string, int> _actorsPerNode = new Dictionary<string, int>();
+    private long[] _placementSeen = [];
+
+    /// <summary>The pools' actors per node, added up: made again only when a pool added or removed an actor since the last snapshot.</summary>
+    private IReadOnlyDictionary<string, int> ActorsPerNode()
     {
+        if (_placementSeen.Length != _pools.Count) _placementSeen = Enumerable.Repeat(-1L, _pools.Count).ToArray();
+        var changed = false;
+        for (var i = 0; i < _pools.Count; i++)
+        {
+            if (_pools[i].Pool.PlacementVersion == _placementSeen[i]) continue;
+            _placementSeen[i] = _pools[i].Pool.PlacementVersion;
+            changed = true;
+        }
+        if (!changed) return _actorsPerNode;
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var p in _pools) p.CountActors(counts);
+        foreach (var p in _pools)
+        {
+            foreach (var (node, n) in p.Pool.ActorsPerNode) counts[node] = counts.GetValueOrDefault(node) + n;
+        }
+        _actorsPerNode = counts;
         return counts;
     }
 }

@@ -7,10 +7,17 @@ namespace Sluice.Execution.Budget;
 /// that many whole free devices; a fraction takes a share of one device, packed onto the fullest
 /// device it fits so whole devices stay free for whole requests.
 /// </summary>
+/// <remarks>
+/// The GPUs in use and the whole free devices are counted as grants come and go, so <see cref="FreeGpus"/> and
+/// <see cref="Fits"/> for whole devices are O(1): the resource manager asks every node of a cluster on each placement.
+/// </remarks>
 internal sealed class NodeBook(NodeInfo node)
 {
     // Sums of fractional requests (0.25 + 0.5 + 0.25) must compare exactly against whole totals.
     public const double Epsilon = 1e-9;
+
+    private double _gpusUsed;
+    private int _wholeFree = node.Resources.GpuCount;
 
     public NodeInfo Node => node;
 
@@ -24,10 +31,21 @@ internal sealed class NodeBook(NodeInfo node)
 
     public double FreeCpus => node.Resources.Cpus - CpusUsed;
 
-    public double FreeGpus => node.Resources.Gpus - DeviceUsed.Sum();
+    /// <summary>The GPUs' allocated shares, summed.</summary>
+    public double GpusUsed => _gpusUsed;
 
-    public bool Fits(ResourceRequest r) =>
-        CpusUsed + r.Cpus <= node.Resources.Cpus + Epsilon && MemoryUsed + r.MemoryBytes <= node.Resources.MemoryBytes && PickDevices(r.Gpus) is not null;
+    public double FreeGpus => node.Resources.Gpus - _gpusUsed;
+
+    /// <summary>Devices with nothing allocated.</summary>
+    public int WholeFree => _wholeFree;
+
+    public bool Fits(ResourceRequest r)
+    {
+        if (CpusUsed + r.Cpus > node.Resources.Cpus + Epsilon || MemoryUsed + r.MemoryBytes > node.Resources.MemoryBytes) return false;
+        if (r.Gpus <= 0) return true;
+        if (r.Gpus >= 1) return _wholeFree >= (int)Math.Round(r.Gpus);
+        return PickDevices(r.Gpus) is not null;
+    }
 
     public ResourceGrant? TryAcquire(ResourceRequest r)
     {
@@ -39,7 +57,7 @@ internal sealed class NodeBook(NodeInfo node)
         var share = Share(r);
         foreach (var d in devices)
         {
-            DeviceUsed[d] += share;
+            Add(d, share);
             PeakDeviceUsed[d] = Math.Max(PeakDeviceUsed[d], DeviceUsed[d]);
         }
         return new ResourceGrant(r, devices, node.Id);
@@ -50,7 +68,16 @@ internal sealed class NodeBook(NodeInfo node)
         CpusUsed -= grant.Request.Cpus;
         MemoryUsed -= grant.Request.MemoryBytes;
         var share = Share(grant.Request);
-        foreach (var d in grant.GpuIds) DeviceUsed[d] = Math.Max(0, DeviceUsed[d] - share);
+        foreach (var d in grant.GpuIds) Add(d, -Math.Min(share, DeviceUsed[d]));
+    }
+
+    private void Add(int device, double share)
+    {
+        var wasFree = DeviceUsed[device] <= Epsilon;
+        DeviceUsed[device] += share;
+        _gpusUsed += share;
+        var isFree = DeviceUsed[device] <= Epsilon;
+        if (wasFree != isFree) _wholeFree += isFree ? 1 : -1;
     }
 
     private static double Share(ResourceRequest r) => r.Gpus >= 1 ? 1.0 : r.Gpus;
@@ -61,8 +88,14 @@ internal sealed class NodeBook(NodeInfo node)
         if (gpus >= 1)
         {
             var whole = (int)Math.Round(gpus);
-            var free = Enumerable.Range(0, DeviceUsed.Length).Where(d => DeviceUsed[d] <= Epsilon).Take(whole).ToArray();
-            return free.Length == whole ? free : null;
+            if (_wholeFree < whole) return null;
+            var free = new int[whole];
+            var found = 0;
+            for (var d = 0; d < DeviceUsed.Length && found < whole; d++)
+            {
+                if (DeviceUsed[d] <= Epsilon) free[found++] = d;
+            }
+            return found == whole ? free : null;
         }
         var best = -1;
         for (var d = 0; d < DeviceUsed.Length; d++)

@@ -20,14 +20,28 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
     {
         var next = ctx.NextInOrder();
         var denied = false;
-        foreach (var runner in _runners)
+        long held = 0;
+        foreach (var runner in _runners) held += runner.ReservedBytes;
+        // Credits go round the runners one at a time, up to CreditsAhead each, so one reader cannot take the room
+        // the others need; a pass that grants nothing ends it (the usual case once every runner holds its credits).
+        for (var pass = 0; pass < ReadRunner.CreditsAhead; pass++)
         {
-            if (!runner.WantsCredit) continue;
-            // Once the budget refused one, it refuses the rest; only the reader of the next block in order still gets one.
-            var nextInOrder = next == (runner.TaskIndex, runner.NextSeq);
-            if (denied && !nextInOrder) continue;
-            if (!TryGrant(ctx, runner, nextInOrder)) denied = true;
+            var granted = false;
+            foreach (var runner in _runners)
+            {
+                if (!runner.WantsCredit) continue;
+                // Once the budget refused one, it refuses the rest; only the reader of the next block in order still gets one.
+                var nextInOrder = next == (runner.TaskIndex, runner.NextCreditSeq);
+                if (denied && !nextInOrder) continue;
+                // A credit beyond a runner's first is read-ahead: it may use the source's own reservation, never the
+                // shared pool, so a reader that stalls (a slow file, the order's gate) holds no room other stages need.
+                if (runner.Credits > 0 && !nextInOrder && ctx.Budget.UsedBy(Index) + held + _largestReserve > ctx.Budget.ReservationOf(Index)) continue;
+                if (TryReserve(ctx, runner, nextInOrder, ref held)) granted = true;
+                else denied = true;
+            }
+            if (!granted) break;
         }
+        foreach (var runner in _runners) runner.ReleaseCredits();
         if (denied) return;
         while (_pending.Count > 0 && _runners.Count < spec.Parallelism)
         {
@@ -48,7 +62,8 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
         }
     }
 
-    private bool TryGrant(ExecutorContext ctx, ReadRunner runner, bool nextInOrder)
+    /// <summary>Reserves one block's bytes for <paramref name="runner"/>; the credit reaches the reader at its next <see cref="ReadRunner.ReleaseCredits"/>.</summary>
+    private bool TryReserve(ExecutorContext ctx, ReadRunner runner, bool nextInOrder, ref long held)
     {
         var decision = ctx.Budget.TryReserve(Index, nextInOrder: nextInOrder);
         if (!decision.Allowed)
@@ -57,9 +72,14 @@ internal sealed class SourceOperator(int index, SourceSpec spec, IReadOnlyList<(
             return false;
         }
         Stats.BackPressure = null;
-        runner.Grant(decision.ReserveBytes);
+        runner.Reserve(decision.ReserveBytes);
+        held += decision.ReserveBytes;
+        _largestReserve = Math.Max(_largestReserve, decision.ReserveBytes);
         return true;
     }
+
+    // The most one credit has reserved: what a read-ahead credit is checked against before it is asked for.
+    private long _largestReserve;
 
     /// <summary>Reads one block again (its copy was lost with a node): the task is read up to it, and it flows on as new.</summary>
     public void Replay(ExecutorContext ctx, Sluice.Blocks.BlockLineage lineage)

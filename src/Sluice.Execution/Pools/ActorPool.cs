@@ -12,23 +12,45 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 {
     private readonly List<PoolActor> _actors = [];
 
-    // Most-recently-used dispatch without a scan: actors with no task, and actors with a task and a free slot, each
-    // ordered best first (latest finish, then the oldest actor). Kept by Add, Remove, Begin and Finished, the only
-    // writers of the order's keys; actors that are starting or stopping stay in and are skipped (stopping ones dropped) on a pick.
+    // Most-recently-used dispatch without a scan: ready actors with no task, and ready actors with a task and a free
+    // slot, each ordered best first (latest finish, then the oldest actor); idle ones also by node, for the node that
+    // holds the input. Exactly those actors: every change of an actor's readiness (its handle, stopping) goes through
+    // Changing/Changed, and Begin and Finished are the only writers of tasks in flight and of the order's keys.
     private readonly SortedSet<PoolActor> _idle = new(MruOrder.Instance);
     private readonly SortedSet<PoolActor> _partial = new(MruOrder.Instance);
+    private readonly Dictionary<string, SortedSet<PoolActor>> _idleOn = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _perNode = new(StringComparer.Ordinal);
     private int _nextIndex;
     private long _seq;
+    private long _placementVersion;
+
+    // Counted as actors change, never by a scan: the loop reads them on every dispatch and snapshot.
+    private int _live;
+    private int _starting;
+    private int _ready;
+    private int _liveInFlight;
 
     public IReadOnlyList<PoolActor> Actors => _actors;
 
-    public int Live => _actors.Count(a => !a.Stopping);
+    /// <summary>Actors that are not stopping.</summary>
+    public int Live => _live;
 
-    public int Starting => _actors.Count(a => a.Handle is null && !a.Stopping);
+    /// <summary>Actors whose start (model load) has not come back, not stopping.</summary>
+    public int Starting => _starting;
 
-    public int ReadyCount => _actors.Count(a => a.Ready);
+    public int ReadyCount => _ready;
 
-    public int Idle => _actors.Count(a => a.Ready && a.InFlight == 0);
+    /// <summary>Ready actors with no task.</summary>
+    public int Idle => _idle.Count;
+
+    /// <summary>Task slots of the actors that are not stopping, less their tasks in flight (starting actors' slots included).</summary>
+    public int FreeSlots => _live * options.MaxConcurrency - _liveInFlight;
+
+    /// <summary>The pool's actors per node (starting and stopping ones included); a node without any is absent.</summary>
+    public IReadOnlyDictionary<string, int> ActorsPerNode => _perNode;
+
+    /// <summary>Changes whenever <see cref="ActorsPerNode"/> does: a snapshot copies it only then.</summary>
+    public long PlacementVersion => _placementVersion;
 
     public ResourceRequest Resources => resources;
 
@@ -37,17 +59,69 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 
     public PoolActor Add(ResourceGrant grant, long nowTicks)
     {
-        var actor = new PoolActor(_nextIndex++, grant, nowTicks);
+        var actor = new PoolActor(_nextIndex++, grant, nowTicks, this);
         _actors.Add(actor);
-        _idle.Add(actor);
+        actor.InPool = true;
+        _perNode[grant.Node] = _perNode.GetValueOrDefault(grant.Node) + 1;
+        _placementVersion++;
+        Changed(actor);
         return actor;
     }
 
     public void Remove(PoolActor actor)
     {
+        if (!actor.InPool) return;
+        Changing(actor);
+        actor.InPool = false;
         _actors.Remove(actor);
-        _idle.Remove(actor);
-        _partial.Remove(actor);
+        var left = _perNode[actor.Grant.Node] - 1;
+        if (left == 0) _perNode.Remove(actor.Grant.Node);
+        else _perNode[actor.Grant.Node] = left;
+        _placementVersion++;
+    }
+
+    /// <summary>An actor's readiness or load is about to change: it leaves the counts and the dispatch sets.</summary>
+    internal void Changing(PoolActor actor)
+    {
+        if (!actor.InPool) return;
+        Count(actor, -1);
+        if (!actor.Ready) return;
+        if (actor.InFlight == 0)
+        {
+            _idle.Remove(actor);
+            _idleOn[actor.Grant.Node].Remove(actor);
+        }
+        else
+        {
+            _partial.Remove(actor);
+        }
+    }
+
+    /// <summary>An actor's readiness or load changed: it enters the counts and the dispatch sets as it is now.</summary>
+    internal void Changed(PoolActor actor)
+    {
+        if (!actor.InPool) return;
+        Count(actor, +1);
+        if (!actor.Ready) return;
+        if (actor.InFlight == 0)
+        {
+            _idle.Add(actor);
+            if (!_idleOn.TryGetValue(actor.Grant.Node, out var onNode)) _idleOn[actor.Grant.Node] = onNode = new SortedSet<PoolActor>(MruOrder.Instance);
+            onNode.Add(actor);
+        }
+        else if (actor.InFlight < options.MaxConcurrency)
+        {
+            _partial.Add(actor);
+        }
+    }
+
+    private void Count(PoolActor actor, int sign)
+    {
+        if (actor.Stopping) return;
+        _live += sign;
+        _liveInFlight += sign * actor.InFlight;
+        if (actor.Handle is null) _starting += sign;
+        else _ready += sign;
     }
 
     /// <summary>
@@ -72,50 +146,12 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         return local ?? best;
     }
 
-    /// <summary><see cref="Pick"/> for most-recently-used, from the ordered sets: the same choice as a scan with <see cref="Better"/>.</summary>
+    /// <summary><see cref="Pick"/> for most-recently-used, from the ordered sets in O(log actors): the same choice as a scan with <see cref="Better"/>.</summary>
     private PoolActor? PickMostRecentlyUsed(string? preferNode)
     {
-        PoolActor? best = null;
-        PoolActor? local = null;
-        List<PoolActor>? gone = null;
-        foreach (var a in _idle)
-        {
-            if (!a.Ready)
-            {
-                if (a.Stopping) (gone ??= []).Add(a);
-                continue;
-            }
-            best ??= a;
-            if (a.Grant.Node == preferNode)
-            {
-                local = a;
-                break;
-            }
-            // Without a node to prefer, the first ready one is the pick.
-            if (preferNode is null) break;
-        }
-        if (best is null)
-        {
-            foreach (var a in _partial)
-            {
-                if (!a.Ready)
-                {
-                    if (a.Stopping) (gone ??= []).Add(a);
-                    continue;
-                }
-                best = a;
-                break;
-            }
-        }
-        if (gone is not null)
-        {
-            foreach (var a in gone)
-            {
-                _idle.Remove(a);
-                _partial.Remove(a);
-            }
-        }
-        return local ?? best;
+        if (preferNode is not null && _idleOn.TryGetValue(preferNode, out var local) && local.Count > 0) return local.Min;
+        if (_idle.Count > 0) return _idle.Min;
+        return _partial.Count > 0 ? _partial.Min : null;
     }
 
     /// <summary>Best first: the latest finish, then (ties, e.g. actors that never ran a task) the oldest actor, as a scan in order would pick.</summary>
@@ -144,22 +180,10 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// <summary>A task was given to <paramref name="actor"/>: its busy time starts when it goes from no task to one.</summary>
     public void Begin(PoolActor actor, long nowTicks)
     {
-        Unindex(actor);
+        Changing(actor);
         InFlight++;
         if (actor.InFlight++ == 0) actor.BusySinceTicks = nowTicks;
-        Index(actor);
-    }
-
-    private void Unindex(PoolActor actor)
-    {
-        if (actor.InFlight == 0) _idle.Remove(actor);
-        else _partial.Remove(actor);
-    }
-
-    private void Index(PoolActor actor)
-    {
-        if (actor.InFlight == 0) _idle.Add(actor);
-        else if (actor.InFlight < options.MaxConcurrency) _partial.Add(actor);
+        Changed(actor);
     }
 
     /// <summary>Tasks in flight on the pool's actors.</summary>
@@ -169,7 +193,7 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// <returns>The busy time booked up to now (from its busy start or its previous finish), null if it was not busy.</returns>
     public long? Finished(PoolActor actor, long nowTicks)
     {
-        Unindex(actor);
+        Changing(actor);
         InFlight--;
         actor.InFlight--;
         actor.TasksDone++;
@@ -177,7 +201,7 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         actor.LastDoneSeq = ++_seq;
         var busy = actor.BusySinceTicks is { } since ? nowTicks - since : (long?)null;
         actor.BusySinceTicks = actor.InFlight > 0 ? nowTicks : null;
-        Index(actor);
+        Changed(actor);
         return busy;
     }
 
@@ -189,7 +213,7 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         if (live >= target) return ScalingDecision.None($"at target {target}");
         // No actor at all (none fitted until now, e.g. the cluster had no worker yet) with input waiting: one is wanted, whatever the queue's length.
         if (live == 0 && queuedBlocks > 0 && queuedBlocks <= options.MaxConcurrency) return ScalingDecision.Up(1, $"queue {queuedBlocks} blocks and no actor");
-        var freeSlots = _actors.Where(a => !a.Stopping).Sum(a => options.MaxConcurrency - a.InFlight);
+        var freeSlots = FreeSlots;
         if (queuedBlocks <= freeSlots) return ScalingDecision.None($"queue {queuedBlocks} fits {freeSlots} free slots");
         // While upstream still produces, a queue of one block per slot is normal flow, not a backlog.
         var backlog = queuedBlocks - freeSlots;
@@ -199,17 +223,33 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     }
 
     /// <summary>Actors idle past the timeout, above min (or all idle ones when no more input comes).</summary>
+    /// <remarks>From the idle set, least recently used first: O(idle actors looked at), no scan of the pool and no sort.</remarks>
     public List<PoolActor> IdleToRelease(Func<long, TimeSpan> since, TimeSpan timeout, bool inputExhausted)
     {
         var result = new List<PoolActor>();
-        var live = Live;
         var floor = inputExhausted ? 0 : options.Pool.Min;
+        if (_live <= floor) return result;
         // Least recently used first: the MRU policy keeps the hot set busy, the cold tail goes.
-        foreach (var a in _actors.Where(a => a.Ready && a.InFlight == 0).OrderBy(a => a.LastDoneSeq))
+        foreach (var a in _idle.Reverse())
         {
-            if (live - result.Count <= floor) break;
+            if (_live - result.Count <= floor) break;
             if (inputExhausted || since(a.LastDoneTicks) >= timeout) result.Add(a);
         }
         return result;
+    }
+
+    /// <summary>The counts and dispatch sets against a scan of the actors: what is wrong, for the loop's invariant check.</summary>
+    internal IEnumerable<string> Check()
+    {
+        var live = _actors.Where(a => !a.Stopping).ToList();
+        if (live.Count != _live) yield return $"{_live} live actors counted, {live.Count} found";
+        if (live.Count(a => a.Handle is null) != _starting) yield return $"{_starting} starting actors counted, {live.Count(a => a.Handle is null)} found";
+        if (_actors.Count(a => a.Ready) != _ready) yield return $"{_ready} ready actors counted, {_actors.Count(a => a.Ready)} found";
+        if (live.Sum(a => a.InFlight) != _liveInFlight) yield return $"{_liveInFlight} tasks counted on live actors, {live.Sum(a => a.InFlight)} found";
+        var idle = _actors.Where(a => a.Ready && a.InFlight == 0).ToHashSet();
+        if (!idle.SetEquals(_idle) || _idleOn.Values.Sum(s => s.Count) != idle.Count) yield return $"{_idle.Count} actors indexed idle, {idle.Count} are";
+        var partial = _actors.Where(a => a.Ready && a.InFlight > 0 && a.InFlight < options.MaxConcurrency).ToHashSet();
+        if (!partial.SetEquals(_partial)) yield return $"{_partial.Count} actors indexed with a free slot, {partial.Count} have one";
+        if (_perNode.Values.Sum() != _actors.Count) yield return $"{_perNode.Values.Sum()} actors counted per node, {_actors.Count} in the pool";
     }
 }

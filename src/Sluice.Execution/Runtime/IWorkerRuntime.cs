@@ -9,7 +9,10 @@ public delegate ValueTask<Block> BlockWork(Block input, CancellationToken cancel
 /// <summary>What a read task's runner asks of the executor and tells it.</summary>
 public interface IReadCallbacks
 {
-    /// <summary>Waits until the executor lets the task read one more block (back-pressure reaches the reader here).</summary>
+    /// <summary>
+    /// Waits until the executor lets the task read one more block (back-pressure reaches the reader here). Each call
+    /// uses one credit; the executor may grant several ahead, and then the call completes at once.
+    /// </summary>
     ValueTask WaitForCreditAsync(CancellationToken cancellationToken);
 
     /// <summary>Called with each block the task produced, in order.</summary>
