@@ -54,8 +54,8 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
 
     public ResourceRequest Resources => resources;
 
-    /// <summary>Actors with no task (starting ones included; a stopping one until a pick drops it): kept by the index, no scan.</summary>
-    public int WithoutTask => _idle.Count;
+    /// <summary>Actors with no task: ready idle ones and starting ones (not stopping), from the counters, no scan.</summary>
+    public int WithoutTask => _idle.Count + _starting;
 
     public PoolActor Add(ResourceGrant grant, long nowTicks)
     {
