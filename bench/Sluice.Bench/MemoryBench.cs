@@ -109,7 +109,8 @@ internal static class MemoryBench
         var final = await job.Completion;
         if (sink.Rows != rows) throw new InvalidOperationException($"wrote {sink.Rows} rows, expected {rows}");
         var hwm = VmHwm();
-        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC"));
+        // Finalizer pressure: Arrow's native buffers left to finalizers survive collections (gen1/gen2 counts, pause time).
+        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, GC pause {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms"));
         return 0;
     }
 
