@@ -1,10 +1,32 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Sluice.Inference;
 
 /// <summary>The process's resident memory as Linux reports it (<c>/proc/self/status</c>), for <see cref="ActivationProbe"/>.</summary>
-internal static class ProcessMemory
+internal static partial class ProcessMemory
 {
+    /// <summary>
+    /// Gives the C heap's free memory back to the system (glibc <c>malloc_trim</c>), so that memory a previous Run freed
+    /// but glibc kept resident is not reused unseen by the next Run; false where there is no glibc.
+    /// </summary>
+    public static bool TryTrim()
+    {
+        try
+        {
+            // 1 when memory was given back, 0 when there was none to give: either way the heap is trimmed.
+            _ = MallocTrim(0);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
     public static long ResidentBytes() => Status("VmRSS:") ?? Environment.WorkingSet;
 
     /// <summary>The peak resident memory since the last <see cref="TryResetPeak"/> (or the process's start).</summary>
