@@ -14,7 +14,9 @@ namespace Sluice.Bench;
 /// gets a 1 KiB binary column) -> slow (task map that holds every block for the first seconds, so the
 /// queues fill to the budget, then lets them through) -> counting sink, under a fixed memory budget.
 /// Cases: 1x, 10x, 100x input (1x = the budget in payload) with 1,024-row blocks, and one-row blocks
-/// (Range -> slow -> sink, 8-byte rows). Prints peak RSS / budget per case; last line
+/// (Range -> slow -> sink, 8-byte rows); then 100x where the slow stage consumes the payload (it returns the id column
+/// only, as a model returns its output without its inputs), so the blocks it consumed are released when freed
+/// (the sink's blocks are the sink's to keep: the store never releases them). Prints peak RSS / budget per case; last line
 /// <c>ratio: X</c> = the worst peak RSS / budget. <c>memory-case ... diag</c> prints the live managed heap while the
 /// queues are full; <c>memory-overhead [N] [columns]</c> measures what a bare block holds (see Block.OverheadBytes).
 /// </summary>
@@ -46,6 +48,7 @@ internal static class MemoryBench
             ("10x", "wide", 10 * oneX, 1024),
             ("100x", "wide", 100 * oneX, 1024),
             ("one-row blocks", "narrow", oneRowRows, 1),
+            ("100x consumed", "consumed", 100 * oneX, 1024),
         };
         Console.WriteLine($"memory bench: budget {budgetMib} MiB, hold {holdMs} ms, cores {Environment.ProcessorCount}; each case in its own process");
         var worst = 0.0;
@@ -93,10 +96,11 @@ internal static class MemoryBench
         var holdMs = int.Parse(args[5], ci);
         var sw = Stopwatch.StartNew();
         var ds = Dataset.Range(rows, new ReadOptions { BlockRows = blockRows });
-        if (kind == "wide") ds = ds.MapBatches(Widen, new MapBatchesOptions { Name = "widen" });
-        ds = ds.MapBatches(() => new Hold(sw, holdMs), "hold", new MapBatchesOptions { Name = "slow", Pool = new PoolSize(1, 1, 1) });
+        if (kind is "wide" or "consumed") ds = ds.MapBatches(Widen, new MapBatchesOptions { Name = "widen" });
+        ds = ds.MapBatches(() => new Hold(sw, holdMs, consumes: kind == "consumed"), "hold", new MapBatchesOptions { Name = "slow", Pool = new PoolSize(1, 1, 1) });
         var sink = new CountingSink();
-        var job = JobExecution.Start(ds, sink, new ExecutionOptions { MemoryBudgetBytes = budget });
+        var runtime = new Sluice.Execution.Runtime.LocalWorkerRuntime();
+        var job = JobExecution.Start(ds, sink, new ExecutionOptions { MemoryBudgetBytes = budget, Runtime = runtime });
         if (args.Length > 6 && args[6] == "diag")
         {
             // Diagnosis only (not in the bench's figures): live managed bytes while the queues are full.
@@ -109,7 +113,10 @@ internal static class MemoryBench
         var final = await job.Completion;
         if (sink.Rows != rows) throw new InvalidOperationException($"wrote {sink.Rows} rows, expected {rows}");
         var hwm = VmHwm();
-        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC"));
+        var allocations = Apache.Arrow.Memory.MemoryAllocator.Default.Value.Statistics.Allocations;
+        var released = RuntimeFreed(runtime);
+        // Finalizer pressure: Arrow's native buffers left to finalizers survive collections (gen1/gen2 counts, pause time).
+        Console.WriteLine(string.Create(ci, $"peak {hwm} budget peak used {final.PeakUsedBytes / 1048576.0:F1} MiB, {sw.Elapsed.TotalSeconds:F1} s, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, GC pause {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms, native allocations {allocations}, released when freed {released} ({released * 100.0 / Math.Max(1, allocations):F0}%, the rest left to finalizers)"));
         return 0;
     }
 
@@ -149,16 +156,18 @@ internal static class MemoryBench
         return 0;
     }
 
-    /// <summary>Holds every block until <c>holdMs</c> after the case started (async: no thread blocked), then passes it on.</summary>
-    private sealed class Hold(Stopwatch since, int holdMs) : IBatchProcessor
+    /// <summary>Holds every block until <c>holdMs</c> after the case started (async: no thread blocked), then passes it on (less its payload, when it consumes it).</summary>
+    private sealed class Hold(Stopwatch since, int holdMs, bool consumes) : IBatchProcessor
     {
+        private static readonly string[] PayloadColumn = ["payload"];
+
         public ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public async ValueTask<RecordBatch> ProcessAsync(RecordBatch batch, CancellationToken cancellationToken)
         {
             var wait = holdMs - since.ElapsedMilliseconds;
             if (wait > 0) await Task.Delay((int)wait, cancellationToken);
-            return batch;
+            return consumes ? ArrowBatches.WithoutColumns(batch, PayloadColumn) : batch;
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -176,6 +185,9 @@ internal static class MemoryBench
     }
 
     private static long VmHwm() => Status("VmHWM:");
+
+    /// <summary>Native allocations the block store released when their blocks were freed (0 on a build without it).</summary>
+    private static long RuntimeFreed(Sluice.Execution.Runtime.LocalWorkerRuntime runtime) => runtime.FreedAllocations;
 
     private static long Status(string field)
     {

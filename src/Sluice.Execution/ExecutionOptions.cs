@@ -19,6 +19,14 @@ public enum DispatchPolicy
 public sealed record ExecutionOptions
 {
     /// <summary>Bytes of blocks in flight across all operators; null = <see cref="DefaultMemoryBudget"/>.</summary>
+    /// <remarks>
+    /// What the process really uses, measured (<c>bench memory</c>: a 64 MiB budget, 2 cores, Server GC, 2026-11-30):
+    /// peak RSS stays within 2.6x the budget with blocks of 1,024 rows whatever the input's size (1x, 10x, 100x the
+    /// budget: 1.7x to 2.5x over several runs; 2.0x when a stage consumes its input's columns, whose memory is then
+    /// released as soon as the block is), and within 7x with one-row blocks (5.2x to 6.7x: freed blocks' managed
+    /// objects, and the native memory of blocks a sink was given, wait for the GC and finalizers). A job's fixed floor
+    /// (~46 MiB of RSS) is in these figures, so a smaller budget sees a larger factor.
+    /// </remarks>
     public long? MemoryBudgetBytes { get; init; }
 
     /// <summary>Deliver blocks in input order (read task, then block). Costs a reorder buffer.</summary>

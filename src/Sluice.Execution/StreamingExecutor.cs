@@ -261,12 +261,7 @@ internal sealed partial class StreamingExecutor
             try
             {
                 if (probe is IPreflightCheck check) problems.AddRange(check.Preflight(spec.Name, spec.Resources, simulated));
-                if (probe is IDeviceMemoryNeed need && spec.Resources.Gpus > 0 && largestDevice is { } device
-                    && need.DeviceBytesPerGpu(spec.Resources) is var bytes && bytes > device)
-                {
-                    problems.Add($"stage '{spec.Name}': each GPU must hold {Mib(bytes)} (model weights) but the largest GPU has {Mib(device)}" +
-                        $"{(simulated ? " (execution.sim_gpu_memory / --sim-gpu-memory)" : "")}; {need.HowToFit(device)}");
-                }
+                if (largestDevice is { } device && DeviceMemoryNeeds.Refusal(spec, probe as IDeviceMemoryNeed, device, simulated) is { } refusal) problems.Add(refusal);
             }
             finally
             {
@@ -279,8 +274,6 @@ internal sealed partial class StreamingExecutor
         }
         if (problems.Count > 0) throw new SluiceException("the job cannot start:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
     }
-
-    private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024):0.#} MiB";
 
     private void PropagateDone()
     {

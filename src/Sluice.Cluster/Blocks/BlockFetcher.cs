@@ -12,7 +12,8 @@ internal sealed class BlockFetcher(ClusterNode node, IGrainFactory grains)
 {
     public async Task<Block> GetAsync(BlockRef block, string job, CancellationToken cancellationToken)
     {
-        if (block.Node == node.Id) return node.Local.GetStored(block);
+        // A task's input, read before the executor frees it: its memory is released with the block.
+        if (block.Node == node.Id) return node.Local.Borrow(block);
         var owner = grains.GetGrain<IBlockStoreGrain>(block.Node);
         byte[]? bytes = null;
         long offset = 0;

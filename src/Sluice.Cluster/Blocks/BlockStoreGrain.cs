@@ -45,7 +45,8 @@ internal sealed class BlockStoreGrain(ClusterNode node) : Grain, IBlockStoreGrai
     {
         try
         {
-            return ArrowIpc.Serialize(node.Local.GetStored(new Sluice.Blocks.BlockRef(blockId, node.Id, 0, 0, default)).Batch);
+            // Serializing copies: nothing here keeps the block, so its memory is released when it is freed.
+            return ArrowIpc.Serialize(node.Local.Borrow(new Sluice.Blocks.BlockRef(blockId, node.Id, 0, 0, default)).Batch);
         }
         catch (InvalidOperationException)
         {

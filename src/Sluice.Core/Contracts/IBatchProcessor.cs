@@ -7,6 +7,11 @@ namespace Sluice.Contracts;
 /// (load the model here), then called for many batches. Calls may overlap up to the operator's
 /// max concurrency; an implementation serializes what must not overlap.
 /// </summary>
+/// <remarks>
+/// A batch is lent for the call: once its block is consumed, Sluice releases the block's native Arrow memory. The
+/// returned batch may reuse the input's columns (Sluice counts what blocks share), but a processor must not keep a
+/// batch, or an array of one, beyond the call, nor put the same native array into a later output; copy what it keeps.
+/// </remarks>
 public interface IBatchProcessor : IAsyncDisposable
 {
     ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken);

@@ -5,7 +5,8 @@ namespace Sluice.Execution.Budget;
 /// <summary>
 /// One node's books: cpus, memory, and each GPU's allocated share. A request of 1, 2, … gpus takes
 /// that many whole free devices; a fraction takes a share of one device, packed onto the fullest
-/// device it fits so whole devices stay free for whole requests.
+/// device it fits so whole devices stay free for whole requests. A device takes an actor only while the
+/// actors' summed device memory fits it too (<see cref="DeviceMemoryBook"/>).
 /// </summary>
 /// <remarks>
 /// The GPUs in use and the whole free devices are counted as grants come and go, so <see cref="FreeGpus"/> and
@@ -29,6 +30,8 @@ internal sealed class NodeBook(NodeInfo node)
 
     public double[] PeakDeviceUsed { get; } = new double[node.Resources.GpuCount];
 
+    public DeviceMemoryBook DeviceMemory { get; } = new(node.Resources.GpuCount, node.Resources.GpuMemoryBytes);
+
     public double FreeCpus => node.Resources.Cpus - CpusUsed;
 
     /// <summary>The GPUs' allocated shares, summed.</summary>
@@ -43,15 +46,17 @@ internal sealed class NodeBook(NodeInfo node)
     {
         if (CpusUsed + r.Cpus > node.Resources.Cpus + Epsilon || MemoryUsed + r.MemoryBytes > node.Resources.MemoryBytes) return false;
         if (r.Gpus <= 0) return true;
-        if (r.Gpus >= 1) return _wholeFree >= (int)Math.Round(r.Gpus);
-        return PickDevices(r.Gpus) is not null;
+        // Whole devices are counted (O(1)); a device-memory need is checked device by device.
+        if (r.Gpus >= 1 && r.DeviceMemoryBytes <= 0) return _wholeFree >= (int)Math.Round(r.Gpus);
+        return PickDevices(r) is not null;
     }
 
     public ResourceGrant? TryAcquire(ResourceRequest r)
     {
         if (CpusUsed + r.Cpus > node.Resources.Cpus + Epsilon || MemoryUsed + r.MemoryBytes > node.Resources.MemoryBytes) return null;
-        var devices = PickDevices(r.Gpus);
+        var devices = PickDevices(r);
         if (devices is null) return null;
+        DeviceMemory.Add(devices, r.DeviceMemoryBytes);
         CpusUsed += r.Cpus;
         MemoryUsed += r.MemoryBytes;
         var share = Share(r);
@@ -69,6 +74,7 @@ internal sealed class NodeBook(NodeInfo node)
         MemoryUsed -= grant.Request.MemoryBytes;
         var share = Share(grant.Request);
         foreach (var d in grant.GpuIds) Add(d, -Math.Min(share, DeviceUsed[d]));
+        DeviceMemory.Remove(grant.GpuIds, grant.Request.DeviceMemoryBytes);
     }
 
     private void Add(int device, double share)
@@ -82,8 +88,9 @@ internal sealed class NodeBook(NodeInfo node)
 
     private static double Share(ResourceRequest r) => r.Gpus >= 1 ? 1.0 : r.Gpus;
 
-    private int[]? PickDevices(double gpus)
+    private int[]? PickDevices(ResourceRequest r)
     {
+        var gpus = r.Gpus;
         if (gpus <= 0) return [];
         if (gpus >= 1)
         {
@@ -93,14 +100,14 @@ internal sealed class NodeBook(NodeInfo node)
             var found = 0;
             for (var d = 0; d < DeviceUsed.Length && found < whole; d++)
             {
-                if (DeviceUsed[d] <= Epsilon) free[found++] = d;
+                if (DeviceUsed[d] <= Epsilon && DeviceMemory.Fits(d, r.DeviceMemoryBytes)) free[found++] = d;
             }
             return found == whole ? free : null;
         }
         var best = -1;
         for (var d = 0; d < DeviceUsed.Length; d++)
         {
-            if (DeviceUsed[d] + gpus > 1 + Epsilon) continue;
+            if (DeviceUsed[d] + gpus > 1 + Epsilon || !DeviceMemory.Fits(d, r.DeviceMemoryBytes)) continue;
             if (best < 0 || DeviceUsed[d] > DeviceUsed[best]) best = d;
         }
         return best < 0 ? null : [best];

@@ -192,6 +192,8 @@ internal sealed class ResourceManager
                 if (b.DeviceUsed[d] > 1 + NodeBook.Epsilon || b.DeviceUsed[d] < -NodeBook.Epsilon)
                     yield return $"node {b.Node.Id}: gpu {d} granted {b.DeviceUsed[d]} of 1";
             }
+            foreach (var d in b.DeviceMemory.OverCommitted())
+                yield return $"node {b.Node.Id}: gpu {d} holds {b.DeviceMemory.Used[d]} B of device memory, more than its {b.DeviceMemory.DeviceBytes} B";
         }
     }
 

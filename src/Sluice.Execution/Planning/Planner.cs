@@ -45,6 +45,10 @@ internal static class Planner
         {
             var estimate = EstimateOf(source.Source);
             ops[0] = source with { Estimate = estimate, Block = BlockSizing.Choose(source.Options, estimate, ops.OfType<ActorMapSpec>().ToList()) };
+            // A GPU stage's device need depends on its batch, known once the blocks are sized.
+            var rows = ((SourceSpec)ops[0]).Block.Rows;
+            for (var i = 1; i < ops.Count; i++)
+                if (ops[i] is ActorMapSpec actor) ops[i] = DeviceMemoryNeeds.Measure(actor, actor.Options.BatchSize ?? rows);
         }
         return new PhysicalPlan(ops);
     }

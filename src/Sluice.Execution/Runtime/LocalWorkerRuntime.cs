@@ -45,11 +45,26 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
 
     public BlockRef Put(Block block) => _store.Put(block);
 
-    /// <remarks>In-process: the block is in this store, so this completes synchronously.</remarks>
-    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) => ValueTask.FromResult(_store.Get(block));
+    /// <remarks>
+    /// In-process: the block is in this store, so this completes synchronously. The caller (a sink, the job's consumer)
+    /// may keep the block: its memory is left to the GC, not released when the block is freed.
+    /// </remarks>
+    public ValueTask<Block> GetAsync(BlockRef block, CancellationToken cancellationToken) => ValueTask.FromResult(_store.Lend(block));
 
-    /// <summary>A block held in this process's store (a cluster node serving its own blocks): memory only, no network, so synchronous.</summary>
-    public Block GetStored(BlockRef block) => _store.Get(block);
+    /// <summary>
+    /// A block held in this process's store (a cluster node serving its own blocks): memory only, no network, so
+    /// synchronous. As <see cref="GetAsync"/>, the caller may keep it.
+    /// </summary>
+    public Block GetStored(BlockRef block) => _store.Lend(block);
+
+    /// <summary>
+    /// A stored block for a reader done with it before the block is freed (a copy to another node, a task's input): its
+    /// memory is released when the block is freed (<see cref="Free"/>).
+    /// </summary>
+    public Block Borrow(BlockRef block) => _store.Get(block);
+
+    /// <summary>Native Arrow allocations released when the blocks holding them were freed.</summary>
+    public long FreedAllocations => _store.FreedAllocations;
 
     public void Free(BlockRef block) => _store.Free(block);
 

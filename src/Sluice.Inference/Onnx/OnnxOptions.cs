@@ -81,6 +81,15 @@ public sealed record OnnxOptions([property: JobFile] string Model) : IValidatedO
     /// </summary>
     public int TensorParallel { get; init; } = 1;
 
+    /// <summary>
+    /// Count one batch's activations in each GPU's need, beside the weights: measured when the job is planned by a probe
+    /// Run on the CPU (synthetic rows of the stage's batch size; see <see cref="OnnxProcessor.ActivationBytesPerGpu"/>),
+    /// then checked against the devices' memory and summed with the other actors sharing a device. Off by default:
+    /// <c>partition</c> (auto, max_stage_bytes) sizes stages by weights only, so with it on, an auto-partitioned stage
+    /// may be refused for its activations.
+    /// </summary>
+    public bool MeasureActivations { get; init; }
+
     internal bool ShouldNormalize => Normalize ?? Pooling == Pooling.Mean;
 
     internal void Validate()

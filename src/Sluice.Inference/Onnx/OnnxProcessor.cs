@@ -17,7 +17,9 @@ namespace Sluice.Inference;
 /// exclusivity and utilization are those of the real model). With <see cref="OnnxOptions.TensorParallel"/>
 /// N &gt; 1 the actor splits the model over its first N GPUs (or N CPU shards without real GPUs), one session
 /// per shard, and combines their results. Device memory: each GPU holds the model's weights, or its shard of
-/// them (<see cref="DeviceBytesPerGpu"/>); a stage needing more than the devices have is refused before it starts.
+/// them (<see cref="DeviceBytesPerGpu"/>), plus, with <see cref="OnnxOptions.MeasureActivations"/>, one batch's activations
+/// (<see cref="ActivationBytesPerGpu"/>, measured by a probe Run when the job is planned); a stage needing more than the
+/// devices have is refused before it starts.
 /// Fails when: the model file is missing or the options name inputs/outputs the model lacks (at
 /// initialization); a column is missing or its element type or row shape does not fit its model input.
 /// </summary>
@@ -77,6 +79,26 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
         catch (SluiceException)
         {
             return file.Length; // the actor's start says what is wrong with the model
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="OnnxOptions.MeasureActivations"/> (else 0), measured by a probe Run on the CPU
+    /// (<see cref="ActivationProbe"/>): synthetic zero rows, dynamic non-batch
+    /// dimensions at <see cref="ActivationProbe.DynamicLength"/>, the peak resident memory of the Run. Tensor-parallel, the
+    /// whole model's activations stand for each shard's (an upper bound). 0 where the model cannot be loaded: the actor's
+    /// start says why.
+    /// </summary>
+    public long ActivationBytesPerGpu(ResourceRequest resources, int batchRows)
+    {
+        if (!_options.MeasureActivations || !File.Exists(_options.Model)) return 0;
+        try
+        {
+            return ActivationProbe.Measure(_options, batchRows);
+        }
+        catch (Exception e) when (e is SluiceException or OnnxRuntimeException)
+        {
+            return 0;
         }
     }
 
