@@ -1,4 +1,5 @@
 using Sluice.Contracts;
+using Sluice.Execution.Metrics;
 using Sluice.Execution.Planning;
 using Sluice.Execution.Stats;
 
@@ -24,8 +25,14 @@ public sealed class JobExecution
     /// <summary>Starts writing <paramref name="dataset"/> to <paramref name="sink"/>.</summary>
     public static JobExecution Start(Dataset dataset, Datasink sink, ExecutionOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var executor = new StreamingExecutor(dataset.Plan, sink, options ?? new ExecutionOptions(), collectOutput: false);
-        return new JobExecution(executor, Task.Run(() => executor.RunAsync(cancellationToken), cancellationToken));
+        options ??= new ExecutionOptions();
+        // Metrics are read from the snapshots the job publishes (Metrics/): the loop itself is not touched.
+        var metrics = new JobRecorder(options.JobName, options.Runtime?.NodeId ?? "local");
+        options = options with { LoggerFactory = metrics.Logging(options.LoggerFactory) };
+        var executor = new StreamingExecutor(dataset.Plan, sink, options, collectOutput: false);
+        var completion = Task.Run(() => executor.RunAsync(cancellationToken), cancellationToken);
+        metrics.Track(() => executor.Snapshot, completion, options.TimeProvider);
+        return new JobExecution(executor, completion);
     }
 
     /// <summary>The physical plan a job would run, with each operator's pool and resources.</summary>
