@@ -9,15 +9,21 @@ namespace Sluice.Execution;
 public sealed class JobExecution
 {
     private readonly StreamingExecutor _executor;
+    private readonly Lazy<SourceEstimate?> _input;
 
-    private JobExecution(StreamingExecutor executor, Task<ExecutionSnapshot> completion)
+    private JobExecution(StreamingExecutor executor, Task<ExecutionSnapshot> completion, Datasource? source)
     {
         _executor = executor;
         Completion = completion;
+        // The source looks at its input (lists files, samples lines) when progress is first asked for, not when the job starts.
+        _input = new Lazy<SourceEstimate?>(() => EstimateOf(source));
     }
 
     /// <summary>The job's numbers now (refreshed by the executor's loop).</summary>
     public ExecutionSnapshot Snapshot => _executor.Snapshot;
+
+    /// <summary>How far the job is and the time it should still take; null when the input's size is not known.</summary>
+    public JobProgress? Progress => JobProgress.Of(Snapshot, _input.Value);
 
     /// <summary>Ends with the final stats, or with the job's located error.</summary>
     public Task<ExecutionSnapshot> Completion { get; }
@@ -32,7 +38,7 @@ public sealed class JobExecution
         var executor = new StreamingExecutor(dataset.Plan, sink, options, collectOutput: false);
         var completion = Task.Run(() => executor.RunAsync(cancellationToken), cancellationToken);
         metrics.Track(() => executor.Snapshot, completion, options.TimeProvider);
-        return new JobExecution(executor, completion);
+        return new JobExecution(executor, completion, dataset.Plan.Chain().OfType<Sluice.Plan.ReadOperator>().FirstOrDefault()?.Source);
     }
 
     /// <summary>The physical plan a job would run, with each operator's pool and resources.</summary>
@@ -40,6 +46,18 @@ public sealed class JobExecution
     {
         var executor = new StreamingExecutor(dataset.Plan, sink, options ?? new ExecutionOptions(), collectOutput: false);
         return executor.Plan().Explain(executor.Resources, executor.BudgetBytes);
+    }
+
+    private static SourceEstimate? EstimateOf(Datasource? source)
+    {
+        try
+        {
+            return source?.Estimate();
+        }
+        catch (Exception e) when (e is SluiceException or IOException or UnauthorizedAccessException)
+        {
+            return null;  // the job itself reports a missing input; progress just has no total
+        }
     }
 
     internal static PhysicalPlan PlanOf(Dataset dataset, Datasink? sink, ExecutionOptions? options = null) =>

@@ -78,7 +78,7 @@ internal sealed class JobRecorder
             foreach (var op in s.Operators)
             {
                 var stage = _stages.Find(t => t.Stage == op.Name);
-                if (stage is null) _stages.Add(stage = new StageTotals(Job, op.Name));
+                if (stage is null) _stages.Add(stage = new StageTotals(Job, op.Name, op.Kind));
                 stage.Observe(op, since);
             }
             for (var i = 0; i < s.DeviceBusy.Count; i++)

@@ -17,5 +17,8 @@ public static class SluiceMetrics
 
     public const string StageAttribute = "sluice.stage";
 
+    /// <summary>The stage's kind: read, tasks, actors or write (the rows a job wrote are those of its write stage).</summary>
+    public const string StageKindAttribute = "sluice.stage.kind";
+
     public const string NodeAttribute = "sluice.node";
 }

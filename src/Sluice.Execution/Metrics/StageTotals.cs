@@ -6,10 +6,11 @@ namespace Sluice.Execution.Metrics;
 /// One stage's numbers as the metrics report them. Counters only grow: each takes the largest value any snapshot showed,
 /// so a late or reordered snapshot never makes one go back. Gauges are the latest snapshot's.
 /// </summary>
-internal sealed class StageTotals(string job, string stage)
+internal sealed class StageTotals(string job, string stage, string kind)
 {
+    /// <summary>Job, stage and the stage's kind (read, tasks, actors, write): a dashboard finds rows written as kind="write".</summary>
     public KeyValuePair<string, object?>[] Tags { get; } =
-        [new(SluiceMetrics.JobAttribute, job), new(SluiceMetrics.StageAttribute, stage)];
+        [new(SluiceMetrics.JobAttribute, job), new(SluiceMetrics.StageAttribute, stage), new(SluiceMetrics.StageKindAttribute, kind)];
 
     public string Stage { get; } = stage;
 
