@@ -40,7 +40,7 @@ internal static class CompactView
         var head = $"{(final ? "Job stats" : "Sluice")} {Format.Duration(s.Elapsed)}";
         if (progress is null) return head;
         var pct = string.Create(CultureInfo.InvariantCulture, $"{progress.Fraction * 100:0}%");
-        var eta = progress.Remaining is { } r && progress.Fraction < 1 ? $" ETA {Format.Duration(r)}" : "";
+        var eta = progress.Remaining is { } r && progress.Fraction < 1 ? $" ETA {Format.Eta(r)}" : "";
         var tail = $"{eta}  {progress.Basis}";
         var barWidth = Math.Clamp(width - head.Length - pct.Length - tail.Length - 5, 0, 30);
         var bar = barWidth >= 5 ? " [" + new string('#', (int)Math.Round(barWidth * progress.Fraction)).PadRight(barWidth, '-') + "]" : "";

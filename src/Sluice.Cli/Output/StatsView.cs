@@ -73,7 +73,7 @@ internal static class StatsView
     /// <summary>"45% done, ETA 0:15 (1,800 of ~4,000 rows)".</summary>
     public static string Progress(JobProgress p) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Fraction * 100:0}% done")
-        + (p.Remaining is { } r && p.Fraction < 1 ? $", ETA {Format.Duration(r)}" : "") + $" ({p.Basis})";
+        + (p.Remaining is { } r && p.Fraction < 1 ? $", ETA {Format.Eta(r)}" : "") + $" ({p.Basis})";
 
     /// <summary>One plain line per operator, for logs and non-interactive terminals.</summary>
     public static IEnumerable<string> Lines(ExecutionSnapshot s, JobProgress? progress = null)
