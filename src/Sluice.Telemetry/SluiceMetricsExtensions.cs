@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -19,10 +17,12 @@ public static class SluiceMetricsExtensions
     }
 
     /// <summary>
-    /// For an ASP.NET Core host: OpenTelemetry metrics with the engine's meter, a Prometheus scrape endpoint to map
-    /// with <see cref="MapSluiceMetrics"/>, and OTLP when <see cref="SluiceMetricsOptions.Otlp"/> is given.
+    /// For a host (the job service): OpenTelemetry metrics with the engine's meter, started and stopped with the host;
+    /// OTLP when <see cref="SluiceMetricsOptions.Otlp"/> is given, a stand-alone /metrics listener when
+    /// <see cref="SluiceMetricsOptions.Prometheus"/> is. <paramref name="configure"/> adds the host's own exporters, e.g.
+    /// an ASP.NET Core app's scrape endpoint: <c>m => m.AddPrometheusExporter()</c>, then <c>app.MapPrometheusScrapingEndpoint()</c>.
     /// </summary>
-    public static IServiceCollection AddSluiceMetrics(this IServiceCollection services, SluiceMetricsOptions? options = null)
+    public static IServiceCollection AddSluiceMetrics(this IServiceCollection services, SluiceMetricsOptions? options = null, Action<MeterProviderBuilder>? configure = null)
     {
         options ??= new SluiceMetricsOptions();
         Check(options);
@@ -30,15 +30,11 @@ public static class SluiceMetricsExtensions
             .ConfigureResource(r => r.AddService(options.ServiceName))
             .WithMetrics(metrics =>
             {
-                metrics.AddSluiceInstrumentation().AddPrometheusExporter();
-                if (options.Otlp is { } otlp) AddOtlp(metrics, otlp, options.OtlpInterval);
+                Configure(metrics.AddSluiceInstrumentation(), options);
+                configure?.Invoke(metrics);
             });
         return services;
     }
-
-    /// <summary>Serves the metrics at <paramref name="path"/> in Prometheus's text format (after <see cref="AddSluiceMetrics"/>).</summary>
-    public static IEndpointConventionBuilder MapSluiceMetrics(this IEndpointRouteBuilder endpoints, string path = "/metrics") =>
-        endpoints.MapPrometheusScrapingEndpoint(path);
 
     /// <summary>
     /// For a process without a web host: starts exporting as <paramref name="options"/> says and returns the provider;
@@ -52,6 +48,11 @@ public static class SluiceMetricsExtensions
         var builder = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
             .ConfigureResource(r => r.AddService(options.ServiceName))
             .AddSluiceInstrumentation();
+        return Configure(builder, options).Build();
+    }
+
+    private static MeterProviderBuilder Configure(MeterProviderBuilder builder, SluiceMetricsOptions options)
+    {
         if (options.Prometheus is { } listen && ListenAddress.TryParse(listen, out var address))
         {
             builder.AddPrometheusHttpListener(o =>
@@ -62,7 +63,7 @@ public static class SluiceMetricsExtensions
             });
         }
         if (options.Otlp is { } otlp) AddOtlp(builder, otlp, options.OtlpInterval);
-        return builder.Build();
+        return builder;
     }
 
     private static void AddOtlp(MeterProviderBuilder metrics, Uri endpoint, TimeSpan interval) =>
