@@ -21,7 +21,8 @@ internal static class StatsView
     public static IRenderable Final(ExecutionSnapshot s, JobProgress? progress = null, int width = int.MaxValue) => View(s, progress, width, final: true);
 
     private static IRenderable View(ExecutionSnapshot s, JobProgress? progress, int width, bool final) =>
-        width < WideWidth ? new Text(string.Join('\n', CompactView.Lines(s, progress, width, final))) : Table(s, progress, final);
+        // The compact view's text ends with a line break, as the table does: what is printed next starts on a line of its own.
+        width < WideWidth ? new Text(string.Join('\n', CompactView.Lines(s, progress, width, final)) + (final ? "\n" : "")) : Table(s, progress, final);
 
     private static Table Table(ExecutionSnapshot s, JobProgress? progress, bool final)
     {
