@@ -23,7 +23,7 @@ public sealed class JobExecution
     public ExecutionSnapshot Snapshot => _executor.Snapshot;
 
     /// <summary>How far the job is and the time it should still take; null when the input's size is not known.</summary>
-    public JobProgress? Progress => JobProgress.Of(Snapshot, _input.Value);
+    public ProgressEstimate? Progress => ProgressEstimate.Of(Snapshot, _input.Value);
 
     /// <summary>Ends with the final stats, or with the job's located error.</summary>
     public Task<ExecutionSnapshot> Completion { get; }

@@ -26,7 +26,7 @@ public class StatsViewTests
         Unmet = [new ActorDemand("embed", new Sluice.Contracts.ResourceRequest(Gpus: 1), 2)],
     };
 
-    private static readonly JobProgress Progress = new(0.4512, TimeSpan.FromSeconds(917), "987,000 of ~2,187,000 rows");
+    private static readonly ProgressEstimate Progress = new(0.4512, TimeSpan.FromSeconds(917), "987,000 of ~2,187,000 rows");
 
     [Fact]
     public void CompactLines_SnapshotAt80Columns_FitAndShowStagesRowsAndPercent()
@@ -70,14 +70,14 @@ public class StatsViewTests
     public void Progress_RowsAgainstTheSourceEstimate_FractionAndTimeLeft()
     {
         var s = Job() with { Elapsed = TimeSpan.FromSeconds(100) };
-        var p = JobProgress.Of(s, new Sluice.Contracts.SourceEstimate(1L << 30, 2_000_000, 8, "8 files"))!;
+        var p = ProgressEstimate.Of(s, new Sluice.Contracts.SourceEstimate(1L << 30, 2_000_000, 8, "8 files"))!;
         Assert.Equal(987_000 / 2_000_000.0, p.Fraction, 6);
         Assert.Equal(100 * (1 - p.Fraction) / p.Fraction, p.Remaining!.Value.TotalSeconds, 3);
-        Assert.Null(JobProgress.Of(s, new Sluice.Contracts.SourceEstimate(0, null, 1, "range")));
+        Assert.Null(ProgressEstimate.Of(s, new Sluice.Contracts.SourceEstimate(0, null, 1, "range")));
         var done = s with { Operators = [.. s.Operators.SkipLast(1), s.Operators[^1] with { Done = true }] };
-        Assert.Equal(1, JobProgress.Of(done, new Sluice.Contracts.SourceEstimate(1L << 30, 900_000, 8, "sampled short"))!.Fraction);
+        Assert.Equal(1, ProgressEstimate.Of(done, new Sluice.Contracts.SourceEstimate(1L << 30, 900_000, 8, "sampled short"))!.Fraction);
         // A sampled row count that is short never shows 100% before the end.
-        Assert.Equal(0.99, JobProgress.Of(s, new Sluice.Contracts.SourceEstimate(1L << 30, 900_000, 8, "sampled short"))!.Fraction);
+        Assert.Equal(0.99, ProgressEstimate.Of(s, new Sluice.Contracts.SourceEstimate(1L << 30, 900_000, 8, "sampled short"))!.Fraction);
     }
 
     private static string Render(Spectre.Console.Rendering.IRenderable view, int width)

@@ -11,7 +11,7 @@ internal static class CompactView
 {
     private const int NameWidth = 16;
 
-    public static IReadOnlyList<string> Lines(ExecutionSnapshot s, JobProgress? progress, int width, bool final = false)
+    public static IReadOnlyList<string> Lines(ExecutionSnapshot s, ProgressEstimate? progress, int width, bool final = false)
     {
         var lines = new List<string> { Fit(Heading(s, progress, width, final), width) };
         lines.Add(Fit($"{"stage",-NameWidth} {"rows out",10} {"rows/s",9} {"queued",13} {"held",9} {"actors",7} state", width));
@@ -35,7 +35,7 @@ internal static class CompactView
     }
 
     /// <summary>"Sluice 0:12.3  45% [#####-----] ETA 0:15  1,800 of ~4,000 rows": the bar takes what the width leaves.</summary>
-    private static string Heading(ExecutionSnapshot s, JobProgress? progress, int width, bool final)
+    private static string Heading(ExecutionSnapshot s, ProgressEstimate? progress, int width, bool final)
     {
         var head = $"{(final ? "Job stats" : "Sluice")} {Format.Duration(s.Elapsed)}";
         if (progress is null) return head;

@@ -11,20 +11,20 @@ internal static class StatsView
     public const int WideWidth = 150;
 
     /// <param name="log">The latest lines of the decision log (<c>--verbose</c>), shown under the table.</param>
-    public static IRenderable Live(ExecutionSnapshot s, JobProgress? progress = null, int width = int.MaxValue, IReadOnlyList<string>? log = null)
+    public static IRenderable Live(ExecutionSnapshot s, ProgressEstimate? progress = null, int width = int.MaxValue, IReadOnlyList<string>? log = null)
     {
         var view = View(s, progress, width, final: false);
         if (log is not { Count: > 0 }) return view;
         return new Spectre.Console.Rows(view, new Text(string.Join('\n', log.Select(l => CompactView.Fit(l, Math.Min(width, 1000))))));
     }
 
-    public static IRenderable Final(ExecutionSnapshot s, JobProgress? progress = null, int width = int.MaxValue) => View(s, progress, width, final: true);
+    public static IRenderable Final(ExecutionSnapshot s, ProgressEstimate? progress = null, int width = int.MaxValue) => View(s, progress, width, final: true);
 
-    private static IRenderable View(ExecutionSnapshot s, JobProgress? progress, int width, bool final) =>
+    private static IRenderable View(ExecutionSnapshot s, ProgressEstimate? progress, int width, bool final) =>
         // The compact view's text ends with a line break, as the table does: what is printed next starts on a line of its own.
         width < WideWidth ? new Text(string.Join('\n', CompactView.Lines(s, progress, width, final)) + (final ? "\n" : "")) : Table(s, progress, final);
 
-    private static Table Table(ExecutionSnapshot s, JobProgress? progress, bool final)
+    private static Table Table(ExecutionSnapshot s, ProgressEstimate? progress, bool final)
     {
         var done = progress is null ? "" : $" — {Progress(progress)}";
         var table = new Table().Border(TableBorder.Rounded)
@@ -72,12 +72,12 @@ internal static class StatsView
     }
 
     /// <summary>"45% done, ETA 0:15 (1,800 of ~4,000 rows)".</summary>
-    public static string Progress(JobProgress p) =>
+    public static string Progress(ProgressEstimate p) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Fraction * 100:0}% done")
         + (p.Remaining is { } r && p.Fraction < 1 ? $", ETA {Format.Eta(r)}" : "") + $" ({p.Basis})";
 
     /// <summary>One plain line per operator, for logs and non-interactive terminals.</summary>
-    public static IEnumerable<string> Lines(ExecutionSnapshot s, JobProgress? progress = null)
+    public static IEnumerable<string> Lines(ExecutionSnapshot s, ProgressEstimate? progress = null)
     {
         if (progress is not null) yield return $"[{Format.Duration(s.Elapsed)}] {Progress(progress)}";
         foreach (var op in s.Operators)

@@ -11,7 +11,7 @@ namespace Sluice.Execution.Stats;
 /// <param name="Fraction">0..1; below 1 until the job is done, whatever a sampled row count says.</param>
 /// <param name="Remaining">At the rate so far; null until the job has done enough to tell.</param>
 /// <param name="Basis">What the fraction counts, in words ("1,200 of ~4,000 rows").</param>
-public sealed record JobProgress(double Fraction, TimeSpan? Remaining, string Basis)
+public sealed record ProgressEstimate(double Fraction, TimeSpan? Remaining, string Basis)
 {
     /// <summary>Below this much done, the rate so far says little (model loads, the pipeline filling): no time is given.</summary>
     private const double LeastToEstimate = 0.02;
@@ -20,7 +20,7 @@ public sealed record JobProgress(double Fraction, TimeSpan? Remaining, string Ba
     private const double MostBeforeDone = 0.99;
 
     /// <summary>The progress in <paramref name="s"/>, or null when <paramref name="input"/> tells no size.</summary>
-    public static JobProgress? Of(ExecutionSnapshot s, SourceEstimate? input)
+    public static ProgressEstimate? Of(ExecutionSnapshot s, SourceEstimate? input)
     {
         ArgumentNullException.ThrowIfNull(s);
         if (input is null || s.Operators.Count == 0) return null;
@@ -28,9 +28,9 @@ public sealed record JobProgress(double Fraction, TimeSpan? Remaining, string Ba
         var last = s.Operators[^1];
         var fraction = last.RowsOut / (double)rows;
         var basis = string.Create(CultureInfo.InvariantCulture, $"{last.RowsOut:N0} of ~{rows:N0} rows");
-        if (last.Done) return new JobProgress(1, TimeSpan.Zero, basis);
+        if (last.Done) return new ProgressEstimate(1, TimeSpan.Zero, basis);
         fraction = Math.Clamp(fraction, 0, MostBeforeDone);
         TimeSpan? remaining = fraction >= LeastToEstimate ? s.Elapsed * ((1 - fraction) / fraction) : null;
-        return new JobProgress(fraction, remaining, basis);
+        return new ProgressEstimate(fraction, remaining, basis);
     }
 }
