@@ -73,6 +73,27 @@ public partial class MetricsCommandTests : IDisposable
         Assert.Contains("--log-level: 'loud' is not accepted", bad.Err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Worker_WithMetrics_ServesItsNodeNumbersWhileTheDriverRunsAJobThere()
+    {
+        using var redis = await Sluice.Testing.LocalRedis.StartAsync();
+        var port = FreePort();
+        var id = $"wm-{Guid.NewGuid():N}"[..9];
+        using var worker = await Sluice.Testing.LocalWorkerProcess.StartAsync(redis.Uri, id, "--cpus", "1", "--memory", "1GiB", "--sim-gpus", "2",
+            "--metrics", $"127.0.0.1:{port}");
+        // The job's simulated GPU stage can only run on the worker (the driver has no GPUs).
+        var (code, stdout, stderr) = await Sluice.Testing.SluiceProcess.RunAsync("run", SimJob("on-worker", 400), "--cluster", redis.Uri, "--workers", "1", "--quiet",
+            "--set", "execution.sim_gpus=0");
+        Assert.True(code == 0, stdout + stderr);
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        var busy = Series(text, "sluice_node_device_busy_time_seconds_total").Where(s => s.Labels.Contains($"sluice_node=\"{id}\"", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, busy.Count);
+        Assert.True(busy.Sum(s => s.Value) > 0, text);
+        Assert.Contains(Series(text, "sluice_node_held_bytes"), s => s.Labels.Contains($"sluice_node=\"{id}\"", StringComparison.Ordinal));
+        Assert.Contains(Series(text, "sluice_node_active_tasks"), s => s.Labels.Contains($"sluice_node=\"{id}\"", StringComparison.Ordinal));
+    }
+
     private static Process Start(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
