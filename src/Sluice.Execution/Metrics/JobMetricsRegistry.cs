@@ -11,11 +11,19 @@ internal static class JobMetricsRegistry
 
     private static readonly Lock Gate = new();
     private static readonly List<JobRecorder> Running = [];
-    private static readonly Queue<JobRecorder> Done = new();
+    private static readonly List<JobRecorder> Done = [];
 
+    /// <summary>
+    /// A job of the name of a finished one (the same spec run again) supersedes it: both would report the same series,
+    /// and the new job's counts are the ones that grow from here (Prometheus reads the drop as a counter reset).
+    /// </summary>
     public static void Add(JobRecorder job)
     {
-        lock (Gate) Running.Add(job);
+        lock (Gate)
+        {
+            Done.RemoveAll(d => d.Job == job.Job);
+            Running.Add(job);
+        }
     }
 
     public static void Finished(JobRecorder job)
@@ -23,8 +31,9 @@ internal static class JobMetricsRegistry
         lock (Gate)
         {
             if (!Running.Remove(job)) return;
-            Done.Enqueue(job);
-            while (Done.Count > KeptFinished) Done.Dequeue();
+            if (Running.Exists(r => r.Job == job.Job)) return;   // already superseded by a newer run
+            Done.Add(job);
+            if (Done.Count > KeptFinished) Done.RemoveAt(0);
         }
     }
 

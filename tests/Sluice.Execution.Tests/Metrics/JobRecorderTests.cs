@@ -103,6 +103,19 @@ public class JobRecorderTests
         Assert.All(readings, x => Assert.Subset(allowed, x.Tags.Keys.ToHashSet()));
     }
 
+    [Fact]
+    public async Task Collect_SameJobRunTwice_ReportsOneSeriesPerStageForTheLatestRun()
+    {
+        var job = "again-" + Guid.NewGuid().ToString("N")[..8];
+        foreach (var rows in new[] { 500, 200 })
+        {
+            var ds = Dataset.Range(rows, new ReadOptions { BlockRows = 100 }).MapBatches<TripleProcessor>(new MapBatchesOptions { Name = "model" });
+            await JobExecution.Start(ds, new MemorySink(), new ExecutionOptions { Resources = new NodeResources(2, 0, 4L << 30), JobName = job }).Completion;
+        }
+        var written = Assert.Single(MetricsCollector.Collect(job), x => x.Instrument == "sluice.stage.rows" && x.Tag(SluiceMetrics.StageKindAttribute) == "write");
+        Assert.Equal(200, written.Value);
+    }
+
     private sealed class ListLoggerFactory : ILoggerFactory
     {
         public List<string> Lines { get; } = [];
