@@ -94,6 +94,40 @@ public partial class MetricsCommandTests : IDisposable
         Assert.Contains(Series(text, "sluice_node_active_tasks"), s => s.Labels.Contains($"sluice_node=\"{id}\"", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Run_WithOtlp_PushesTheFinalCountsToTheCollectorWhenTheJobEnds()
+    {
+        var port = FreePort();
+        using var collector = new HttpListener();
+        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
+        collector.Start();
+        var received = new List<(string Path, string? Type, byte[] Body)>();
+        var serving = Task.Run(async () =>
+        {
+            while (collector.IsListening)
+            {
+                HttpListenerContext context;
+                try { context = await collector.GetContextAsync(); }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                lock (received) received.Add((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        });
+        var (code, stdout, stderr) = await Sluice.Testing.SluiceProcess.RunAsync("run", SimJob("otlp-e2e", 300), "--quiet", "--otlp", $"http://127.0.0.1:{port}");
+        Assert.True(code == 0, stdout + stderr);
+        collector.Stop();
+        await serving;
+        var push = Assert.Single(received.Where(r => r.Path == "/v1/metrics").TakeLast(1));
+        Assert.Equal("application/x-protobuf", push.Type);
+        // OTLP's protobuf carries names and attribute values as UTF-8 strings.
+        var text = System.Text.Encoding.UTF8.GetString(push.Body);
+        Assert.Contains("sluice.stage.rows", text, StringComparison.Ordinal);
+        Assert.Contains("otlp-e2e", text, StringComparison.Ordinal);
+    }
+
     private static Process Start(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -45,7 +45,8 @@ internal static class JobRunner
                     {
                         await Task.WhenAny(job.Completion, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
                         if (log is not null) logged.AddRange(log.Drain());
-                        live.UpdateTarget(StatsView.Live(job.Snapshot, job.Progress, AnsiConsole.Profile.Width, logged.TakeLast(RecentLogLines).ToList()));
+                        var recent = logged.SelectMany(l => l.Split('\n')).TakeLast(RecentLogLines).ToList();
+                        live.UpdateTarget(StatsView.Live(job.Snapshot, job.Progress, AnsiConsole.Profile.Width, recent));
                     }
                 }).ConfigureAwait(false);
             }
