@@ -37,8 +37,9 @@ public sealed class JobExecution
         options = options with { LoggerFactory = metrics.Logging(options.LoggerFactory) };
         var executor = new StreamingExecutor(dataset.Plan, sink, options, collectOutput: false);
         var completion = Task.Run(() => executor.RunAsync(cancellationToken), cancellationToken);
-        metrics.Track(() => executor.Snapshot, completion, options.TimeProvider);
-        return new JobExecution(executor, completion, dataset.Plan.Chain().OfType<Sluice.Plan.ReadOperator>().FirstOrDefault()?.Source);
+        var job = new JobExecution(executor, completion, dataset.Plan.Chain().OfType<Sluice.Plan.ReadOperator>().FirstOrDefault()?.Source);
+        metrics.Track(() => executor.Snapshot, () => job.Progress, completion, options.TimeProvider);
+        return job;
     }
 
     /// <summary>The physical plan a job would run, with each operator's pool and resources.</summary>
@@ -54,9 +55,11 @@ public sealed class JobExecution
         {
             return source?.Estimate();
         }
-        catch (Exception e) when (e is SluiceException or IOException or UnauthorizedAccessException)
+        catch (Exception)
         {
-            return null;  // the job itself reports a missing input; progress just has no total
+            // Progress is read by the live view and the metrics' timer: a source that cannot tell its size (a missing
+            // input, which the job itself reports with its location) gives no total, and never fails them.
+            return null;
         }
     }
 

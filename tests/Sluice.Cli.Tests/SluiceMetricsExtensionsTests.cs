@@ -41,6 +41,32 @@ public class SluiceMetricsExtensionsTests : IDisposable
         Assert.Equal(1000, final.Operators[^1].RowsOut);
     }
 
+    [Fact]
+    public async Task AddSluiceMetrics_TextJobOfKnownSize_ReportsProgressDoneAtTheEnd()
+    {
+        var port = FreePort();
+        await using var provider = new ServiceCollection().AddSluiceMetrics(new SluiceMetricsOptions { Prometheus = $"127.0.0.1:{port}" }).BuildServiceProvider();
+        _ = provider.GetRequiredService<MeterProvider>();
+        File.WriteAllLines(_dir["in.txt"], Enumerable.Range(0, 500).Select(i => $"line {i}"));
+        var name = "progress-" + Guid.NewGuid().ToString("N")[..6];
+        var spec = JobSpecParser.Parse($$"""
+            name: {{name}}
+            read: { format: text, path: {{_dir["in.txt"]}}, block_rows: 50 }
+            stages:
+              - { name: A, op: simulate, per_row_ms: 0.2, batch_size: 50, resources: { gpus: 1 } }
+            write: { format: jsonl, path: {{_dir["out-text"]}} }
+            execution: { sim_gpus: 1 }
+            """, "job.yaml", []);
+        var run = JobExecution.Start(spec.Dataset(), spec.Sink(), spec.Options());
+        await run.Completion;
+        Assert.Equal(1, run.Progress!.Fraction);
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        var line = text.Split('\n').Single(l => l.StartsWith("sluice_job_progress{", StringComparison.Ordinal) && l.Contains($"sluice_job=\"{name}\"", StringComparison.Ordinal));
+        Assert.Equal(1, double.Parse(line[(line.LastIndexOf('}') + 2)..].Split(' ')[0], CultureInfo.InvariantCulture));
+    }
+
+
     [Theory]
     [InlineData("localhost:9464")]
     [InlineData("127.0.0.1")]

@@ -18,6 +18,8 @@ internal sealed class JobRecorder
     private readonly Dictionary<(string Stage, string Direction), long> _decisions = [];
     private readonly List<TimeSpan> _deviceBusy = [];
     private Func<ExecutionSnapshot>? _live;
+    private Func<ProgressEstimate?>? _progress;
+    private ProgressEstimate? _lastProgress;
     private ITimer? _timer;
     private ExecutionSnapshot _last = ExecutionSnapshot.Empty;
 
@@ -38,10 +40,11 @@ internal sealed class JobRecorder
     /// <summary>A logger factory that counts the scaling decisions the engine logs, then passes everything on to <paramref name="inner"/>.</summary>
     public ILoggerFactory Logging(ILoggerFactory? inner) => new DecisionCountingLoggerFactory(inner, this);
 
-    /// <summary>Records <paramref name="live"/> until <paramref name="completion"/> ends, and the final numbers after.</summary>
-    public void Track(Func<ExecutionSnapshot> live, Task<ExecutionSnapshot> completion, TimeProvider time)
+    /// <summary>Records <paramref name="live"/> (and <paramref name="progress"/>) until <paramref name="completion"/> ends, and the final numbers after.</summary>
+    public void Track(Func<ExecutionSnapshot> live, Func<ProgressEstimate?> progress, Task<ExecutionSnapshot> completion, TimeProvider time)
     {
         _live = live;
+        _progress = progress;
         JobMetricsRegistry.Add(this);
         _timer = time.CreateTimer(_ => Refresh(), null, SamplePeriod, SamplePeriod);
         completion.ContinueWith(t => Finish(t.IsCompletedSuccessfully ? t.Result : live()), CancellationToken.None,
@@ -53,8 +56,10 @@ internal sealed class JobRecorder
         lock (_gate)
         {
             Observe(final);
+            if (_progress is { } progress && final.Operators.Count > 0 && final.Operators[^1].Done) _lastProgress = progress();
             // The executor is not kept alive by its metrics: from here on the final numbers are reported as they are.
             _live = null;
+            _progress = null;
             _timer?.Dispose();
         }
         JobMetricsRegistry.Finished(this);
@@ -66,6 +71,7 @@ internal sealed class JobRecorder
         lock (_gate)
         {
             if (_live is { } live) Observe(live());
+            if (_progress is { } progress) _lastProgress = progress();
         }
     }
 
@@ -116,6 +122,12 @@ internal sealed class JobRecorder
         {
             foreach (var ((stage, direction), n) in _decisions) each(stage, direction, n);
         }
+    }
+
+    /// <summary>How far the job is, where its input's size is known.</summary>
+    public ProgressEstimate? Progress()
+    {
+        lock (_gate) return _lastProgress;
     }
 
     /// <summary>The latest snapshot and the largest busy time seen per device.</summary>

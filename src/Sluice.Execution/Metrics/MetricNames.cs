@@ -22,6 +22,8 @@ internal static class MetricNames
     public const string MemoryUsage = "sluice.job.memory.usage";
     public const string MemoryLimit = "sluice.job.memory.limit";
     public const string Elapsed = "sluice.job.elapsed_time";
+    public const string Progress = "sluice.job.progress";
+    public const string Remaining = "sluice.job.remaining_time";
 
     /// <summary>The state of an actor: busy (running a task), idle (ready, nothing in flight), starting (loading its model).</summary>
     public const string StateAttribute = "state";

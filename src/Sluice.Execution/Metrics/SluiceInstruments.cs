@@ -36,7 +36,17 @@ internal static class SluiceInstruments
         meter.CreateObservableUpDownCounter(MetricNames.MemoryUsage, () => Job(s => s.UsedBytes), "By", "Bytes of blocks in flight.");
         meter.CreateObservableUpDownCounter(MetricNames.MemoryLimit, () => Job(s => s.BudgetBytes), "By", "The job's memory budget for blocks in flight.");
         meter.CreateObservableCounter(MetricNames.Elapsed, () => Job(s => s.Elapsed.TotalSeconds), "s", "Time since the job started.");
+        meter.CreateObservableGauge(MetricNames.Progress, () => Progress(p => p.Fraction), "1", "Share of the job done (rows written over the input's rows), where the input's size is known.");
+        meter.CreateObservableGauge(MetricNames.Remaining, () => Progress(p => p.Remaining?.TotalSeconds), "s", "Time the job should still take at its rate so far, where known.");
         return meter;
+    }
+
+    private static List<Measurement<double>> Progress(Func<ProgressEstimate, double?> pick)
+    {
+        var all = new List<Measurement<double>>();
+        foreach (var job in JobMetricsRegistry.Jobs())
+            if (job.Progress() is { } p && pick(p) is { } value) all.Add(new(value, job.JobTags));
+        return all;
     }
 
     private static List<Measurement<T>> Stages<T>(Func<StageTotals, T> pick) where T : struct

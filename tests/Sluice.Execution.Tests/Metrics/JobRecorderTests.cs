@@ -94,6 +94,8 @@ public class JobRecorderTests
         Assert.Equal(sink.Rows, (long)written.Value);
         Assert.Equal(3_000, sink.Rows);
         Assert.All(rows, x => Assert.Equal(3_000, x.Value));
+        // A range has no size known before it is read: no progress is reported, rather than a made-up one.
+        Assert.DoesNotContain(readings, x => x.Instrument == "sluice.job.progress");
         // Actors are reported per state, and only for the actor pool.
         var actors = readings.Where(x => x.Instrument == "sluice.stage.actors").ToList();
         Assert.Equal(["busy", "idle", "starting"], actors.Select(x => x.Tag("state")).Order());
