@@ -21,6 +21,7 @@ public static class ClusterWorker
         // The drain is the host's: it runs when the host stops, before the silo leaves (SluiceHosting.AddSluiceWorker).
         using var host = await ClusterHost.StartNewAsync(options, "worker", log ?? (_ => { }), cancellationToken).ConfigureAwait(false);
         var node = host.Services.GetRequiredService<ClusterNode>();
+        using var metrics = NodeMetrics.Track(node);
         started?.Invoke(node.Id);
         // SIGTERM and Ctrl-C reach the host's console lifetime (which keeps the process alive for a clean stop), or the caller's token.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken,

@@ -49,6 +49,9 @@ public sealed record ExecutionOptions
 
     public ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>The job's name in its metrics (the <c>sluice.job</c> attribute): the spec's name. Jobs running at once should have distinct names.</summary>
+    public string JobName { get; init; } = "job";
+
     /// <summary>Where tasks and actors live; null = an in-process <see cref="LocalWorkerRuntime"/>.</summary>
     public IWorkerRuntime? Runtime { get; init; }
 

@@ -121,9 +121,11 @@ internal static class ClusterCommands
         {
             Description = "serve health over HTTP at HOST:PORT: /healthz (liveness) and /readyz (joined and not draining; 503 otherwise), for Kubernetes probes",
         };
+        var metrics = MetricsExport.PrometheusOption();
+        var otlp = MetricsExport.OtlpOption();
         var command = new Command("worker", "run a worker node: hosts actors and serves its blocks until Ctrl-C or SIGTERM (then drains and leaves)")
         {
-            cluster, passwordFile, redisCa, listen, advertise, health, cpus, gpus, sim, simMemory, memory, nodeId, group, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
+            cluster, passwordFile, redisCa, listen, advertise, health, metrics, otlp, cpus, gpus, sim, simMemory, memory, nodeId, group, oversubscribe, fast, drain, opsAssemblies, cacheDir, readyFile, tlsCa, tlsCert,
         };
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -169,6 +171,7 @@ internal static class ClusterCommands
             }
             // SIGTERM and Ctrl-C go to the node's host (Program leaves them to it for this command), which drains before leaving.
             var ready = parse.GetValue(readyFile);
+            using var exporters = MetricsExport.Start(parse.GetValue(metrics), parse.GetValue(otlp), "sluice-worker");
             await ClusterWorker.RunAsync(options, id =>
             {
                 Console.WriteLine($"worker {id} joined {options.MaskedRedis} ({resources}); Ctrl-C to leave");

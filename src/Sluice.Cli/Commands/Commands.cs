@@ -55,20 +55,31 @@ internal static class Commands
         var tlsCert = ClusterCommands.TlsCertOption();
         var ops = OpsAssemblies.Option();
         var autoscale = AutoscaleSession.Option();
-        var command = new Command("run", "run a job") { job, set, sim, simMemory, resume, overwrite, quiet, cluster, passwordFile, redisCa, listen, advertise, workers, fast, tlsCa, tlsCert, ops, autoscale };
+        var verbose = MetricsExport.VerboseOption();
+        var logLevel = MetricsExport.LogLevelOption();
+        var metrics = MetricsExport.PrometheusOption();
+        var otlp = MetricsExport.OtlpOption();
+        var linger = MetricsExport.LingerOption();
+        var command = new Command("run", "run a job")
+        {
+            job, set, sim, simMemory, resume, overwrite, quiet, verbose, logLevel, metrics, otlp, linger, cluster, passwordFile, redisCa, listen, advertise, workers, fast, tlsCa, tlsCert, ops, autoscale,
+        };
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var spec = JobSpecParser.ParseFile(parse.GetValue(job)!,
                 new SpecOptions { Overrides = Overrides(parse, set, sim, simMemory), OnCluster = parse.GetValue(cluster) is not null, Registry = OpsAssemblies.Registry(parse.GetValue(ops)!) });
             WriteMode? mode = parse.GetValue(resume) ? WriteMode.Resume : parse.GetValue(overwrite) ? WriteMode.Overwrite : null;
             var scaling = AutoscaleSession.Load(parse.GetValue(autoscale), spec);
+            var log = MetricsExport.Log(parse.GetValue(verbose), parse.GetValue(logLevel));
+            using var exporters = MetricsExport.Start(parse.GetValue(metrics), parse.GetValue(otlp), "sluice-run");
             // With an autoscaler the job may start on no worker at all: it adds them for the job's demand.
             var waitFor = parse.GetResult(workers) is { Implicit: false } ? parse.GetValue(workers) : scaling is null ? parse.GetValue(workers) : 0;
             var stats = await ClusterCommands.WithRuntimeAsync(parse.GetValue(cluster), parse.GetValue(passwordFile), waitFor, parse.GetValue(fast),
                 ClusterCommands.Tls(parse.GetValue(tlsCa), parse.GetValue(tlsCert)),
-                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime, scaling), ct, parse.GetValue(listen), parse.GetValue(advertise), scaling, parse.GetValue(redisCa)).ConfigureAwait(false);
+                runtime => JobRunner.RunAsync(spec, spec.Dataset(), mode, parse.GetValue(quiet), ct, runtime, scaling, log), ct, parse.GetValue(listen), parse.GetValue(advertise), scaling, parse.GetValue(redisCa)).ConfigureAwait(false);
             Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} rows to {spec.Write.Path}");
             foreach (var warning in stats.Warnings) await Console.Error.WriteLineAsync($"warning: {warning.Message}").ConfigureAwait(false);
+            await MetricsExport.LingerAsync(parse.GetValue(metrics), parse.GetValue(linger), ct).ConfigureAwait(false);
             return Ok;
         }));
         return command;

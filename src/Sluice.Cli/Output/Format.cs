@@ -16,5 +16,8 @@ internal static class Format
 
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>Time left: whole seconds (tenths of an estimate are noise).</summary>
+    public static string Eta(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+
     public static string Duration(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss\.f", CultureInfo.InvariantCulture);
 }

@@ -7,14 +7,28 @@ namespace Sluice.Cli.Output;
 /// <summary>Draws a job's snapshot: live (one row per operator) and at the end as the stats table.</summary>
 internal static class StatsView
 {
-    public static IRenderable Live(ExecutionSnapshot s) => Table(s, final: false);
+    /// <summary>The wide table's columns need about this many; a narrower console gets <see cref="CompactView"/>.</summary>
+    public const int WideWidth = 150;
 
-    public static IRenderable Final(ExecutionSnapshot s) => Table(s, final: true);
-
-    private static Table Table(ExecutionSnapshot s, bool final)
+    /// <param name="log">The latest lines of the decision log (<c>--verbose</c>), shown under the table.</param>
+    public static IRenderable Live(ExecutionSnapshot s, ProgressEstimate? progress = null, int width = int.MaxValue, IReadOnlyList<string>? log = null)
     {
+        var view = View(s, progress, width, final: false);
+        if (log is not { Count: > 0 }) return view;
+        return new Spectre.Console.Rows(view, new Text(string.Join('\n', log.Select(l => CompactView.Fit(l, Math.Min(width, 1000))))));
+    }
+
+    public static IRenderable Final(ExecutionSnapshot s, ProgressEstimate? progress = null, int width = int.MaxValue) => View(s, progress, width, final: true);
+
+    private static IRenderable View(ExecutionSnapshot s, ProgressEstimate? progress, int width, bool final) =>
+        // The compact view's text ends with a line break, as the table does: what is printed next starts on a line of its own.
+        width < WideWidth ? new Text(string.Join('\n', CompactView.Lines(s, progress, width, final)) + (final ? "\n" : "")) : Table(s, progress, final);
+
+    private static Table Table(ExecutionSnapshot s, ProgressEstimate? progress, bool final)
+    {
+        var done = progress is null ? "" : $" — {Progress(progress)}";
         var table = new Table().Border(TableBorder.Rounded)
-            .Title(final ? $"[bold]Job stats[/] — {Format.Duration(s.Elapsed)}" : $"[bold]Sluice[/] — {Format.Duration(s.Elapsed)}")
+            .Title(final ? $"[bold]Job stats[/] — {Format.Duration(s.Elapsed)}" : $"[bold]Sluice[/] — {Format.Duration(s.Elapsed)}{Markup.Escape(done)}")
             .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources in use {s.Resources}{Devices(s)}");
         foreach (var c in new[] { "stage", "kind", "rows out", "rows/s", "tasks", "queued", "output held", "actors r/s/i", "state" })
             table.AddColumn(new TableColumn(c));
@@ -57,9 +71,15 @@ internal static class StatsView
         return $"asked {asked:P0}, held {s.DeviceUtilization.Average():P0}";
     }
 
+    /// <summary>"45% done, ETA 0:15 (1,800 of ~4,000 rows)".</summary>
+    public static string Progress(ProgressEstimate p) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Fraction * 100:0}% done")
+        + (p.Remaining is { } r && p.Fraction < 1 ? $", ETA {Format.Eta(r)}" : "") + $" ({p.Basis})";
+
     /// <summary>One plain line per operator, for logs and non-interactive terminals.</summary>
-    public static IEnumerable<string> Lines(ExecutionSnapshot s)
+    public static IEnumerable<string> Lines(ExecutionSnapshot s, ProgressEstimate? progress = null)
     {
+        if (progress is not null) yield return $"[{Format.Duration(s.Elapsed)}] {Progress(progress)}";
         foreach (var op in s.Operators)
         {
             var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";

@@ -29,7 +29,7 @@ public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec
 
     /// <summary>Execution options for this node: the spec's settings over what the node detected.</summary>
     public ExecutionOptions Options(WriteMode? modeOverride = null) =>
-        Execution.ToOptions(Node) with { WriteMode = modeOverride ?? Write.Mode };
+        Execution.ToOptions(Node) with { WriteMode = modeOverride ?? Write.Mode, JobName = Name };
 }
 
 /// <summary>The <c>read</c> section: a format, a path, and how blocks are cut (<see cref="ReadOptions"/>).</summary>
