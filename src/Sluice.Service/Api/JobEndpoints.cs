@@ -22,7 +22,7 @@ internal static class JobEndpoints
     {
         var jobs = app.MapGroup("/api/jobs").WithTags("jobs");
         jobs.MapPost("/", SubmitAsync).WithSummary("submit a job: the body is its spec, YAML or JSON (the CLI's job file)")
-            .Accepts<string>("application/yaml", "application/json", "text/plain").Produces<JobView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest);
+            .Produces<JobView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest);
         jobs.MapGet("/", List).WithSummary("the jobs, newest first; ?state=running filters (without spec and snapshot)").Produces<JobView[]>();
         jobs.MapGet("/{id}", Show).WithSummary("a job: spec, state, per-stage snapshot, progress, error").Produces<JobView>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("/{id}/cancel", Cancel).WithSummary("stop a queued or running job (committed output stays)").Produces<JobView>().ProducesProblem(StatusCodes.Status409Conflict);

@@ -28,16 +28,5 @@ internal sealed class TokenSet
         return match;
     }
 
-    /// <summary>Tokens one per line (blank lines and <c>#</c> comments skipped) from a file, and comma-separated from a variable.</summary>
-    public static IReadOnlyList<string> Read(string? file, string? variable)
-    {
-        var tokens = new List<string>();
-        if (file is not null)
-            tokens.AddRange(File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')));
-        if (!string.IsNullOrWhiteSpace(variable))
-            tokens.AddRange(variable.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        return tokens;
-    }
-
     private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 }

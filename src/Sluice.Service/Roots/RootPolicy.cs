@@ -26,18 +26,26 @@ internal sealed class RootPolicy
     public string Accepted => $"give a path under one of the service's roots: {string.Join(", ", Roots)}";
 
     /// <summary>Whether <paramref name="path"/> (a file, a directory or a glob) stays under a root.</summary>
-    public bool Allows(string path)
+    public bool Allows(string path) => Resolve(path) is { } resolved && Allowed(resolved);
+
+    /// <summary>Where <paramref name="path"/> (or a glob's directories) leads; null for a URL or a path that cannot be resolved.</summary>
+    public static string? Resolve(string path)
     {
-        if (string.IsNullOrWhiteSpace(path) || ObjectFiles.IsUrl(path) || path.Contains("://", StringComparison.Ordinal)) return false;
-        string resolved;
+        if (string.IsNullOrWhiteSpace(path) || IsUrl(path)) return null;
         try
         {
-            resolved = RealPath.Resolve(LiteralPrefix(path));
+            return RealPath.Resolve(LiteralPrefix(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            return false;
+            return null;
         }
+    }
+
+    public static bool IsUrl(string path) => ObjectFiles.IsUrl(path) || path.Contains("://", StringComparison.Ordinal);
+
+    private bool Allowed(string resolved)
+    {
         return Roots.Any(root => Under(resolved, root)) && !_excluded.Any(dir => Under(resolved, dir) || Under(dir, resolved));
     }
 

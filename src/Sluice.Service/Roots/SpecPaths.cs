@@ -18,11 +18,12 @@ internal static class SpecPaths
 
     /// <returns>The problems: each path outside <paramref name="roots"/>, as a <see cref="SpecError"/>; empty when all are inside.</returns>
     public static IReadOnlyList<SpecError> Check(string yaml, string file, JobRegistry registry, RootPolicy roots) =>
-        [.. Find(yaml, registry).Where(p => !roots.Allows(p.Value)).Select(p => new SpecError(p.Field, p.Value,
-            Sluice.IO.ObjectStorage.ObjectFiles.IsUrl(p.Value) || p.Value.Contains("://", StringComparison.Ordinal)
-                ? $"URLs are not accepted by the job service; {roots.Accepted}"
-                : $"is outside the service's roots; {roots.Accepted}",
-            new SpecLocation(file, p.Line)))];
+        [.. Find(yaml, registry).Where(p => !roots.Allows(p.Value)).Select(p => new SpecError(p.Field, p.Value, Why(p.Value, roots), new SpecLocation(file, p.Line)))];
+
+    private static string Why(string value, RootPolicy roots) =>
+        RootPolicy.IsUrl(value) ? $"the job service takes no URLs (s3://, https://); {roots.Accepted}"
+        : RootPolicy.Resolve(value) is { } resolved ? $"it resolves to {resolved}, outside the service's roots (or inside its state directory); {roots.Accepted}"
+        : $"it cannot be resolved; {roots.Accepted}";
 
     /// <summary>The paths in a spec; none when it is not valid YAML (binding then says why).</summary>
     public static IReadOnlyList<Named> Find(string yaml, JobRegistry registry)
