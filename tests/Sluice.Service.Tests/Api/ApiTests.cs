@@ -185,6 +185,27 @@ public sealed class ApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Stop_WithAJobRunning_RecordsItInterruptedForTheNextStart()
+    {
+        string id;
+        await using (var host = await ApiHost.StartAsync(_dir))
+        {
+            using var http = host.Client();
+            id = (await JsonAsync(await SubmitAsync(http, LongJob("stopped")))).GetProperty("id").GetString()!;
+            await WaitForAsync(http, id, j => j.GetProperty("progress").GetProperty("rows_done").GetInt64() > 0);
+        }
+
+        await using (var host = await ApiHost.StartAsync(_dir))
+        {
+            using var http = host.Client();
+            var job = await http.GetFromJsonAsync<JsonElement>($"api/jobs/{id}");
+            Assert.Equal("interrupted", job.GetProperty("state").GetString());
+            Assert.True(job.GetProperty("progress").GetProperty("rows_done").GetInt64() > 0);
+            Assert.Contains("interrupted", await http.GetStringAsync($"api/jobs/{id}/log"));
+        }
+    }
+
+    [Fact]
     public async Task Api_UnknownJobAndState_AreProblems()
     {
         await using var host = await ApiHost.StartAsync(_dir);
