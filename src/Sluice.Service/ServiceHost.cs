@@ -47,7 +47,7 @@ public static class ServiceHost
         {
             var detected = NodeResources.Detect();
             return new JobManager(sp.GetRequiredService<JobStore>(), sp.GetRequiredService<RootPolicy>(), options.Registry ?? JobRegistry.CreateDefault(),
-                detected, options.Capacity ?? detected, sp.GetRequiredService<TimeProvider>());
+                detected, options.Capacity ?? detected, sp.GetRequiredService<TimeProvider>(), options.Runtime);
         });
         services.AddHostedService<JobLifetime>();
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));

@@ -1,4 +1,5 @@
 using Sluice.Execution;
+using Sluice.Execution.Runtime;
 using Sluice.Jobs;
 
 namespace Sluice.Service;
@@ -23,6 +24,12 @@ public sealed record ServiceOptions
 
     /// <summary>What the jobs share (admission counts each stage's minimum actors against it); null = this node as detected.</summary>
     public NodeResources? Capacity { get; init; }
+
+    /// <summary>
+    /// The cluster the jobs run on (the runtime of a driver that hosts its own silo, as <c>sluice run --cluster</c> starts
+    /// it); null = the embedded engine in this process. A cluster runs one job at a time: the others wait in the queue.
+    /// </summary>
+    public IWorkerRuntime? Runtime { get; init; }
 
     /// <summary>How often <c>/events</c> sends a snapshot of a job.</summary>
     public TimeSpan EventInterval { get; init; } = TimeSpan.FromMilliseconds(500);

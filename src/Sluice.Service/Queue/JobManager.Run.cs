@@ -23,8 +23,11 @@ internal sealed partial class JobManager
             if (_stopping) return;
             foreach (var entry in _order.Where(j => j.Row.State == JobState.Queued).ToList())
             {
-                var running = _order.Where(j => j.Row.State == JobState.Running).Select(j => j.Demand);
-                var decision = Admission.Decide(entry.Demand, running, Capacity);
+                var running = _order.Where(j => j.Row.State == JobState.Running).ToList();
+                // On a cluster one job runs at a time: its workers' block stores and job files are the job's.
+                var decision = _cluster is not null && running.Count > 0
+                    ? new AdmissionDecision(false, $"the cluster runs one job at a time; waiting for job {running[0].Row.Id}")
+                    : Admission.Decide(entry.Demand, running.Select(j => j.Demand), Capacity);
                 if (decision.Start) Start(entry);
                 else if (entry.Row.Reason != decision.Reason)
                 {
@@ -47,6 +50,8 @@ internal sealed partial class JobManager
         {
             var spec = entry.Spec!;
             var options = spec.Options(entry.Mode) with { LoggerFactory = entry.Log.Factory(), TimeProvider = _time };
+            // On a cluster the nodes and their resources come from the runtime (its membership), not from this machine.
+            if (_cluster is not null) options = options with { Runtime = _cluster, Resources = null };
             entry.Execution = JobExecution.Start(spec.Dataset(), spec.Sink(), options, entry.Stop.Token);
         }
         catch (Exception e) when (e is SluiceException or ArgumentException or IOException or InvalidOperationException)

@@ -1,5 +1,6 @@
 using Sluice.Contracts;
 using Sluice.Execution;
+using Sluice.Execution.Runtime;
 using Sluice.Execution.Stats;
 using Sluice.Jobs;
 using Sluice.Plan;
@@ -26,21 +27,26 @@ internal sealed partial class JobManager : IDisposable
     private readonly JobRegistry _registry;
     private readonly NodeResources _detected;
     private readonly TimeProvider _time;
+    private readonly IWorkerRuntime? _cluster;
+    private readonly NodeResources _capacity;
 
-    public JobManager(JobStore store, RootPolicy roots, JobRegistry registry, NodeResources detected, NodeResources capacity, TimeProvider time)
+    /// <param name="cluster">The cluster's runtime; null = the embedded engine.</param>
+    public JobManager(JobStore store, RootPolicy roots, JobRegistry registry, NodeResources detected, NodeResources capacity, TimeProvider time, IWorkerRuntime? cluster = null)
     {
         _store = store;
         _roots = roots;
         _registry = registry;
         _detected = detected;
-        Capacity = capacity;
+        _capacity = capacity;
         _time = time;
+        _cluster = cluster;
         Interrupted = store.InterruptRunning(time.GetUtcNow());
         foreach (var row in store.All()) Remember(new JobEntry(row, new JobLog(time, row.Log)));
     }
 
-    /// <summary>What admission counts the jobs' minimums against.</summary>
-    public NodeResources Capacity { get; }
+    /// <summary>What admission counts the jobs' minimums against: this node (or the capacity given), or a cluster's nodes now.</summary>
+    public NodeResources Capacity => _cluster is null ? _capacity
+        : _cluster.Nodes.Aggregate(new NodeResources(0, 0, 0), (sum, n) => sum with { Cpus = sum.Cpus + n.Resources.Cpus, Gpus = sum.Gpus + n.Resources.Gpus, MemoryBytes = sum.MemoryBytes + n.Resources.MemoryBytes });
 
     /// <summary>Jobs a previous service left running or queued, marked interrupted when this one started.</summary>
     public int Interrupted { get; }
@@ -139,9 +145,10 @@ internal sealed partial class JobManager : IDisposable
         // The roots first: binding opens the files a spec names, and nothing outside the roots is to be opened.
         var outside = SpecPaths.Check(specText, SpecSource, _registry, _roots);
         if (outside.Count > 0) throw new SpecException(outside);
-        var spec = JobSpecParser.Parse(specText, SpecSource, new SpecOptions { Registry = _registry, Detected = _detected });
+        var spec = JobSpecParser.Parse(specText, SpecSource, new SpecOptions { Registry = _registry, Detected = _detected, OnCluster = _cluster is not null });
         var demand = JobDemand.Of(spec);
-        if (Admission.NeverFits(demand, Capacity) is { } never) throw new SpecException([new SpecError("stages", null, never, new SpecLocation(SpecSource, null))]);
+        // A cluster's nodes come and go: its floors are checked when the job starts, against the nodes then.
+        if (_cluster is null && Admission.NeverFits(demand, Capacity) is { } never) throw new SpecException([new SpecError("stages", null, never, new SpecLocation(SpecSource, null))]);
         return (spec, demand, RowsTotal(spec));
     }
 

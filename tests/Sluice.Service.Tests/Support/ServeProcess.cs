@@ -24,18 +24,22 @@ internal sealed class ServeProcess : IAsyncDisposable
     /// <summary>What the service printed on stderr so far (for a failing assertion's message); only once it has exited.</summary>
     public string Stderr => _stderr.IsCompleted ? _stderr.Result : "(still running)";
 
-    public static async Task<ServeProcess> StartAsync(string tokenFile, string state, params string[] roots)
+    public static Task<ServeProcess> StartAsync(string tokenFile, string state, params string[] roots) => StartAsync(tokenFile, state, roots, []);
+
+    /// <param name="extra">More <c>sluice serve</c> options, e.g. <c>--cluster redis://…</c>.</param>
+    public static async Task<ServeProcess> StartAsync(string tokenFile, string state, string[] roots, string[] extra)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.Environment.Remove("SLUICE_TOKENS");
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sluice.dll"));
         foreach (var a in new[] { "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile, "--state", state }) info.ArgumentList.Add(a);
         foreach (var root in roots) { info.ArgumentList.Add("--root"); info.ArgumentList.Add(root); }
+        foreach (var a in extra) info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
             while (true)
             {
                 var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
