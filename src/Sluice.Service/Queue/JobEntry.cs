@@ -24,6 +24,9 @@ internal sealed class JobEntry(JobRow row, JobLog log)
 
     public CancellationTokenSource? Stop { get; set; }
 
+    /// <summary>The running job's logger factory (its loggers write to <see cref="Log"/>); disposed when the run ends.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? Loggers { get; set; }
+
     /// <summary>Ends when the running job's end is recorded.</summary>
     public Task? Observer { get; set; }
 

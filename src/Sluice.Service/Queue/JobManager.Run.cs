@@ -49,7 +49,8 @@ internal sealed partial class JobManager
         try
         {
             var spec = entry.Spec!;
-            var options = spec.Options(entry.Mode) with { LoggerFactory = entry.Log.Factory(), TimeProvider = _time };
+            entry.Loggers = entry.Log.Factory();
+            var options = spec.Options(entry.Mode) with { LoggerFactory = entry.Loggers, TimeProvider = _time };
             // On a cluster the nodes and their resources come from the runtime (its membership), not from this machine.
             if (_cluster is not null) options = options with { Runtime = _cluster, Resources = null };
             entry.Execution = JobExecution.Start(spec.Dataset(), spec.Sink(), options, entry.Stop.Token);
@@ -107,6 +108,8 @@ internal sealed partial class JobManager
         entry.Execution = null;
         entry.Stop?.Dispose();
         entry.Stop = null;
+        entry.Loggers?.Dispose();
+        entry.Loggers = null;
         _store.Save(entry.Row);
     }
 
