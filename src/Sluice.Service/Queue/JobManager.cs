@@ -99,7 +99,8 @@ internal sealed partial class JobManager : IDisposable
             switch (entry.Row.State)
             {
                 case JobState.Queued:
-                    Finish(entry, JobState.Cancelled, null, null, "cancelled before it started");
+                    entry.Log.Write(Microsoft.Extensions.Logging.LogLevel.Information, "Sluice.Service", "cancelled before it started");
+                    Finish(entry, JobState.Cancelled, null, null, null);
                     return null;
                 case JobState.Running:
                     entry.StoppingAs ??= JobState.Cancelled;
@@ -178,6 +179,10 @@ internal sealed partial class JobManager : IDisposable
     public void Dispose()
     {
         lock (_lock)
-            foreach (var job in _order) job.Stop?.Dispose();
+            foreach (var job in _order)
+            {
+                job.Stop?.Dispose();
+                job.Loggers?.Dispose();
+            }
     }
 }
