@@ -166,7 +166,7 @@ public sealed class ApiTests : IDisposable
     {
         await using var host = await ApiHost.StartAsync(_dir);
         using var http = host.Client();
-        var spec = LongJob("resumed").Replace("count: 1000000", "count: 3000", StringComparison.Ordinal);
+        var spec = LongJob("resumed").Replace("count: 1000000", "count: 8000", StringComparison.Ordinal);
         var id = (await JsonAsync(await SubmitAsync(http, spec))).GetProperty("id").GetString()!;
         await WaitForAsync(http, id, j => j.GetProperty("progress").GetProperty("rows_done").GetInt64() > 0);
 
@@ -179,8 +179,8 @@ public sealed class ApiTests : IDisposable
         Assert.Equal("succeeded", done.GetProperty("state").GetString());
         Assert.Equal(2, done.GetProperty("runs").GetInt32());
         var rows = Directory.GetFiles(_dir["root/resumed"], "part-*.jsonl").SelectMany(File.ReadLines).ToList();
-        Assert.Equal(3000, rows.Count);
-        Assert.Equal(3000, rows.Distinct().Count());
+        Assert.Equal(8000, rows.Count);
+        Assert.Equal(8000, rows.Distinct().Count());
         Assert.Equal(HttpStatusCode.Conflict, (await http.PostAsync($"api/jobs/{id}/resume", null)).StatusCode);
     }
 
