@@ -20,6 +20,9 @@ internal static class Program
         root.Subcommands.Add(Commands.PartitionCommand.Create());
         root.Subcommands.Add(Commands.ClusterCommands.Worker());
         root.Subcommands.Add(Commands.ClusterCommands.Cluster());
+        root.Subcommands.Add(Service.ServeCommand.Create());
+        root.Subcommands.Add(Service.ClientCommands.Submit());
+        root.Subcommands.Add(Service.ClientCommands.Jobs());
         var parse = root.Parse(args);
         // A worker drains on SIGTERM / Ctrl-C for up to its drain timeout: System.CommandLine would end the process
         // 2 s after the signal (exit code 143), so the worker leaves the signals to its host's console lifetime.

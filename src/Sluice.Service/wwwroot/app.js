@@ -13,7 +13,7 @@ function takeTokenFromFragment() {
   const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
   if (!m) return;
   sessionStorage.setItem("sluice.token", decodeURIComponent(m[1]));
-  const rest = location.hash.replace(/(^#|&)token=[^&]*/, "$1").replace(/^#&/, "#");
+  const rest = location.hash.replace(/&token=[^&]*/, "").replace(/^#token=[^&]*&?/, "#");
   history.replaceState(null, "", rest === "#" ? location.pathname : location.pathname + rest);
 }
 

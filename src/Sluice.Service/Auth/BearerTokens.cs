@@ -1,0 +1,16 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Sluice.Service.Auth;
+
+/// <summary>Every <c>/api</c> request needs a valid bearer token; <c>/healthz</c> and the OpenAPI document are open.</summary>
+internal sealed class BearerTokens(RequestDelegate next, TokenSet tokens)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments("/api") || tokens.Accepts(context.Request.Headers.Authorization)) return next(context);
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        // The token presented is never logged nor echoed.
+        return Microsoft.AspNetCore.Http.Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "unauthorized",
+            detail: "give a valid token: Authorization: Bearer <token> (the service's --token-file or SLUICE_TOKENS)").ExecuteAsync(context);
+    }
+}

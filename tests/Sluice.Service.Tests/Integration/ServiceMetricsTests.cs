@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Sluice.Execution;
+
+namespace Sluice.Service.Tests;
+
+/// <summary><c>/metrics</c> of the service: the engine's per-stage row counters of a finished job equal the rows it wrote.</summary>
+public sealed class ServiceMetricsTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Metrics_AfterAJob_TheWriteStagesRowCounterEqualsTheRowsWritten()
+    {
+        await using var host = await ApiHost.StartAsync(_dir, new NodeResources(2, 0, 1L << 30).WithSimulatedGpus(1));
+        using var http = host.Client();
+        var spec = $$"""
+            name: counted
+            read: { format: range, count: 3000, block_rows: 100 }
+            stages:
+              - { name: sim, op: simulate, per_row_ms: 0.01, batch_size: 50, pool: { min: 1, max: 1 }, resources: { gpus: 1 } }
+            write: { format: jsonl, path: {{_dir["root/out"]}} }
+            execution: { sim_gpus: 1 }
+            """;
+        var submitted = await http.PostAsync("api/jobs", new StringContent(spec, Encoding.UTF8, "application/yaml"));
+        Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync());
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        for (var i = 0; i < 600 && (await http.GetFromJsonAsync<JsonElement>($"api/jobs/{id}")).GetProperty("state").GetString() is "queued" or "running"; i++)
+            await Task.Delay(100);
+        var written = Directory.GetFiles(_dir["root/out"], "part-*").Sum(f => File.ReadLines(f).LongCount());
+
+        using var open = host.Client(token: null); // scraped without a token, like /healthz
+        var metrics = await open.GetStringAsync("metrics");
+
+        Assert.Equal(3000, written);
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("sluice_stage_rows_total{", StringComparison.Ordinal)
+            && l.Contains($"sluice_job=\"{id}\"", StringComparison.Ordinal) && l.Contains("sluice_stage_kind=\"write\"", StringComparison.Ordinal));
+        Assert.True(line is not null, "no write-stage row counter for the job in /metrics:\n" + string.Join('\n', metrics.Split('\n').Where(l => l.Contains("sluice_stage_rows", StringComparison.Ordinal)).Take(20)));
+        var value = double.Parse(Regex.Match(line!, @"\}\s+(\S+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(written, (long)value);
+    }
+}
