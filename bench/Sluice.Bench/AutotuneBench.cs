@@ -14,7 +14,8 @@ namespace Sluice.Bench;
 /// hand-tuned <c>block_rows</c> of a sweep (the reference), in one run (issue 10). Two jobs written as a user would
 /// write their spec: (1) a 2,822-line text file through <c>simulate</c> 4 ms/row then 16 ms/row on 8 simulated GPUs,
 /// pools (1, 8) of one GPU per actor, into a counting sink; (2) tokenize → MiniLM embed (2 actors, batch 32) over
-/// one text file, into Parquet, model load included. Each round runs every configuration once, its order rotated
+/// one text file, into Parquet, model load included. Sweeps: block_rows 8..256 (job 1), 16..256 (job 2); one untimed
+/// warm-up of each job first. Each round runs every configuration once, its order rotated
 /// from round to round, so machine load falls on all alike; every run's output rows are checked. Per job: median
 /// wall ms and min–max per configuration, then <c>best hand-tuned / untuned</c> (medians; 1 = autotuning matches
 /// the best sweep point, below 1 = it is slower). Last line: <c>ratio: X</c>, the worse of the two jobs.
@@ -24,10 +25,12 @@ internal static class AutotuneBench
     private const string Usage = "usage: Sluice.Bench autotune [--rows 2822] [--rounds 3] [--embed-rows 400]";
     private const int Gpus = 8;
     private const double AMs = 4, BMs = 16;
-    private static readonly int[] SimSweep = [8, 16, 32, 64, 128, 256];
-    private static readonly int[] EmbedSweep = [16, 32, 64, 128, 256];
+
     /// <summary>The configuration without <c>block_rows</c>: the engine chooses.</summary>
     private const int Untuned = 0;
+
+    private static readonly int[] SimSweep = [8, 16, 32, 64, 128, 256];
+    private static readonly int[] EmbedSweep = [16, 32, 64, 128, 256];
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
     public static async Task<int> RunAsync(string[] args)
@@ -55,8 +58,8 @@ internal static class AutotuneBench
             var sim = await SimulateJobAsync(work, rows, rounds);
             var embed = await EmbedJobAsync(work, embedRows, rounds);
             Console.WriteLine();
-            Say($"simulate job: best hand-tuned block_rows {sim.Best} / untuned = {sim.Ratio:F3}");
-            Say($"MiniLM job: best hand-tuned block_rows {embed.Best} / untuned = {embed.Ratio:F3}");
+            Console.WriteLine(sim);
+            Console.WriteLine(embed);
             Say($"ratio: {Math.Min(sim.Ratio, embed.Ratio):F3}");
             return 0;
         }
@@ -87,19 +90,22 @@ internal static class AutotuneBench
         Say($"(1) simulate job: {rows} lines of text, A {AMs} ms/row -> B {BMs} ms/row on {Gpus} simulated GPUs, pools (1, {Gpus}) x 1 GPU; device-time bound {rows * (AMs + BMs) / Gpus:F0} ms; {rounds} rounds; cores={Environment.ProcessorCount}");
         Console.WriteLine("    untuned plan: " + BlockLine(Spec(input, Untuned)));
         await RunSimAsync(Spec(warmInput, Untuned), rows / 10);
-        var untuned = new List<ExecutionSnapshot>();
+        var untuned = new List<(double LimitMs, double WallMs)>();
         var times = await SweepAsync(SimSweep, rounds, async blockRows =>
         {
             var (ms, snap) = await RunSimAsync(Spec(input, blockRows), rows);
             if (blockRows == Untuned)
             {
-                untuned.Add(snap);
                 var limit = snap.DeviceAsked.Sum(t => t.TotalMilliseconds) / Gpus;
                 Say($"      untuned: device-time limit {limit:F0} ms (asked device time / {Gpus}), utilization {limit / ms:F3} (limit / wall {ms:F0} ms), blocks out of A {snap.Operators.First(o => o.Name == "A").BlocksOut}");
+                untuned.Add((limit, ms));
             }
             return ms;
         });
-        return Report("(1) simulate", times);
+        var outcome = Report("(1) simulate", times);
+        var median = untuned.OrderBy(u => u.WallMs).ElementAt(untuned.Count / 2);
+        Say($"    untuned, median run: device-time limit {median.LimitMs:F0} ms, wall {median.WallMs:F0} ms, utilization {median.LimitMs / median.WallMs:F3}");
+        return outcome;
     }
 
     private static async Task<(double Ms, ExecutionSnapshot Snap)> RunSimAsync(string yaml, int rows)
@@ -174,11 +180,12 @@ internal static class AutotuneBench
 
     private static Outcome Report(string job, Dictionary<int, List<double>> times)
     {
-        Console.WriteLine($"    {job} job: config            median ms   spread (min-max)");
+        Console.WriteLine($"    {job} job, wall ms per run:");
+        Console.WriteLine("      config            median   spread (min-max)");
         foreach (var (config, ms) in times)
-            Say($"    {"",-14}{Name(config),-18}{Median(ms),9:F0}   {ms.Min():F0}-{ms.Max():F0}");
+            Say($"      {Name(config),-16}{Median(ms),8:F0}   {ms.Min():F0}-{ms.Max():F0}");
         var best = times.Where(t => t.Key != Untuned).MinBy(t => Median(t.Value));
-        return new Outcome(best.Key, Median(best.Value) / Median(times[Untuned]));
+        return new Outcome(job, best.Key, Median(best.Value), Median(times[Untuned]));
     }
 
     /// <summary>What the planner says about the untuned job's blocks (<c>explain</c>'s block lines).</summary>
@@ -202,5 +209,12 @@ internal static class AutotuneBench
 
     private static void Say(FormattableString line) => Console.WriteLine(FormattableString.Invariant(line));
 
-    private sealed record Outcome(int Best, double Ratio);
+    /// <summary>A job's best sweep point and the medians compared: <see cref="Ratio"/> = best / untuned wall time.</summary>
+    private sealed record Outcome(string Job, int Best, double BestMs, double UntunedMs)
+    {
+        public double Ratio => BestMs / UntunedMs;
+
+        public override string ToString() => FormattableString.Invariant(
+            $"{Job} job: best hand-tuned (block_rows {Best}) {BestMs:F0} ms / untuned {UntunedMs:F0} ms = {Ratio:F3}");
+    }
 }
