@@ -15,14 +15,14 @@ namespace Sluice.Bench;
 /// write their spec: (1) a 2,822-line text file through <c>simulate</c> 4 ms/row then 16 ms/row on 8 simulated GPUs,
 /// pools (1, 8) of one GPU per actor, into a counting sink; (2) tokenize → MiniLM embed (2 actors, batch 32) over
 /// one text file, into Parquet, model load included. Sweeps: block_rows 8..256 (job 1), 16..256 (job 2); one untimed
-/// warm-up of each job first. Each round runs every configuration once, its order rotated
+/// warm-up of each job first; the MiniLM job's runs are short (~1.5 s), so it has more rounds. Each round runs every configuration once, its order rotated
 /// from round to round, so machine load falls on all alike; every run's output rows are checked. Per job: median
 /// wall ms and min–max per configuration, then <c>best hand-tuned / untuned</c> (medians; 1 = autotuning matches
 /// the best sweep point, below 1 = it is slower). Last line: <c>ratio: X</c>, the worse of the two jobs.
 /// </summary>
 internal static class AutotuneBench
 {
-    private const string Usage = "usage: Sluice.Bench autotune [--rows 2822] [--rounds 3] [--embed-rows 400]";
+    private const string Usage = "usage: Sluice.Bench autotune [--rows 2822] [--rounds 3] [--embed-rows 400] [--embed-rounds 5]";
     private const int Gpus = 8;
     private const double AMs = 4, BMs = 16;
 
@@ -35,7 +35,7 @@ internal static class AutotuneBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int rows = 2822, rounds = 3, embedRows = 400;
+        int rows = 2822, rounds = 3, embedRows = 400, embedRounds = 5;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -43,12 +43,13 @@ internal static class AutotuneBench
                 case "--rows" when i + 1 < args.Length: rows = int.Parse(args[++i], Ci); break;
                 case "--rounds" when i + 1 < args.Length: rounds = int.Parse(args[++i], Ci); break;
                 case "--embed-rows" when i + 1 < args.Length: embedRows = int.Parse(args[++i], Ci); break;
+                case "--embed-rounds" when i + 1 < args.Length: embedRounds = int.Parse(args[++i], Ci); break;
                 default: Console.Error.WriteLine($"unknown argument '{args[i]}'; {Usage}"); return 2;
             }
         }
-        if (rows < 100 || embedRows < 32 || rounds < 1)
+        if (rows < 100 || embedRows < 32 || rounds < 1 || embedRounds < 1)
         {
-            Console.Error.WriteLine($"--rows must be at least 100, --embed-rows at least 32, --rounds positive; {Usage}");
+            Console.Error.WriteLine($"--rows must be at least 100, --embed-rows at least 32, --rounds and --embed-rounds positive; {Usage}");
             return 2;
         }
         var work = Path.Combine(Path.GetTempPath(), $"sluice-bench-autotune-{Environment.ProcessId}");
@@ -56,7 +57,7 @@ internal static class AutotuneBench
         try
         {
             var sim = await SimulateJobAsync(work, rows, rounds);
-            var embed = await EmbedJobAsync(work, embedRows, rounds);
+            var embed = await EmbedJobAsync(work, embedRows, embedRounds);
             Console.WriteLine();
             Console.WriteLine(sim);
             Console.WriteLine(embed);

@@ -7,7 +7,7 @@ using Sluice.Bench;
 // dotnet run -c Release --project bench/Sluice.Bench -- memory [--budget-mib 64] [--hold-ms 3000] [--one-row-rows 400000]
 // dotnet run -c Release --project bench/Sluice.Bench -- partition-cpu [--rows 600] [--rounds 3]
 // dotnet run -c Release --project bench/Sluice.Bench -- scale [--gpus 1000] [--waves 20] [--task-ms 100]
-// dotnet run -c Release --project bench/Sluice.Bench -- autotune [--rows 2822] [--rounds 3] [--embed-rows 400]
+// dotnet run -c Release --project bench/Sluice.Bench -- autotune [--rows 2822] [--rounds 3] [--embed-rows 400] [--embed-rounds 5]
 if (args.Length > 0 && args[0] == "pools") return await PoolsBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "cluster") return await ClusterBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "partition") return await PartitionBench.RunAsync(args);
@@ -26,6 +26,6 @@ if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args
     Console.Error.WriteLine("       Sluice.Bench partition [--rows 256] [--block-rows 8] [--device-mib 32] [--gpus 4] [--skip-latency]");
     Console.Error.WriteLine("       Sluice.Bench partition-cpu [--rows 600] [--rounds 3]");
     Console.Error.WriteLine("       Sluice.Bench scale [--gpus 1000] [--waves 20] [--task-ms 100] [--read-tasks 16]");
-    Console.Error.WriteLine("       Sluice.Bench autotune [--rows 2822] [--rounds 3] [--embed-rows 400]");
+    Console.Error.WriteLine("       Sluice.Bench autotune [--rows 2822] [--rounds 3] [--embed-rows 400] [--embed-rounds 5]");
     return 2;
 }
