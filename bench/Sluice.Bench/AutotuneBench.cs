@@ -202,6 +202,10 @@ internal static class AutotuneBench
 
     private static string Name(int blockRows) => blockRows == Untuned ? "untuned" : string.Create(Ci, $"block_rows {blockRows}");
 
+    /// <summary>The 1, 5 and 15 minute load averages (Linux), so a reader can tell a quiet run from a loaded one.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
     private static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
