@@ -56,9 +56,11 @@ internal static class AutotuneBench
         Directory.CreateDirectory(work);
         try
         {
+            Console.WriteLine($"load average at start: {LoadAverage()}");
             var sim = await SimulateJobAsync(work, rows, rounds);
             var embed = await EmbedJobAsync(work, embedRows, embedRounds);
             Console.WriteLine();
+            Console.WriteLine($"load average at end: {LoadAverage()} (the MiniLM job's times are not comparable under heavy load from other processes)");
             Console.WriteLine(sim);
             Console.WriteLine(embed);
             Say($"ratio: {Math.Min(sim.Ratio, embed.Ratio):F3}");
