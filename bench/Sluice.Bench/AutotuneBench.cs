@@ -15,9 +15,9 @@ namespace Sluice.Bench;
 /// write their spec: (1) a 2,822-line text file through <c>simulate</c> 4 ms/row then 16 ms/row on 8 simulated GPUs,
 /// pools (1, 8) of one GPU per actor, into a counting sink; (2) tokenize → MiniLM embed (2 actors, batch 32) over
 /// one text file, into Parquet, model load included. Sweeps: block_rows 8..256 (job 1), 16..256 (job 2); one untimed
-/// warm-up of each job first; the MiniLM job's runs are short (~1.5 s), so it has more rounds. Each round runs every configuration once, its order rotated
-/// from round to round, so machine load falls on all alike; every run's output rows are checked. Per job: median
-/// wall ms and min–max per configuration, then <c>best hand-tuned / untuned</c> (medians; 1 = autotuning matches
+/// warm-up of each job first; the MiniLM job's runs are short (~1.5 s), so it has more rounds. Each round runs every
+/// configuration once, its order rotated (and reversed every other round), so machine load falls on all alike; every
+/// run's output rows are checked. Per job: median wall ms and min–max per configuration, then <c>best hand-tuned / untuned</c> (medians; 1 = autotuning matches
 /// the best sweep point, below 1 = it is slower). Last line: <c>ratio: X</c>, the worse of the two jobs.
 /// </summary>
 internal static class AutotuneBench
@@ -160,7 +160,7 @@ internal static class AutotuneBench
 
     /// <summary>
     /// Runs untuned (<see cref="Untuned"/>) and every sweep point once per round, the order rotated by one each
-    /// round; returns each configuration's wall times, untuned first.
+    /// round and reversed every other round; returns each configuration's wall times, untuned first.
     /// </summary>
     private static async Task<Dictionary<int, List<double>>> SweepAsync(int[] sweep, int rounds, Func<int, Task<double>> run)
     {
@@ -171,7 +171,8 @@ internal static class AutotuneBench
             var line = new List<string>();
             for (var k = 0; k < configs.Length; k++)
             {
-                var config = configs[(k + r) % configs.Length];
+                // Rotated by one each round and reversed every other round, so no configuration always follows the same one.
+                var config = configs[(r % 2 == 0 ? k + r : configs.Length - 1 - k + r) % configs.Length];
                 var ms = await run(config);
                 times[config].Add(ms);
                 line.Add(string.Create(Ci, $"{Name(config)} {ms:F0}"));
