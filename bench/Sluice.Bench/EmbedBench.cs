@@ -13,7 +13,7 @@ internal static class EmbedBench
     private const int CheckRows = 5;
 
     private sealed record Options(int Rows = 2000, int Batch = 32, int Actors = 2, int Rounds = 3, bool SkipMlNet = false, bool Trace = false,
-        Sluice.Execution.DispatchPolicy? Dispatch = null, int? MaxConcurrency = null);
+        Sluice.Execution.DispatchPolicy? Dispatch = null, int? MaxConcurrency = null, int? BlockRows = null);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -28,6 +28,7 @@ internal static class EmbedBench
             data.WriteParquet(inputFile);
             var avgTokens = Enumerable.Range(0, o.Rows).Average(r => data.Mask.AsSpan(r * BenchData.MaxLength, BenchData.MaxLength).Count(1L));
             Say($"embed bench: N={o.Rows} B={o.Batch} actors={o.Actors} rounds={o.Rounds} cores={Environment.ProcessorCount} avg tokens/row={avgTokens:F1} model={data.Model.Model}");
+            Say($"(b) reads with read.block_rows {(o.BlockRows is { } br ? br.ToString(CultureInfo.InvariantCulture) : "left out (sized from the job, as an untuned job is)")}; the input has row groups of {BenchData.BlockRows}");
 
             List<double> a = [], b = [], d = [];
             List<double> cpuA = [], cpuB = [], cpuD = [];
@@ -79,7 +80,7 @@ internal static class EmbedBench
     private static async Task<(double RowsPerSecond, double CpuSeconds)> RunJobAsync(BenchData data, string inputFile, string outputDir, Options o, float[][] reference)
     {
         var trace = o.Trace ? new Trace() : null;
-        var job = await SluiceJob.RunAsync(data, inputFile, outputDir, o.Batch, o.Actors, trace, o.Dispatch, o.MaxConcurrency);
+        var job = await SluiceJob.RunAsync(data, inputFile, outputDir, o.Batch, o.Actors, trace, o.Dispatch, o.MaxConcurrency, o.BlockRows);
         if (job.RowsWritten != o.Rows) throw new InvalidOperationException($"the job wrote {job.RowsWritten} rows, expected {o.Rows}");
         Say($"  (b) Sluice job    {job.RowsPerSecond,7:F1} rows/s ({job.Elapsed.TotalSeconds:F2} s incl. model load); {job.Cpu}; min cosine vs (a) {MinCosine(job.Embeddings, data, reference):F6}");
         var active = string.Join(", ", job.Operators.Select(op => FormattableString.Invariant($"{op.Name} active {op.Busy.TotalSeconds:F2} s")));
@@ -142,6 +143,8 @@ internal static class EmbedBench
                 case "--skip-mlnet": o = o with { SkipMlNet = true }; break;
                 case "--trace": o = o with { Trace = true }; break;
                 case "--max-concurrency": o = o with { MaxConcurrency = int.Parse(args[++i], ci) }; break;
+                // The Sluice job's read.block_rows: a row count, or auto (left out: sized from the job).
+                case "--block-rows": o = o with { BlockRows = args[++i] == "auto" ? null : int.Parse(args[i], ci) }; break;
                 case "--least-loaded": o = o with { Dispatch = Sluice.Execution.DispatchPolicy.LeastLoaded }; break;
                 default: Console.Error.WriteLine($"unknown argument '{args[i]}'"); return null;
             }

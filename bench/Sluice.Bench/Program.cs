@@ -1,6 +1,6 @@
 using Sluice.Bench;
 
-// dotnet run -c Release --project bench/Sluice.Bench -- embed --rows N [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K]
+// dotnet run -c Release --project bench/Sluice.Bench -- embed --rows N [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K] [--block-rows N|auto]
 // dotnet run -c Release --project bench/Sluice.Bench -- simtime [--calls 200] [--devices 8]
 // dotnet run -c Release --project bench/Sluice.Bench -- pools [--rows N]
 // dotnet run -c Release --project bench/Sluice.Bench -- partition [--rows 256] [--block-rows 8] [--device-mib 32] [--gpus 4] [--skip-latency]
@@ -20,7 +20,7 @@ if (args.Length > 0 && args[0] == "scale") return await ScaleBench.RunAsync(args
 if (args.Length > 0 && args[0] == "autotune") return await AutotuneBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args);
 {
-    Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K]");
+    Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K] [--block-rows N|auto]");
     Console.Error.WriteLine("       Sluice.Bench simtime [--calls 200] [--devices 8]");
     Console.Error.WriteLine("       Sluice.Bench pools [--rows 9000] [--timeline 30]");
     Console.Error.WriteLine("       Sluice.Bench partition [--rows 256] [--block-rows 8] [--device-mib 32] [--gpus 4] [--skip-latency]");

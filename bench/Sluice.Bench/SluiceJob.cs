@@ -19,9 +19,9 @@ internal static class SluiceJob
 
     public sealed record OperatorSnapshotLine(string Name, long RowsOut, TimeSpan Busy, int ActorsStarted);
 
-    public static async Task<Result> RunAsync(BenchData data, string inputFile, string outputDir, int batchSize, int actors, Trace? trace = null, DispatchPolicy? dispatch = null, int? maxConcurrency = null)
+    public static async Task<Result> RunAsync(BenchData data, string inputFile, string outputDir, int batchSize, int actors, Trace? trace = null, DispatchPolicy? dispatch = null, int? maxConcurrency = null, int? blockRows = BenchData.BlockRows)
     {
-        var dataset = Read.Parquet(inputFile, new ReadOptions { BlockRows = BenchData.BlockRows })
+        var dataset = Read.Parquet(inputFile, new ReadOptions { BlockRows = blockRows })
             .MapBatches(
                 () => new BertTokenizeProcessor(new BertTokenizeOptions(data.Model.Vocab, "text", BenchData.MaxLength)),
                 nameof(BertTokenizeProcessor),
