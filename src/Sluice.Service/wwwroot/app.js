@@ -110,6 +110,9 @@ function showJob(id) {
         <td>${o.kind === "actors" ? `${o.actors_ready}/${o.actors_starting}/${o.actors_idle}${o.target != null ? ` · target ${o.target}` : ""}` : "–"}</td>
         <td>${esc(o.back_pressure ?? "")}</td></tr>`).join("")}
       </tbody></table>
+      ${Object.keys(snap.actors_per_node ?? {}).length ? `<section><h2>Nodes</h2><table id="nodes"><thead><tr><th>node</th><th class="num">actors</th></tr></thead><tbody>
+        ${Object.entries(snap.actors_per_node).map(([node, n]) => `<tr><td>${esc(node)}</td><td class="num">${num(n)}</td></tr>`).join("")}
+      </tbody></table></section>` : ""}
       ${devices.length ? `<section><h2>Devices</h2><table id="devices"><thead><tr><th>device</th><th>utilization</th></tr></thead><tbody>
         ${devices.map((u, i) => `<tr><td>${i}</td><td><span class="bar" style="width:${Math.round(u * 200)}px"></span> ${(u * 100).toFixed(0)} %</td></tr>`).join("")}
       </tbody></table></section>` : ""}`;
