@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Sluice.Contracts;
@@ -12,7 +11,9 @@ internal sealed class ExecutorContext(
     IWorkerRuntime runtime, MemoryBudget budget, ResourceManager resources, ExecutionOptions options, ILogger logger, CancellationToken token)
 {
     private readonly Channel<ExecutorEvent> _events = Channel.CreateUnbounded<ExecutorEvent>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<Task, byte> _outstanding = new();
+    private readonly Lock _drainLock = new();
+    private int _outstanding;
+    private TaskCompletionSource? _drained;
 
     public IWorkerRuntime Runtime => runtime;
 
@@ -46,15 +47,41 @@ internal sealed class ExecutorContext(
 
     public void Post(ExecutorEvent e) => _events.Writer.TryWrite(e);
 
-    /// <summary>Runs <paramref name="work"/> and posts what <paramref name="report"/> makes of its outcome; tracked so shutdown can wait for it.</summary>
+    /// <summary>Runs <paramref name="work"/> and posts what <paramref name="report"/> makes of its outcome; counted so shutdown can wait for it.</summary>
+    /// <remarks>One continuation and a counter per task (no set of tasks): at 1,000 actors this is on every task's path.</remarks>
     public void Watch<T>(Task<T> work, Func<Task<T>, ExecutorEvent> report)
     {
-        var watched = work.ContinueWith(t => Post(report(t)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        _outstanding[watched] = 0;
-        watched.ContinueWith(t => _outstanding.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Interlocked.Increment(ref _outstanding);
+        work.ContinueWith(static (t, state) =>
+        {
+            var (ctx, report) = ((ExecutorContext, Func<Task<T>, ExecutorEvent>))state!;
+            try
+            {
+                ctx.Post(report(t));
+            }
+            finally
+            {
+                ctx.Ended();
+            }
+        }, (this, report), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    public Task DrainAsync() => Task.WhenAll(_outstanding.Keys);
+    private void Ended()
+    {
+        if (Interlocked.Decrement(ref _outstanding) != 0) return;
+        lock (_drainLock) _drained?.TrySetResult();
+    }
+
+    /// <summary>Completes once no watched work is outstanding (each has posted its report).</summary>
+    public Task DrainAsync()
+    {
+        lock (_drainLock)
+        {
+            if (Volatile.Read(ref _outstanding) == 0) return Task.CompletedTask;
+            if (_drained is null || _drained.Task.IsCompleted) _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
 
     /// <summary>Starts work so that a runtime that throws instead of returning a faulted task still reports through the task.</summary>
     public static Task<T> Safely<T>(Func<Task<T>> start)
