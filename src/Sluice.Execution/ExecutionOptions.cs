@@ -45,6 +45,18 @@ public sealed record ExecutionOptions
     /// <summary>Retries of a task that failed for a reason other than bad input.</summary>
     public int MaxTaskRetries { get; init; } = 2;
 
+    /// <summary>The job stops (cleanly: committed output stays, resumable) once it has run this long; null = no limit.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// The job stops (cleanly, resumable) when no stage has made progress — no block read, no task finished, no block
+    /// committed, no actor started — for this long, saying which stage is stuck on what; null = never.
+    /// </summary>
+    public TimeSpan? NoProgressTimeout { get; init; }
+
+    /// <summary>After this long without progress the snapshot (<see cref="Stats.ExecutionSnapshot.Stall"/>) and the log say what each stage waits on.</summary>
+    public TimeSpan StallNotice { get; init; } = TimeSpan.FromSeconds(30);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public ILoggerFactory? LoggerFactory { get; init; }
@@ -75,5 +87,8 @@ public sealed record ExecutionOptions
         if (MemoryBudgetBytes is <= 0) yield return $"memory_budget: {MemoryBudgetBytes} is not accepted; give a positive byte count such as 512MiB";
         if (ActorIdleTimeout < TimeSpan.Zero) yield return $"actor_idle_timeout: {ActorIdleTimeout} is not accepted; give 0 or more";
         if (MaxTaskRetries < 0) yield return $"max_task_retries: {MaxTaskRetries} is not accepted; give 0 or more";
+        if (Timeout is { } t && t <= TimeSpan.Zero) yield return $"timeout: {t} is not accepted; give a positive duration or leave it out";
+        if (NoProgressTimeout is { } n && n <= TimeSpan.Zero) yield return $"no_progress_timeout: {n} is not accepted; give a positive duration or leave it out";
+        if (StallNotice <= TimeSpan.Zero) yield return $"stall_notice: {StallNotice} is not accepted; give a positive duration";
     }
 }

@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Information, Message = "resume: {Tasks} read tasks already complete, {Blocks} blocks already committed")]
     public static partial void Resume(ILogger logger, int tasks, int blocks);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stall}")]
+    public static partial void Stalled(ILogger logger, string stall);
 }

@@ -9,6 +9,8 @@ internal sealed partial class StreamingExecutor
     private void Handle(ExecutorEvent e)
     {
         var ctx = _ctx!;
+        if (e is ExecutorEvent.BlockRead or ExecutorEvent.BlocksCommitted or ExecutorEvent.TaskEnded { Error: null } or ExecutorEvent.ActorStarted { Error: null })
+            Progressed();
         switch (e)
         {
             case ExecutorEvent.BlockRead read:

@@ -108,6 +108,7 @@ internal sealed partial class StreamingExecutor
 
     private void BalanceAndScale(ExecutorContext ctx, long now)
     {
+        CheckProgress();
         Balance(ctx);
         foreach (var op in _ops) op.Scale(ctx);
         _lastScaled = now;

@@ -220,6 +220,7 @@ internal sealed partial class StreamingExecutor
             NextInOrder = Output is { } output ? () => output.Next : static () => null,
         };
         _startTicks = _ctx.NowTicks;
+        _lastProgressTicks = _startTicks;
         StartTicking(_ctx);
         foreach (var op in _ops.OfType<ActorPoolOperator>()) op.StartInitial(_options, _ctx);
     }
@@ -314,6 +315,7 @@ internal sealed partial class StreamingExecutor
             ActorsPerNode = ActorsPerNode(),
             LoopBusy = Stopwatch.GetElapsedTime(0, _loopBusyTicks),
             LoopTurns = _turns,
+            Stall = _stall,
         });
     }
 

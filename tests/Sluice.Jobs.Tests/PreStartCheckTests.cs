@@ -95,4 +95,21 @@ public class PreStartCheckTests : IDisposable
         Assert.Equal(["execution.actor_idle_timeout_s", "execution.cpus", "read.block_rows", "read.parallelism"], e.Errors.Select(x => x.Field).Order(StringComparer.Ordinal));
         Assert.Contains(e.Errors, x => x is { Field: "read.block_rows", Value: "0", At.Line: 1 });
     }
+
+    [Fact]
+    public void Parse_TimeLimits_BindInSecondsAndNonPositiveOnesAreRefused()
+    {
+        const string ok = """
+            read: { format: range, count: 10 }
+            stages: []
+            write: { format: jsonl, path: unused }
+            execution: { timeout_s: 3600, no_progress_timeout_s: 120 }
+            """;
+        var options = JobSpecParser.Parse(ok, "job.yaml", []).Options();
+        Assert.Equal(TimeSpan.FromHours(1), options.Timeout);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.NoProgressTimeout);
+
+        var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(ok.Replace("timeout_s: 3600", "timeout_s: 0", StringComparison.Ordinal).Replace("120", "-5", StringComparison.Ordinal), "job.yaml", []));
+        Assert.Equal(["execution.no_progress_timeout_s", "execution.timeout_s"], e.Errors.Select(x => x.Field).Order(StringComparer.Ordinal));
+    }
 }

@@ -31,6 +31,7 @@ internal static class CompactView
         var memory = $"memory {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of {Format.Bytes(s.BudgetBytes)}; actors b/i/s = busy/idle/starting";
         lines.Add(Fit(memory, width));
         if (s.DeviceUtilization.Count > 0) lines.Add(Fit($"simulated GPUs: {StatsView.Utilization(s)}", width));
+        if (s.Stall is { } stall) lines.Add(Fit($"STALLED: {stall}", width));
         return lines;
     }
 

@@ -29,7 +29,8 @@ internal static class StatsView
         var done = progress is null ? "" : $" — {Progress(progress)}";
         var table = new Table().Border(TableBorder.Rounded)
             .Title(final ? $"[bold]Job stats[/] — {Format.Duration(s.Elapsed)}" : $"[bold]Sluice[/] — {Format.Duration(s.Elapsed)}{Markup.Escape(done)}")
-            .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources in use {s.Resources}{Devices(s)}");
+            .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources in use {s.Resources}{Devices(s)}"
+                + (s.Stall is { } stall ? $"\n[yellow]stalled: {Markup.Escape(stall)}[/]" : ""));
         foreach (var c in new[] { "stage", "kind", "rows out", "rows/s", "tasks", "queued", "output held", "actors r/s/i", "state" })
             table.AddColumn(new TableColumn(c));
         foreach (var op in s.Operators)

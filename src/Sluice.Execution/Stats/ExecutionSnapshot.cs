@@ -63,6 +63,9 @@ public sealed record ExecutionSnapshot(
     /// <summary>Turns the control loop has taken.</summary>
     public long LoopTurns { get; init; }
 
+    /// <summary>Set while no stage has made progress for <see cref="ExecutionOptions.StallNotice"/>: for how long, and what each stage waits on.</summary>
+    public string? Stall { get; init; }
+
     /// <summary>Share of each GPU allocated to actors now (0..1).</summary>
     public IReadOnlyList<double> DeviceAllocation { get; init; } = [];
 

@@ -86,6 +86,14 @@ public sealed record ExecutionSpec : IValidatedOptions
     [JsonPropertyName("actor_idle_timeout_s")]
     public double? ActorIdleTimeoutSeconds { get; init; }
 
+    /// <summary>Stop the job (resumable) once it has run this many seconds.</summary>
+    [JsonPropertyName("timeout_s")]
+    public double? TimeoutSeconds { get; init; }
+
+    /// <summary>Stop the job (resumable) after this many seconds without progress, saying which stage is stuck on what.</summary>
+    [JsonPropertyName("no_progress_timeout_s")]
+    public double? NoProgressTimeoutSeconds { get; init; }
+
     public IEnumerable<OptionError> Problems()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -93,6 +101,8 @@ public sealed record ExecutionSpec : IValidatedOptions
         if (Gpus is < 0) yield return new(nameof(Gpus), Gpus.Value.ToString(inv), "give 0 or more");
         if (SimGpus is < 0) yield return new(nameof(SimGpus), SimGpus.Value.ToString(inv), "give 0 or more");
         if (ActorIdleTimeoutSeconds is { } t && !(t >= 0)) yield return new(nameof(ActorIdleTimeoutSeconds), t.ToString(inv), "give 0 or more seconds");
+        if (TimeoutSeconds is { } limit && !(limit > 0)) yield return new(nameof(TimeoutSeconds), limit.ToString(inv), "give a number of seconds above 0, or leave it out for no limit");
+        if (NoProgressTimeoutSeconds is { } idle && !(idle > 0)) yield return new(nameof(NoProgressTimeoutSeconds), idle.ToString(inv), "give a number of seconds above 0, or leave it out to wait for progress forever");
     }
 
     /// <summary>Memory of each GPU this job's node has: simulated or detected; 0 where unknown.</summary>
@@ -115,6 +125,8 @@ public sealed record ExecutionSpec : IValidatedOptions
             Resources = Node(detected),
             Dispatch = Dispatch ?? defaults.Dispatch,
             ActorIdleTimeout = ActorIdleTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : defaults.ActorIdleTimeout,
+            Timeout = TimeoutSeconds is { } limit ? TimeSpan.FromSeconds(limit) : defaults.Timeout,
+            NoProgressTimeout = NoProgressTimeoutSeconds is { } idle ? TimeSpan.FromSeconds(idle) : defaults.NoProgressTimeout,
         };
     }
 }
