@@ -74,12 +74,6 @@ internal sealed partial class ActorPoolOperator : OperatorState
         BlocksCoalesced = Stats.Coalesced,
     };
 
-    /// <summary>This pool's actors per node now (starting and stopping ones included), added into <paramref name="counts"/>.</summary>
-    public void CountActors(Dictionary<string, int> counts)
-    {
-        foreach (var a in Pool.Actors) counts[a.Grant.Node] = counts.GetValueOrDefault(a.Grant.Node) + 1;
-    }
-
     /// <summary>
     /// Seconds of actor time per row, from finished work only: busy time is booked at each task's end
     /// (up to that moment) together with its rows, so a long task still running cannot inflate the

@@ -29,19 +29,9 @@ public sealed class ApiTests : IDisposable
         return json.RootElement.Clone();
     }
 
-    private static Task<HttpResponseMessage> SubmitAsync(HttpClient http, string spec) =>
-        http.PostAsync("api/jobs", new StringContent(spec, Encoding.UTF8, "application/yaml"));
+    private static Task<HttpResponseMessage> SubmitAsync(HttpClient http, string spec) => JobsApi.SubmitAsync(http, spec);
 
-    private static async Task<JsonElement> WaitForAsync(HttpClient http, string id, Func<JsonElement, bool> until)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var job = await http.GetFromJsonAsync<JsonElement>($"api/jobs/{id}");
-            if (until(job)) return job;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"job {id} never got there");
-    }
+    private static Task<JsonElement> WaitForAsync(HttpClient http, string id, Func<JsonElement, bool> until) => JobsApi.WaitForAsync(http, id, until);
 
     [Fact]
     public async Task Api_WithoutAValidToken_Is401AndHealthzIsOpen()

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sluice.Execution;
 
@@ -32,10 +29,10 @@ public sealed partial class DashboardTests : IDisposable
             write: { format: jsonl, path: {{_dir["root/out"]}} }
             execution: { sim_gpus: 2 }
             """;
-        var submitted = await http.PostAsync("api/jobs", new StringContent(spec, Encoding.UTF8, "application/yaml"));
-        Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync());
-        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        await WaitForRowsAsync(http, id);
+        var id = await JobsApi.SubmitAcceptedAsync(http, spec);
+        var running = await JobsApi.WaitForAsync(http, id, j => j.GetProperty("progress").GetProperty("rows_done").GetInt64() > 0
+            || j.GetProperty("state").GetString() is not ("queued" or "running"));
+        Assert.Equal("running", running.GetProperty("state").GetString());
         var page = new Uri(host.Url, $"/#/jobs/{Uri.EscapeDataString(id)}&token={ApiHost.Token}").ToString();
 
         var first = await RenderAsync(chromium, page, "--dump-dom");
@@ -79,17 +76,6 @@ public sealed partial class DashboardTests : IDisposable
     [GeneratedRegex("id=\"rows-written\">([0-9,]+)<")]
     private static partial Regex RowsWrittenPattern();
 
-    private static async Task WaitForRowsAsync(HttpClient http, string id)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var job = await http.GetFromJsonAsync<JsonElement>($"api/jobs/{id}");
-            if (job.GetProperty("progress").GetProperty("rows_done").GetInt64() > 0) return;
-            if (job.GetProperty("state").GetString() is "failed" or "succeeded") throw new InvalidOperationException($"the job ended early: {job}");
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"job {id} wrote no row");
-    }
 
     /// <summary>Debian's chromium: real, installed by .ci/run. Without it this test cannot run and says how to get it.</summary>
     private static string Chromium() =>

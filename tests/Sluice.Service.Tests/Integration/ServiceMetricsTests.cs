@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sluice.Execution;
 
@@ -27,11 +24,9 @@ public sealed class ServiceMetricsTests : IDisposable
             write: { format: jsonl, path: {{_dir["root/out"]}} }
             execution: { sim_gpus: 1 }
             """;
-        var submitted = await http.PostAsync("api/jobs", new StringContent(spec, Encoding.UTF8, "application/yaml"));
-        Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync());
-        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        for (var i = 0; i < 600 && (await http.GetFromJsonAsync<JsonElement>($"api/jobs/{id}")).GetProperty("state").GetString() is "queued" or "running"; i++)
-            await Task.Delay(100);
+        var id = await JobsApi.SubmitAcceptedAsync(http, spec);
+        var ended = await JobsApi.WaitForAsync(http, id, j => j.GetProperty("state").GetString() is not ("queued" or "running"));
+        Assert.Equal("succeeded", ended.GetProperty("state").GetString());
         var written = Directory.GetFiles(_dir["root/out"], "part-*").Sum(f => File.ReadLines(f).LongCount());
 
         using var open = host.Client(token: null); // scraped without a token, like /healthz
