@@ -67,7 +67,8 @@ public static class ServiceHost
         app.MapGet("/healthz", () => Results.Text("ok\n")).WithSummary("liveness: open, no token needed");
         app.MapOpenApi();
         JobEndpoints.Map(app);
-        // Open like /healthz: counters and gauges of the jobs, no spec, path or token (Prometheus scrapes without one).
+        // Behind the token like /api (BearerTokens): stage labels name the jobs' inputs and outputs. Prometheus sends it with
+        // authorization: { credentials_file: ... } in its scrape config.
         app.MapPrometheusScrapingEndpoint();
         Dashboard.Map(app);
         return app;

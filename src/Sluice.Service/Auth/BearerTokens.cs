@@ -2,12 +2,16 @@ using Microsoft.AspNetCore.Http;
 
 namespace Sluice.Service.Auth;
 
-/// <summary>Every <c>/api</c> request needs a valid bearer token; <c>/healthz</c> and the OpenAPI document are open.</summary>
+/// <summary>
+/// Every <c>/api</c> and <c>/metrics</c> request needs a valid bearer token (the metrics' stage labels name the jobs'
+/// inputs and outputs); <c>/healthz</c>, the OpenAPI document and the dashboard's static files are open.
+/// </summary>
 internal sealed class BearerTokens(RequestDelegate next, TokenSet tokens)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments("/api") || tokens.Accepts(context.Request.Headers.Authorization)) return next(context);
+        var path = context.Request.Path;
+        if (!(path.StartsWithSegments("/api") || path.StartsWithSegments("/metrics")) || tokens.Accepts(context.Request.Headers.Authorization)) return next(context);
         context.Response.Headers.WWWAuthenticate = "Bearer";
         // The token presented is never logged nor echoed.
         return Microsoft.AspNetCore.Http.Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "unauthorized",

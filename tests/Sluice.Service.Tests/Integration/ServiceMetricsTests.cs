@@ -29,8 +29,9 @@ public sealed class ServiceMetricsTests : IDisposable
         Assert.Equal("succeeded", ended.GetProperty("state").GetString());
         var written = Directory.GetFiles(_dir["root/out"], "part-*").Sum(f => File.ReadLines(f).LongCount());
 
-        using var open = host.Client(token: null); // scraped without a token, like /healthz
-        var metrics = await open.GetStringAsync("metrics");
+        using var none = host.Client(token: null);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await none.GetAsync("metrics")).StatusCode); // stage labels name paths
+        var metrics = await http.GetStringAsync("metrics");
 
         Assert.Equal(3000, written);
         var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("sluice_stage_rows_total{", StringComparison.Ordinal)
