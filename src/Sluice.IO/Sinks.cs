@@ -20,6 +20,7 @@ public static class Sinks
     public static Datasink Parquet(string directory, ParquetSinkOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ObjectStorage.DatasetPaths.RefuseUrl(directory, "write.path");
         options.ThrowIfInvalid($"parquet({directory})");
         return new ParquetDatasink(directory, options);
     }
@@ -31,6 +32,7 @@ public static class Sinks
     public static Datasink JsonLines(string directory, JsonLinesSinkOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ObjectStorage.DatasetPaths.RefuseUrl(directory, "write.path");
         options.ThrowIfInvalid($"jsonl({directory})");
         return new JsonLinesDatasink(directory, options);
     }

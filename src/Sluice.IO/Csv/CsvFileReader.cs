@@ -22,7 +22,7 @@ internal sealed class CsvFileReader : IDisposable
         _check = check;
         // The field count is checked here, not by Sep, so the error names the file, line and columns.
         var options = Sep.New(delimiter).Reader(o => o with { DisableColCountCheck = true, Unescape = true });
-        _reader = check is null ? options.FromFile(file) : options.From(new StreamReader(file, check.Encoding, detectEncodingFromByteOrderMarks: true));
+        _reader = options.From(new StreamReader(InputCompression.OpenRead(file), check?.Encoding ?? System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true));
         if (_reader.Header.IsEmpty)
             throw new BadInputException($"{file} is empty; expected a header row naming the columns");
         Names = _reader.Header.ColNames.ToArray();

@@ -9,8 +9,10 @@ namespace Sluice.IO.Files;
 /// </summary>
 internal static class FileLister
 {
-    public static IReadOnlyList<string> Expand(string path, string expected)
+    /// <param name="compressed">Whether <c>.gz</c>/<c>.zst</c> files are read (decompressed); false refuses them by name.</param>
+    public static IReadOnlyList<string> Expand(string path, string expected, bool compressed = true)
     {
+        ObjectStorage.DatasetPaths.RefuseUrl(path, "read.path");
         if (string.IsNullOrWhiteSpace(path))
             throw new BadInputException($"the input path is empty; give a {expected} file, a directory or a glob such as 'data/*.ext'");
         if (HasWildcard(Path.GetDirectoryName(path)))
@@ -31,7 +33,11 @@ internal static class FileLister
             throw new BadInputException($"file '{path}' does not exist; expected a {expected} file, a directory or a glob — check the path");
 
         files.Sort(StringComparer.Ordinal);
-        foreach (var file in files) EnsureReadable(file, expected);
+        foreach (var file in files)
+        {
+            EnsureReadable(file, expected);
+            InputCompression.Check(file, expected, compressed);
+        }
         return files;
     }
 

@@ -50,10 +50,10 @@ internal readonly record struct LineRange(long Start, long End)
         }
     }
 
-    /// <summary>A whole file through <see cref="StreamReader"/>, which also reads UTF-16/32 files by their byte order mark.</summary>
+    /// <summary>A whole file through <see cref="StreamReader"/>, which also reads UTF-16/32 files by their byte order mark (decompressed when its name ends in .gz or .zst).</summary>
     public static async IAsyncEnumerable<string> ReadWholeFileAsync(string file, Encoding encoding, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(file, encoding, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(InputCompression.OpenRead(file), encoding, detectEncodingFromByteOrderMarks: true);
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line) yield return line;
     }
 

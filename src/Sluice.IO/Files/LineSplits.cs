@@ -16,7 +16,7 @@ internal static class LineSplits
     /// <summary>The file's ranges; null = read it whole (it is not larger than one split, or it is UTF-16/32, whose line ends are not single bytes).</summary>
     public static IReadOnlyList<LineRange>? Of(string file, long length, long splitBytes)
     {
-        if (length <= splitBytes || IsWideUnicode(file)) return null;
+        if (length <= splitBytes || InputCompression.IsCompressed(file) || IsWideUnicode(file)) return null;
         var parts = (int)Math.Min(int.MaxValue, (length + splitBytes - 1) / splitBytes);
         var ranges = new List<LineRange>(parts);
         for (var i = 0; i < parts; i++) ranges.Add(new LineRange(Cut(length, parts, i), Cut(length, parts, i + 1)));
@@ -48,6 +48,7 @@ internal static class LineSplits
     {
         var bytes = files.Sum(f => new FileInfo(f).Length);
         var (tasks, splitting) = Describe(files, splitBytes);
+        if (InputCompression.Describe(files) is { } compressed) splitting = $"{splitting}; {compressed}";
         return new Contracts.SourceEstimate(bytes, EstimateRows(files, bytes), tasks, note is null ? splitting : $"{splitting}; {note}");
     }
 
@@ -55,6 +56,7 @@ internal static class LineSplits
     {
         if (files.Count == 0 || totalBytes == 0) return totalBytes == 0 ? 0 : null;
         const int sampleBytes = 64 * 1024;
+        if (InputCompression.IsCompressed(files[0])) return EstimateCompressedRows(files[0], totalBytes, sampleBytes);
         using var stream = File.OpenRead(files[0]);
         var sample = new byte[Math.Min(sampleBytes, stream.Length)];
         var n = stream.ReadAtLeast(sample, sample.Length, throwOnEndOfStream: false);
@@ -62,6 +64,21 @@ internal static class LineSplits
         if (n == totalBytes) return lines;
         // The sample's last line may be cut: it still counts, a one-line error on 64 KiB is well under what sizing needs.
         return lines == 0 ? null : (long)Math.Ceiling(totalBytes * (double)lines / n);
+    }
+
+    /// <summary>
+    /// Rows of compressed input: lines in the first 64 KiB decompressed, scaled by the compressed bytes that took
+    /// (the file stream's position; it reads ahead a buffer, so small files come out exact and large ones close).
+    /// </summary>
+    private static long? EstimateCompressedRows(string file, long totalBytes, int sampleBytes)
+    {
+        using var raw = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12);
+        using var stream = InputCompression.Wrap(file, raw);
+        var sample = new byte[sampleBytes];
+        var n = stream.ReadAtLeast(sample, sample.Length, throwOnEndOfStream: false);
+        var lines = CountLines(sample.AsSpan(0, n));
+        if (n < sample.Length && raw.Position == totalBytes) return lines;
+        return lines == 0 || raw.Position == 0 ? null : (long)Math.Ceiling(totalBytes * (double)lines / raw.Position);
     }
 
     /// <summary>Lines as <see cref="ByteLineReader"/> reads them: terminators (<c>\r\n</c> once), plus an unterminated last line.</summary>
@@ -83,7 +100,7 @@ internal static class LineSplits
     private static bool IsWideUnicode(string file)
     {
         Span<byte> head = stackalloc byte[4];
-        using var stream = File.OpenRead(file);
+        using var stream = InputCompression.OpenRead(file, 1 << 12);
         var n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
         head = head[..n];
         return head.StartsWith(new byte[] { 0xFF, 0xFE }) || head.StartsWith(new byte[] { 0xFE, 0xFF }) || head.StartsWith(new byte[] { 0, 0, 0xFE, 0xFF });

@@ -12,12 +12,12 @@ internal sealed class ParquetDatasource(string path) : Datasource
 
     public override string Name => $"parquet({path})";
 
-    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "Parquet"));
+    public override DatasourceInputs? DescribeInputs() => FileLister.Describe(path, _files ?? FileLister.Expand(path, "Parquet", compressed: false));
 
     public override ValueTask<IReadOnlyList<ReadTask>> PlanAsync(CancellationToken cancellationToken)
     {
         var tasks = new List<ReadTask>();
-        var files = FileLister.Expand(path, "Parquet");
+        var files = FileLister.Expand(path, "Parquet", compressed: false);
         _files = files;
         foreach (var file in files)
         {
@@ -31,7 +31,7 @@ internal sealed class ParquetDatasource(string path) : Datasource
     /// <summary>Rows and row groups from each file's footer: exact, and no data pages are read.</summary>
     public override SourceEstimate? Estimate()
     {
-        var files = FileLister.Expand(path, "Parquet");
+        var files = FileLister.Expand(path, "Parquet", compressed: false);
         long bytes = 0, rows = 0;
         var groups = 0;
         foreach (var file in files)
@@ -45,7 +45,7 @@ internal sealed class ParquetDatasource(string path) : Datasource
 
     public override ValueTask<Schema?> InferSchemaAsync(CancellationToken cancellationToken)
     {
-        var first = FileLister.Expand(path, "Parquet")[0];
+        var first = FileLister.Expand(path, "Parquet", compressed: false)[0];
         return ValueTask.FromResult<Schema?>(Open(first, r => r.Schema));
     }
 

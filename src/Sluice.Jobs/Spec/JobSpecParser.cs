@@ -128,6 +128,11 @@ public static class JobSpecParser
             return (null, null);
         }
         var path = format.TakesPath ? Scalar(context, node, "read.path", "path", "a file, a directory or a glob such as data/*.parquet") : "";
+        if (Sluice.IO.ObjectStorage.DatasetPaths.Reason(path) is { } readUrl)
+        {
+            context.Error(SpecContext.Node(node, "path"), "read.path", Sluice.IO.ObjectStorage.DatasetPaths.WithoutCredentials(path!), readUrl);
+            return (null, null);
+        }
         var readOptions = OptionsBinder.Bind<ReadOptions>(context, node, "read", handledElsewhere: NotFieldsOf<ReadOptions>(node));
         var source = format.Bind(path ?? "", node, context);
         return path is null || readOptions is null || source is null ? (null, null) : (new ReadSpec(formatName, path, readOptions), source);
@@ -140,6 +145,11 @@ public static class JobSpecParser
         // The format's own fields (rows_per_file, compression, ...) are bound by the format, once it is known.
         var write = OptionsBinder.Bind<WriteSpec>(context, node, "write", handledElsewhere: NotFieldsOf<WriteSpec>(node));
         if (write is null) return (null, null, null);
+        if (Sluice.IO.ObjectStorage.DatasetPaths.Reason(write.Path) is { } writeUrl)
+        {
+            context.Error(SpecContext.Node(node, "path"), "write.path", Sluice.IO.ObjectStorage.DatasetPaths.WithoutCredentials(write.Path), writeUrl);
+            return (null, null, null);
+        }
         if (context.Registry.WriteFormats.TryGetValue(write.Format, out var format))
             return format.Bind(node, context) is { } options ? (write, format, options) : (null, null, null);
         context.Error(SpecContext.Node(node, "format"), "write.format", write.Format, $"give one of: {string.Join(", ", context.Registry.WriteFormats.Keys)}");
