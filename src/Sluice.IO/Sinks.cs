@@ -36,4 +36,13 @@ public static class Sinks
         options.ThrowIfInvalid($"jsonl({directory})");
         return new JsonLinesDatasink(directory, options);
     }
+
+    /// <summary>OpenAI Batch API output files (one response line per row, custom_id kept), as <paramref name="options"/> say.</summary>
+    public static Datasink OpenAiBatch(string directory, OpenAiBatchSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ObjectStorage.DatasetPaths.RefuseUrl(directory, "write.path");
+        options.ThrowIfInvalid($"openai_batch({directory})");
+        return new OpenAiBatch.OpenAiBatchDatasink(directory, options);
+    }
 }

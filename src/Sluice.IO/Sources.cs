@@ -25,6 +25,9 @@ public static class Sources
     /// <summary>JSON Lines with options (what to do with bytes that are not UTF-8).</summary>
     public static Datasource JsonLines(string path, JsonLinesOptions options) => new JsonLinesDatasource(path, options);
 
+    /// <summary>OpenAI Batch API input files (requests as rows: custom_id, url, model, body, text); split like JSON Lines.</summary>
+    public static Datasource OpenAiBatch(string path, OpenAiBatchOptions? options = null) => new OpenAiBatch.OpenAiBatchDatasource(path, options ?? new OpenAiBatchOptions());
+
     /// <summary>Text: one row per line in a string column <c>text</c>; one read task per file, or per line-aligned byte range of a file over <see cref="TextOptions.SplitBytes"/>.</summary>
     public static Datasource Text(string path, bool skipEmpty = false) => new TextDatasource(path, new TextOptions { SkipEmpty = skipEmpty });
 

@@ -20,11 +20,14 @@ internal sealed class BuiltIns : IJobModule
         registry.Add(new ReadFormat<NoOptions>("parquet", (path, _) => Sources.Parquet(path), "Parquet files: one read task per row group"));
         registry.Add(new ReadFormat<CsvOptions>("csv", Sources.Csv, "CSV with a header row"));
         registry.Add(new ReadFormat<JsonLinesOptions>("jsonl", Sources.JsonLines, "JSON Lines: one object per line"));
+        registry.Add(new ReadFormat<OpenAiBatchOptions>("openai_batch", (path, o) => Sources.OpenAiBatch(path, o),
+            "OpenAI Batch API request files: rows custom_id, url, model, body, text (the embedding input or prompt)"));
         registry.Add(new ReadFormat<TextOptions>("text", Sources.Text, "text: one row per line, in a string column `text`"));
         registry.Add(new ReadFormat<RangeOptions>("range", (_, o) => Dataset.Range(o.Count).Plan is Sluice.Plan.ReadOperator r ? r.Source : throw new InvalidOperationException(),
             "the integers 0..count-1 in a column `id` (no files; path is not used)") { TakesPath = false });
 
         registry.Add(WriteFormat.Of<ParquetSinkOptions>("parquet", Sinks.Parquet, "Parquet part files of about target_file_size (zstd; tensor columns round-trip)"));
+        registry.Add(WriteFormat.Of<OpenAiBatchSinkOptions>("openai_batch", Sinks.OpenAiBatch, "OpenAI Batch API response files: one line per row, custom_id kept"));
         registry.Add(WriteFormat.Of<JsonLinesSinkOptions>("jsonl", Sinks.JsonLines, "JSON Lines part files of about target_file_size; tensors as arrays"));
     }
 }
