@@ -33,4 +33,16 @@ public static class Sources
 
     /// <summary>Text with options (empty lines, bytes that are not UTF-8).</summary>
     public static Datasource Text(string path, TextOptions options) => new TextDatasource(path, options);
+
+    /// <summary>
+    /// A dataset in object storage (<c>s3://bucket/prefix</c>, <c>s3://bucket/prefix/*.ext</c>, <c>s3://bucket/key</c> or an
+    /// <c>https://</c> file), read object by object with <paramref name="local"/>, the format's reader for a local file.
+    /// Credentials and the endpoint come from the environment (<see cref="ObjectStorage.ObjectFileOptions"/>).
+    /// </summary>
+    public static Datasource Remote(string url, string format, Func<string, Datasource> local, ObjectStorage.ObjectFileOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (ObjectStorage.DatasetPaths.ReadReason(url) is { } reason) throw new BadInputException($"read.path '{ObjectStorage.DatasetPaths.WithoutCredentials(url)}': {reason}");
+        return new ObjectStorage.RemoteDatasource(url, format, local, options ?? new ObjectStorage.ObjectFileOptions());
+    }
 }

@@ -138,7 +138,7 @@ public sealed class CompressedInputTests : IDisposable
     [InlineData("gs://bucket/data/*.txt", "'gs://' is not supported")]
     [InlineData("hdfs://nn:8020/data", "'hdfs://' is not supported")]
     [InlineData("abfss://c@acct.dfs.core.windows.net/x", "'abfss://' is not supported")]
-    [InlineData("s3://bucket/prefix", "local paths only")]
+    [InlineData("s3://bucket/prefix", "read it with Sources.Remote")]
     public async Task UrlAsReadPath_IsRefusedByScheme_NeverTakenForALocalPath(string url, string says)
     {
         var e = await Assert.ThrowsAsync<BadInputException>(async () => await Sources.Text(url).PlanAsync(CancellationToken.None));

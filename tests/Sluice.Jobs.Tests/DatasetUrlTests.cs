@@ -22,7 +22,6 @@ public sealed class DatasetUrlTests : IDisposable
     [InlineData("gs://bucket/docs/*.txt", "'gs://' is not supported")]
     [InlineData("hdfs://namenode:8020/docs", "'hdfs://' is not supported")]
     [InlineData("abfss://data@acct.dfs.core.windows.net/docs", "'abfss://' is not supported")]
-    [InlineData("s3://bucket/docs", "local paths only")]
     public void ReadPathUrl_IsRefusedNamingTheFieldAndScheme(string url, string says)
     {
         var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(Spec(url, _dir["out"]), "job.yaml", []));

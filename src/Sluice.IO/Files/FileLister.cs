@@ -12,7 +12,12 @@ internal static class FileLister
     /// <param name="compressed">Whether <c>.gz</c>/<c>.zst</c> files are read (decompressed); false refuses them by name.</param>
     public static IReadOnlyList<string> Expand(string path, string expected, bool compressed = true)
     {
-        ObjectStorage.DatasetPaths.RefuseUrl(path, "read.path");
+        if (ObjectStorage.DatasetPaths.IsUrl(path))
+        {
+            throw new BadInputException(ObjectStorage.DatasetPaths.ReadReason(path) is { } reason
+                ? $"read.path '{ObjectStorage.DatasetPaths.WithoutCredentials(path)}': {reason}"
+                : $"read.path '{ObjectStorage.DatasetPaths.WithoutCredentials(path)}' is a URL: read it with Sources.Remote (a job spec's read.path does so by itself)");
+        }
         if (string.IsNullOrWhiteSpace(path))
             throw new BadInputException($"the input path is empty; give a {expected} file, a directory or a glob such as 'data/*.ext'");
         if (HasWildcard(Path.GetDirectoryName(path)))

@@ -3,22 +3,31 @@ using System.Text.RegularExpressions;
 namespace Sluice.IO.ObjectStorage;
 
 /// <summary>
-/// Dataset paths (<c>read.path</c>, <c>write.path</c>) are local: a URL there is refused by its scheme before anything
-/// runs, never taken for a relative path (<c>s3://b/out</c> once became a local folder named <c>s3:</c>).
+/// Which URLs a dataset path may be. Reads take local paths, <c>s3://</c> and <c>https://</c> (<see cref="RemoteDatasource"/>);
+/// writes take local paths. Any other URL is refused by its scheme before anything runs, never taken for a relative
+/// path (<c>s3://b/out</c> once became a local folder named <c>s3:</c>).
 /// </summary>
 public static partial class DatasetPaths
 {
-    /// <summary>Why <paramref name="path"/> cannot be a dataset path, or null when it is a local path.</summary>
-    public static string? Reason(string? path)
-    {
-        if (path is null || SchemePrefix().Match(path) is not { Success: true } m) return null;
-        var scheme = m.Groups[1].Value.ToLowerInvariant();
-        return scheme is "s3" or "https" or "http"
-            ? $"datasets are read and written on local paths only ({scheme}:// is accepted for job files such as a stage's model, not for data); copy the data to a local path"
-            : $"'{scheme}://' is not supported (not a local path, and no object store of that kind is built in); give a local path";
-    }
+    /// <summary>Whether <paramref name="path"/> is written as a URL (<c>scheme://…</c>).</summary>
+    public static bool IsUrl(string? path) => path is not null && SchemePrefix().IsMatch(path);
 
-    /// <summary>Why <paramref name="path"/> cannot be the dataset path <paramref name="field"/>, in a sentence naming both, or null.</summary>
+    /// <summary>Why <paramref name="path"/> cannot be read as a dataset, or null when it can (a local path, s3:// or https://).</summary>
+    public static string? ReadReason(string? path) => Scheme(path) switch
+    {
+        null or "s3" or "https" or "http" => null,
+        var scheme => $"'{scheme}://' is not supported (no object store of that kind is built in); give a local path, s3://bucket/prefix or an https:// URL",
+    };
+
+    /// <summary>Why <paramref name="path"/> cannot be written as a dataset, or null when it can (a local path).</summary>
+    public static string? Reason(string? path) => Scheme(path) switch
+    {
+        null => null,
+        "s3" or "https" or "http" => "outputs are written to local paths only (object storage is read, not written); write locally, then copy the finished output (it is complete once _SUCCESS exists)",
+        var scheme => $"'{scheme}://' is not supported (not a local path, and no object store of that kind is built in); give a local path",
+    };
+
+    /// <summary>Why <paramref name="path"/> cannot be the output path <paramref name="field"/>, in a sentence naming both, or null.</summary>
     public static string? Problem(string? path, string field) =>
         Reason(path) is { } reason ? $"{field} '{WithoutCredentials(path!)}': {reason}" : null;
 
@@ -30,6 +39,9 @@ public static partial class DatasetPaths
 
     /// <summary>The path with any <c>user:password@</c> removed: a refused URL is echoed, its secret never is.</summary>
     public static string WithoutCredentials(string path) => Credentials().Replace(path, "://");
+
+    private static string? Scheme(string? path) =>
+        path is not null && SchemePrefix().Match(path) is { Success: true } m ? m.Groups[1].Value.ToLowerInvariant() : null;
 
     [GeneratedRegex(@"^([A-Za-z][A-Za-z0-9+.\-]*)://")]
     private static partial Regex SchemePrefix();

@@ -61,6 +61,53 @@ internal sealed class S3ObjectStore(ObjectFileOptions options) : IObjectStore
         }
     }
 
+    /// <summary>
+    /// The objects directly under <paramref name="prefix"/> (a "folder": keys with no further '/'), as a local directory
+    /// listing would give them; sorted by key.
+    /// </summary>
+    public async Task<IReadOnlyList<ListedObject>> ListAsync(string bucket, string prefix, CancellationToken cancellationToken)
+    {
+        var listed = new List<ListedObject>();
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix, Delimiter = "/" };
+        try
+        {
+            ListObjectsV2Response response;
+            do
+            {
+                response = await _client.ListObjectsV2Async(request, cancellationToken).ConfigureAwait(false);
+                foreach (var o in response.S3Objects ?? [])
+                    listed.Add(new ListedObject(new Uri($"s3://{bucket}/{Uri.EscapeDataString(o.Key).Replace("%2F", "/", StringComparison.Ordinal)}"), o.Key, o.Size ?? 0, o.ETag, o.LastModified?.ToUniversalTime() ?? DateTime.UnixEpoch));
+                request.ContinuationToken = response.NextContinuationToken;
+            }
+            while (response.IsTruncated == true);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException)
+        {
+            throw Explain(new Uri($"s3://{bucket}/{prefix}"), e);
+        }
+        listed.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return listed;
+    }
+
+    /// <summary>The object's bytes into <paramref name="stream"/>, only while its ETag is still <paramref name="etag"/>.</summary>
+    public async Task GetIfMatchAsync(Uri url, string? etag, Stream stream, CancellationToken cancellationToken)
+    {
+        var (bucket, key) = Split(url);
+        try
+        {
+            using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key, EtagToMatch = etag }, cancellationToken).ConfigureAwait(false);
+            await response.ResponseStream.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw new ObjectFileException($"{ObjectFiles.Display(url)}: the object changed after the job listed it (its ETag is no longer {etag}); run the job again on a stable input", e);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        {
+            throw Explain(url, e);
+        }
+    }
+
     /// <summary>The bucket (the URL's host) and the key (its path, unescaped, without the leading slash).</summary>
     internal static (string Bucket, string Key) Split(Uri url) => (url.Host, Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/')));
 

@@ -35,7 +35,11 @@ public sealed class ReadFormat<TOptions>(string name, Func<string, TOptions, Dat
     public override Datasource? Bind(string path, YamlMappingNode node, SpecContext context)
     {
         var options = OptionsBinder.Bind<TOptions>(context, node, "read", handledElsewhere: ReadSpec.SharedFields);
-        return options is null ? null : create(path, options);
+        if (options is null) return null;
+        // A URL is read object by object, each through this format's reader for a local file.
+        return Sluice.IO.ObjectStorage.DatasetPaths.IsUrl(path)
+            ? Sluice.IO.Sources.Remote(path, name, local => create(local, options), context.ObjectFileOptions)
+            : create(path, options);
     }
 }
 

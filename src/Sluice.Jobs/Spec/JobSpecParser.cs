@@ -128,7 +128,7 @@ public static class JobSpecParser
             return (null, null);
         }
         var path = format.TakesPath ? Scalar(context, node, "read.path", "path", "a file, a directory or a glob such as data/*.parquet") : "";
-        if (Sluice.IO.ObjectStorage.DatasetPaths.Reason(path) is { } readUrl)
+        if (Sluice.IO.ObjectStorage.DatasetPaths.ReadReason(path) is { } readUrl)
         {
             context.Error(SpecContext.Node(node, "path"), "read.path", Sluice.IO.ObjectStorage.DatasetPaths.WithoutCredentials(path!), readUrl);
             return (null, null);
