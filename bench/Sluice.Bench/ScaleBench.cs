@@ -27,6 +27,9 @@ internal static class ScaleBench
         var taskMs = 100.0;
         var readTasks = 16;
         var warmup = true;
+        // What a user gets (MapBatchesOptions' default of 2 in flight per actor: the next block waits at the actor while
+        // the device works); --max-concurrency 1 makes every task wait for a loop round trip, the loop's worst case.
+        var maxConcurrency = new MapBatchesOptions().MaxConcurrency;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -37,14 +40,15 @@ internal static class ScaleBench
                 case "--task-ms": taskMs = double.Parse(args[++i], ci); break;
                 case "--read-tasks": readTasks = int.Parse(args[++i], ci); break;
                 case "--no-warmup": warmup = false; break;
-                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16] [--no-warmup]"); return 2;
+                case "--max-concurrency": maxConcurrency = int.Parse(args[++i], ci); break;
+                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16] [--max-concurrency 2] [--no-warmup]"); return 2;
             }
         }
         if (warmup)
         {
             // The same job, small and short, first: the measured run should not pay for compiling the engine's code.
             var w = Stopwatch.GetTimestamp();
-            await RunJobAsync(nodes > 0 ? new SimClusterRuntime(Math.Min(nodes, 10), perNode, 8, 16L << 30) : null, Math.Max(1, Math.Min(nodes, 10)) * perNode, 3, 10, readTasks);
+            await RunJobAsync(nodes > 0 ? new SimClusterRuntime(Math.Min(nodes, 10), perNode, 8, 16L << 30) : null, Math.Max(1, Math.Min(nodes, 10)) * perNode, 3, 10, readTasks, maxConcurrency);
             Say($"warm-up: the same job on {Math.Max(1, Math.Min(nodes, 10)) * perNode} GPUs, 3 waves of 10 ms, in {Stopwatch.GetElapsedTime(w).TotalMilliseconds:F0} ms (not measured; --no-warmup skips it)");
         }
         var gpus = Math.Max(1, nodes) * perNode;
@@ -56,12 +60,12 @@ internal static class ScaleBench
             ? new ExecutionOptions { Runtime = cluster }
             : new ExecutionOptions { Resources = new NodeResources(Environment.ProcessorCount, 0, 16L << 30).WithSimulatedGpus(gpus) };
         var where = cluster is not null ? $"{nodes} simulated nodes x {perNode} GPUs" : "one node";
-        Say($"scale bench: {gpus} simulated GPUs on {where} (cores={Environment.ProcessorCount}), simulate {taskMs} ms per task, {tasks} one-row blocks ({waves} waves), pool min=max={gpus}, max_concurrency 1");
+        Say($"scale bench: {gpus} simulated GPUs on {where} (cores={Environment.ProcessorCount}), simulate {taskMs} ms per task, {tasks} one-row blocks ({waves} waves), pool min=max={gpus}, max_concurrency {maxConcurrency}");
         Say($"device-time limit {limitMs:F0} ms (asked device time / {gpus})");
 
         var ds = Dataset.Range(tasks, new ReadOptions { BlockRows = 1 }, tasks: readTasks)
             .MapBatches(() => new SimulateProcessor(new SimulateOptions(FixedMs: taskMs, PerRowMs: 0)), "simulate",
-                new MapBatchesOptions { Name = "simulate", Pool = new PoolSize(gpus, gpus, gpus), Resources = new ResourceRequest(Gpus: 1), MaxConcurrency = 1 });
+                new MapBatchesOptions { Name = "simulate", Pool = new PoolSize(gpus, gpus, gpus), Resources = new ResourceRequest(Gpus: 1), MaxConcurrency = maxConcurrency });
         var sink = new CountingSink();
         var start = Stopwatch.GetTimestamp();
         var job = JobExecution.Start(ds, sink, options);
@@ -111,14 +115,14 @@ internal static class ScaleBench
         return 0;
     }
 
-    private static async Task RunJobAsync(SimClusterRuntime? cluster, int gpus, int waves, double taskMs, int readTasks)
+    private static async Task RunJobAsync(SimClusterRuntime? cluster, int gpus, int waves, double taskMs, int readTasks, int maxConcurrency)
     {
         var options = cluster is not null
             ? new ExecutionOptions { Runtime = cluster }
             : new ExecutionOptions { Resources = new NodeResources(Environment.ProcessorCount, 0, 16L << 30).WithSimulatedGpus(gpus) };
         var ds = Dataset.Range(gpus * waves, new ReadOptions { BlockRows = 1 }, tasks: readTasks)
             .MapBatches(() => new SimulateProcessor(new SimulateOptions(FixedMs: taskMs, PerRowMs: 0)), "simulate",
-                new MapBatchesOptions { Name = "simulate", Pool = new PoolSize(gpus, gpus, gpus), Resources = new ResourceRequest(Gpus: 1), MaxConcurrency = 1 });
+                new MapBatchesOptions { Name = "simulate", Pool = new PoolSize(gpus, gpus, gpus), Resources = new ResourceRequest(Gpus: 1), MaxConcurrency = maxConcurrency });
         await JobExecution.Start(ds, new CountingSink(), options).Completion;
     }
 
