@@ -131,7 +131,8 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
             "give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");
         var node = spec.Node ?? NodeId;
         var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
-        var actorInit = ActorInit.Of(spec, descriptor, _run);
+        // The driver's node travels with the actor: a draining worker hands this job's blocks here, and this node's death releases the actor.
+        var actorInit = ActorInit.Of(spec, descriptor, _run) with { Driver = NodeId };
         // Files its options name travel to a worker from here; on the driver's own node the paths are used as they are.
         if (node != NodeId && descriptor.JobFiles.Count > 0)
             actorInit = actorInit with { Files = await _node.Sources.RegisterAsync(spec.Operator, descriptor, cancellationToken).ConfigureAwait(false), FileSource = NodeId };

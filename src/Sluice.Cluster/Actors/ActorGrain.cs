@@ -25,6 +25,12 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
     public async Task<string?> InitializeAsync(ActorInit init, CancellationToken cancellationToken)
     {
         if (_processor is not null) return null;
+        if (init.Driver is { } driver && driver != node.Id) node.Jobs.Seen(init.Job, driver);
+        if (node.Jobs.IsGone(init.Job))
+        {
+            DeactivateOnIdle();
+            return $"node '{node.Id}': the driver of job {init.Job} is gone; no actor of it starts";
+        }
         if (node.Draining)
         {
             DeactivateOnIdle();
@@ -54,6 +60,9 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         }
         _processor = processor;
         _init = init;
+        node.Jobs.ActorStarted(init.Job, this.GetPrimaryKeyString());
+        // Its driver died while the model loaded: the release pass may have run already.
+        if (node.Jobs.IsGone(init.Job)) await ReleaseAsync();
         return null;
     }
 
@@ -85,7 +94,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             try
             {
-                blocks[i] = await _fetcher.GetAsync(inputs[i].ToRef(), init.Job, cancellationToken);
+                blocks[i] = await _fetcher.GetAsync(inputs[i].ToRef(), init.Job, cancellationToken, init.Driver);
             }
             catch (BlockLostException e)
             {
@@ -119,18 +128,17 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
 
     public async Task ReleaseAsync()
     {
-        var processor = _processor;
-        _processor = null;
-        if (processor is not null) await processor.DisposeAsync();
+        await DisposeProcessorAsync();
         DeactivateOnIdle();
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => DisposeProcessorAsync();
+
+    private async Task DisposeProcessorAsync()
     {
-        if (_processor is { } processor)
-        {
-            _processor = null;
-            await processor.DisposeAsync();
-        }
+        var processor = _processor;
+        _processor = null;
+        if (_init is { } init) node.Jobs.ActorEnded(init.Job, this.GetPrimaryKeyString());
+        if (processor is not null) await processor.DisposeAsync();
     }
 }
