@@ -16,11 +16,14 @@ namespace Sluice.Cluster.Actors;
 /// </summary>
 [NodePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain, IActorGrain
+internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain, IActorGrain, IDisposable
 {
     private readonly BlockFetcher _fetcher = new(node, grains);
     private IBatchProcessor? _processor;
     private ActorInit? _init;
+
+    /// <summary>Cancelled when the actor is released: a task of a dead driver stops instead of holding the device for nobody.</summary>
+    private readonly CancellationTokenSource _released = new();
 
     public async Task<string?> InitializeAsync(ActorInit init, CancellationToken cancellationToken)
     {
@@ -76,9 +79,10 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         if (!node.TryBeginTask()) throw new NodeDrainingException($"node '{node.Id}' is draining (leaving the cluster): it takes no new task");
         return Task.Run(async () =>
         {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _released.Token);
             try
             {
-                return await RunTaskAsync(processor, init, inputs, cancellationToken);
+                return await RunTaskAsync(processor, init, inputs, linked.Token);
             }
             finally
             {
@@ -134,10 +138,14 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => DisposeProcessorAsync();
 
+    /// <summary>Orleans disposes the grain instance when its activation ends.</summary>
+    public void Dispose() => _released.Dispose();
+
     private async Task DisposeProcessorAsync()
     {
         var processor = _processor;
         _processor = null;
+        await _released.CancelAsync();
         if (_init is { } init) node.Jobs.ActorEnded(init.Job, this.GetPrimaryKeyString());
         if (processor is not null) await processor.DisposeAsync();
     }

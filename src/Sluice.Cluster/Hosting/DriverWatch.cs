@@ -74,9 +74,10 @@ internal sealed class DriverWatch(ClusterNode node, IGrainFactory grains, IClust
         var (blocks, bytes) = node.ReleaseJob(job);
         node.Jobs.Forget(job);
         if (released == 0 && blocks == 0) return;
-        // Hundreds of MiB let go at once, rarely: a full compacting collection gives the memory back to the system now
-        // instead of keeping it in the heap for blocks that will not come.
+        // Hundreds of MiB let go at once, rarely: a full compacting collection and a trim of the C heap (Arrow's buffers)
+        // give the memory back to the system now instead of keeping it for blocks that will not come.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Blocks.NativeHeap.TryTrim();
         log($"worker {node.Id}: driver {driver} is gone: released {released} actor(s) and {blocks} block(s) ({bytes / (1024.0 * 1024):0.#} MiB) of job {job}");
     }
 }
