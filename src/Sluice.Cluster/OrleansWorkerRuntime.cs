@@ -77,6 +77,9 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     /// <summary>This driver's job id (for tests: the job its block reads name).</summary>
     internal string Job => _run;
 
+    /// <summary>Blocks draining workers handed to this driver and not freed yet (for tests).</summary>
+    internal int HandedBlocks => _node.Handed.Count;
+
     /// <summary>This driver's grain factory (for tests that call a node's block store directly).</summary>
     internal IGrainFactory Grains => _grains;
 

@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using Apache.Arrow;
+using Sluice.Blocks;
 using Sluice.Cluster.Tests.Support;
 using Sluice.Contracts;
 using Sluice.Execution;
+using Sluice.Execution.Runtime;
+using Sluice.Execution.Simulation;
 using Sluice.IO;
 using Xunit.Abstractions;
 
@@ -90,6 +94,54 @@ public sealed class DrainHandOffTests(ITestOutputHelper output)
             try { Directory.Delete(dir, recursive: true); }
             catch (IOException) { }
         }
+    }
+
+    [Fact]
+    public async Task BlockOfAWorkerThatDrained_ReadOnTheDriverAndByAnotherWorker_ServedByTheDriverUnderItsId()
+    {
+        await using var cluster = await OwnCluster.StartAsync(2, "--cpus", "1", "--sim-gpus", "1");
+        var runtime = cluster.Runtime;
+        var (leaving, staying) = (cluster.Workers[0], cluster.Workers[1]);
+        var ct = CancellationToken.None;
+        var input = runtime.Put(new Block(new RecordBatch(new Schema.Builder().Field(f => f.Name("id").DataType(Apache.Arrow.Types.Int64Type.Default)).Build(),
+            [new Int64Array.Builder().AppendRange([7, 8, 9]).Build()], 3), new BlockLineage(0, "handed", 0, 0)));
+        var annotate = new ActorSpec("annotate", 0, () => new AnnotateProcessor(), new ProcessorContext("annotate", 0, new ResourceRequest(Cpus: 1), []), null,
+            ProcessorDescriptor.Of<AnnotateProcessor>(), leaving.NodeId);
+        BlockRef made;
+        await using (var first = await runtime.StartActorAsync(annotate, ct))
+        {
+            made = await first.RunAsync(input, ct).WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        Assert.Equal(leaving.NodeId, made.Node);
+
+        // The block's maker leaves: it hands the block (nobody consumed it) to this driver, and is gone.
+        leaving.Terminate();
+        var code = await leaving.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(code == 0, $"worker {leaving.NodeId} did not leave within 30 s of SIGTERM (exit {code}):{Environment.NewLine}{leaving.Output}");
+        Assert.Contains(leaving.Output.Split(Environment.NewLine), l => l.Contains($"handing 1 block(s)", StringComparison.Ordinal) && l.Contains($"to node {runtime.NodeId}", StringComparison.Ordinal));
+        Assert.Equal(1, runtime.HandedBlocks);
+
+        // The ref still names the worker that left: the driver answers for it, on its own reads and on another worker's.
+        var onDriver = await runtime.GetAsync(made, ct);
+        var model = new ActorSpec("model", 0, () => new SimulateProcessor(new SimulateOptions(0, 0)), new ProcessorContext("model", 0, new ResourceRequest(Gpus: 1), [0]), null,
+            ProcessorDescriptor.Of<SimulateProcessor, SimulateOptions>(new SimulateOptions(0, 0)), staying.NodeId);
+        BlockRef again;
+        await using (var second = await runtime.StartActorAsync(model, ct))
+        {
+            again = await second.RunAsync(made, ct).WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        var onWorker = await runtime.GetAsync(again, ct);
+        runtime.Free(made);
+        runtime.Free(again);
+
+        foreach (var block in new[] { onDriver, onWorker })
+        {
+            Assert.Equal([7L, 8L, 9L], ((Int64Array)block.Batch.Column("id")).Values.ToArray());
+            Assert.All(((Int32Array)block.Batch.Column("pid")).Values.ToArray(), pid => Assert.Equal(leaving.Pid, pid));
+        }
+        Assert.Equal(staying.NodeId, again.Node);
+        // Freed through its old ref: the driver let its copy go.
+        Assert.Equal(0, runtime.HandedBlocks);
     }
 
     /// <summary>
