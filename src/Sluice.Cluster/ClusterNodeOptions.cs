@@ -69,7 +69,8 @@ public sealed record ClusterNodeOptions
 
     /// <summary>
     /// A worker asked to leave (SIGTERM, Ctrl-C) drains first: its actors take no new task, the tasks they hold
-    /// finish, and its store serves its blocks until consumers have freed them all; then it leaves. This bounds the wait.
+    /// finish, and the blocks it holds go to their jobs' drivers (those it cannot hand over are served until consumed);
+    /// then it leaves. This bounds the whole drain.
     /// </summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

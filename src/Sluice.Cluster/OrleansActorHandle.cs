@@ -68,9 +68,9 @@ internal sealed class OrleansActorHandle(ActorSpec spec, IActorGrain grain, stri
         }
     }
 
-    /// <summary>The actor's node is leaving gracefully: to the executor the actor is lost (dropped, its task run elsewhere); the node's blocks stay until consumed.</summary>
+    /// <summary>The actor's node is leaving gracefully: to the executor the actor is lost (dropped, its task run elsewhere); the node hands its blocks to the driver before it leaves.</summary>
     public static ActorLostException Draining(ActorSpec spec, string node, NodeDrainingException e) =>
-        new($"stage '{spec.Operator}' actor {spec.Index}: node '{node}' is draining (leaving the cluster gracefully; its blocks stay until consumed): {e.Message}", e);
+        new($"stage '{spec.Operator}' actor {spec.Index}: node '{node}' is draining (leaving the cluster gracefully; its blocks go to the driver): {e.Message}", e);
 
     public static ActorLostException Lost(ActorSpec spec, string node, Exception e) =>
         new($"stage '{spec.Operator}' actor {spec.Index}: node '{node}' is gone ({e.GetType().Name}: {e.Message})", e);

@@ -77,6 +77,9 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
     /// <summary>This driver's job id (for tests: the job its block reads name).</summary>
     internal string Job => _run;
 
+    /// <summary>Blocks draining workers handed to this driver and not freed yet (for tests).</summary>
+    internal int HandedBlocks => _node.Handed.Count;
+
     /// <summary>This driver's grain factory (for tests that call a node's block store directly).</summary>
     internal IGrainFactory Grains => _grains;
 
@@ -131,7 +134,8 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
             "give a processor type: MapBatches<T>() or MapBatches<T, TOptions>(options)");
         var node = spec.Node ?? NodeId;
         var key = $"{node}|{_run}-{Interlocked.Increment(ref _actorSeq)}|{spec.Operator.Replace('|', '/')}|{spec.Index}";
-        var actorInit = ActorInit.Of(spec, descriptor, _run);
+        // The driver's node travels with the actor: a draining worker hands this job's blocks here, and this node's death releases the actor.
+        var actorInit = ActorInit.Of(spec, descriptor, _run) with { Driver = NodeId };
         // Files its options name travel to a worker from here; on the driver's own node the paths are used as they are.
         if (node != NodeId && descriptor.JobFiles.Count > 0)
             actorInit = actorInit with { Files = await _node.Sources.RegisterAsync(spec.Operator, descriptor, cancellationToken).ConfigureAwait(false), FileSource = NodeId };

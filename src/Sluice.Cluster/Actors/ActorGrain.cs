@@ -16,15 +16,24 @@ namespace Sluice.Cluster.Actors;
 /// </summary>
 [NodePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain, IActorGrain
+internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain, IActorGrain, IDisposable
 {
     private readonly BlockFetcher _fetcher = new(node, grains);
     private IBatchProcessor? _processor;
     private ActorInit? _init;
 
+    /// <summary>Cancelled when the actor is released: a task of a dead driver stops instead of holding the device for nobody.</summary>
+    private readonly CancellationTokenSource _released = new();
+
     public async Task<string?> InitializeAsync(ActorInit init, CancellationToken cancellationToken)
     {
         if (_processor is not null) return null;
+        if (init.Driver is { } driver && driver != node.Id) node.Jobs.Seen(init.Job, driver);
+        if (node.Jobs.IsGone(init.Job))
+        {
+            DeactivateOnIdle();
+            return $"node '{node.Id}': the driver of job {init.Job} is gone; no actor of it starts";
+        }
         if (node.Draining)
         {
             DeactivateOnIdle();
@@ -54,6 +63,9 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         }
         _processor = processor;
         _init = init;
+        node.Jobs.ActorStarted(init.Job, this.GetPrimaryKeyString());
+        // Its driver died while the model loaded: the release pass may have run already.
+        if (node.Jobs.IsGone(init.Job)) await ReleaseAsync();
         return null;
     }
 
@@ -67,9 +79,10 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         if (!node.TryBeginTask()) throw new NodeDrainingException($"node '{node.Id}' is draining (leaving the cluster): it takes no new task");
         return Task.Run(async () =>
         {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _released.Token);
             try
             {
-                return await RunTaskAsync(processor, init, inputs, cancellationToken);
+                return await RunTaskAsync(processor, init, inputs, linked.Token);
             }
             finally
             {
@@ -85,7 +98,7 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
         {
             try
             {
-                blocks[i] = await _fetcher.GetAsync(inputs[i].ToRef(), init.Job, cancellationToken);
+                blocks[i] = await _fetcher.GetAsync(inputs[i].ToRef(), init.Job, cancellationToken, init.Driver);
             }
             catch (BlockLostException e)
             {
@@ -119,18 +132,21 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
 
     public async Task ReleaseAsync()
     {
-        var processor = _processor;
-        _processor = null;
-        if (processor is not null) await processor.DisposeAsync();
+        await DisposeProcessorAsync();
         DeactivateOnIdle();
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => DisposeProcessorAsync();
+
+    /// <summary>Orleans disposes the grain instance when its activation ends.</summary>
+    public void Dispose() => _released.Dispose();
+
+    private async Task DisposeProcessorAsync()
     {
-        if (_processor is { } processor)
-        {
-            _processor = null;
-            await processor.DisposeAsync();
-        }
+        var processor = _processor;
+        _processor = null;
+        await _released.CancelAsync();
+        if (_init is { } init) node.Jobs.ActorEnded(init.Job, this.GetPrimaryKeyString());
+        if (processor is not null) await processor.DisposeAsync();
     }
 }

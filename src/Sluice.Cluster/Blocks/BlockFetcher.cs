@@ -6,25 +6,50 @@ namespace Sluice.Cluster.Blocks;
 
 /// <summary>
 /// Gets a block from the node that holds it: from this node's store, or chunk by chunk from its owner's, naming the
-/// job the block is read for (the owner refuses a block of another job).
+/// job the block is read for (the owner refuses a block of another job). A block whose owner drained and left lives on
+/// in its job's driver (<see cref="HandedBlocks"/>) under the same id: a read the owner cannot answer is asked there.
 /// </summary>
 internal sealed class BlockFetcher(ClusterNode node, IGrainFactory grains)
 {
-    public async Task<Block> GetAsync(BlockRef block, string job, CancellationToken cancellationToken)
+    /// <param name="driver">The node of the job's driver, where a drained worker's blocks went; null on the driver itself.</param>
+    public async Task<Block> GetAsync(BlockRef block, string job, CancellationToken cancellationToken, string? driver = null)
     {
         // A task's input, read before the executor frees it: its memory is released with the block.
         if (block.Node == node.Id) return node.Local.Borrow(block);
-        var owner = grains.GetGrain<IBlockStoreGrain>(block.Node);
+        // Handed to this node (the job's driver) by its owner before it left: no network.
+        if (node.Handed.Get(block.Id, job) is { } handed) return block.View(new Block(ArrowIpc.Deserialize(handed), block.Lineage));
+        var read = await ReadAsync(block.Node, block, job, cancellationToken).ConfigureAwait(false);
+        // The owner handed the block over while this read was on its way: on the driver it is here now.
+        if (read.Bytes is null && node.Handed.Get(block.Id, job) is { } late) return block.View(new Block(ArrowIpc.Deserialize(late), block.Lineage));
+        if (read.Bytes is null && !read.Refused && driver is not null && driver != block.Node && driver != node.Id)
+        {
+            var moved = await ReadAsync(driver, block, job, cancellationToken).ConfigureAwait(false);
+            if (moved.Bytes is not null) read = moved;
+        }
+        if (read.Refused) throw new SluiceException($"block {block.Id} on node {block.Node} belongs to another job than {job}: refused");
+        // The owner's process is gone (or unreachable): its blocks went with it. The executor recomputes from lineage.
+        if (read.Failure is { } failure) throw new BlockLostException(block, failure);
+        var bytes = read.Bytes ?? throw new InvalidOperationException($"block {block.Id} is not in the store of node {block.Node} (freed twice?)");
+        node.CountFetched(bytes.LongLength);
+        // A slice's owner sends the whole stored block; the slice is cut here (zero-copy).
+        return block.View(new Block(ArrowIpc.Deserialize(bytes), block.Lineage));
+    }
+
+    /// <summary>What one node answered for a block: its bytes, a refusal (another job's), nothing (not there), or a failure (gone).</summary>
+    private readonly record struct Read(byte[]? Bytes, bool Refused, Exception? Failure);
+
+    private async Task<Read> ReadAsync(string from, BlockRef block, string job, CancellationToken cancellationToken)
+    {
+        var owner = grains.GetGrain<IBlockStoreGrain>(from);
         byte[]? bytes = null;
         long offset = 0;
-        var refused = false;
         try
         {
             do
             {
                 var chunk = await owner.ReadChunkAsync(job, block.Id, offset).WaitAsync(cancellationToken).ConfigureAwait(false);
-                if (refused = chunk.Refused) break;
-                if (!chunk.Found) throw new InvalidOperationException($"block {block.Id} is not in the store of node {block.Node} (freed twice?)");
+                if (chunk.Refused) return new(null, true, null);
+                if (!chunk.Found) return new(null, false, null);
                 bytes ??= new byte[chunk.TotalBytes];
                 chunk.Data.CopyTo(bytes, offset);
                 offset += chunk.Data.Length;
@@ -33,14 +58,9 @@ internal sealed class BlockFetcher(ClusterNode node, IGrainFactory grains)
         }
         catch (Exception e) when (e is not (OperationCanceledException or InvalidOperationException))
         {
-            // The owner's process is gone (or unreachable): its blocks went with it. The executor recomputes from lineage.
-            throw new BlockLostException(block, e);
+            return new(null, false, e);
         }
-        // Outside the try: a refusal is not a lost block (NodeGoneException, a SluiceException too, is one).
-        if (refused || bytes is null) throw new SluiceException($"block {block.Id} on node {block.Node} belongs to another job than {job}: refused");
-        node.CountFetched(bytes.LongLength);
-        // A slice's owner sends the whole stored block; the slice is cut here (zero-copy).
-        return block.View(new Block(ArrowIpc.Deserialize(bytes), block.Lineage));
+        return new(bytes, false, null);
     }
 
     /// <summary>Frees a block wherever it lives; a block on a node that is gone is already freed.</summary>
@@ -51,6 +71,7 @@ internal sealed class BlockFetcher(ClusterNode node, IGrainFactory grains)
             node.Local.Free(block);
             return;
         }
+        if (node.Handed.Remove(block.Id, job)) return;
         try
         {
             await grains.GetGrain<IBlockStoreGrain>(block.Node).FreeAsync(job, block.Id).ConfigureAwait(false);

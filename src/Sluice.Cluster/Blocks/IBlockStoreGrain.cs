@@ -17,6 +17,14 @@ internal interface IBlockStoreGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task FreeAsync(string job, Guid blockId);
 
+    /// <summary>
+    /// Takes bytes <c>[offset, offset + data.Length)</c> of the Arrow IPC stream of block <paramref name="blockId"/> of job
+    /// <paramref name="job"/>, handed over by a draining worker; the block is served here under its id once complete.
+    /// Returns false (nothing kept) when this node is not that job's driver.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> AcceptChunkAsync(string job, Guid blockId, long offset, byte[] data, long totalBytes);
+
     /// <summary>Bytes this node fetched from other nodes so far.</summary>
     [AlwaysInterleave]
     Task<long> BytesFetchedAsync();

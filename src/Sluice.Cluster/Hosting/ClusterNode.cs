@@ -59,6 +59,15 @@ internal sealed class ClusterNode
     /// <summary>On a driver, the files its job sends to workers: the only files of its disk other nodes may read.</summary>
     public JobFileSources Sources { get; } = new();
 
+    /// <summary>On a worker, the drivers' jobs it serves: their driver nodes and their actors here.</summary>
+    public NodeJobs Jobs { get; } = new();
+
+    /// <summary>On a driver, its job's blocks that draining workers handed to it.</summary>
+    public Blocks.HandedBlocks Handed { get; } = new();
+
+    /// <summary>Arrow IPC streams of blocks being sent to other nodes, kept until their last chunk is read (or the block is freed).</summary>
+    public ConcurrentDictionary<Guid, Lazy<byte[]?>> Streams { get; } = new();
+
     /// <summary>Bytes this node fetched from other nodes' stores.</summary>
     public long BytesFetched => Interlocked.Read(ref _bytesFetched);
 
@@ -105,6 +114,8 @@ internal sealed class ClusterNode
         var r = Local.Put(block);
         _jobs[r.Id] = job;
         _held[r.Id] = r.Bytes;
+        // A task of a job whose driver is gone ended after its actors were released: nobody will free its output.
+        if (Jobs.IsGone(job)) Release(r.Id);
         return r;
     }
 
@@ -121,5 +132,26 @@ internal sealed class ClusterNode
         Local.Free(new BlockRef(blockId, Id, 0, 0, default));
         _held.TryRemove(blockId, out _);
         _jobs.TryRemove(blockId, out _);
+        Streams.TryRemove(blockId, out _);
+    }
+
+    /// <summary>Whether this node still holds block <paramref name="blockId"/> (no consumer freed it).</summary>
+    public bool Holds(Guid blockId) => _held.ContainsKey(blockId);
+
+    /// <summary>The blocks this node holds now: id, job and bytes.</summary>
+    public IReadOnlyList<(Guid Id, string Job, long Bytes)> HeldList() =>
+        [.. _held.Select(kv => (kv.Key, _jobs.GetValueOrDefault(kv.Key) ?? "", kv.Value))];
+
+    /// <summary>Frees every block of <paramref name="job"/> this node holds (its driver is gone); returns how many and their bytes.</summary>
+    public (int Blocks, long Bytes) ReleaseJob(string job)
+    {
+        var (count, bytes) = (0, 0L);
+        foreach (var (id, owner, size) in HeldList())
+        {
+            if (owner != job) continue;
+            Release(id);
+            (count, bytes) = (count + 1, bytes + size);
+        }
+        return (count, bytes);
     }
 }

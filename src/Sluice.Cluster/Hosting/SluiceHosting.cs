@@ -23,7 +23,7 @@ public static class SluiceHosting
 
     /// <summary>
     /// Adds a worker node: it joins when the host starts; when the host stops it drains (no new tasks or actors, the
-    /// tasks it holds finish, its blocks are served until consumed, bounded by <see cref="ClusterNodeOptions.DrainTimeout"/>)
+    /// tasks it holds finish, its blocks go to their jobs' drivers, bounded by <see cref="ClusterNodeOptions.DrainTimeout"/>)
     /// and then leaves. The host's shutdown timeout is raised to cover the drain. Refuses invalid options at once.
     /// </summary>
     public static IHostApplicationBuilder AddSluiceWorker(this IHostApplicationBuilder builder, ClusterNodeOptions options)
@@ -56,12 +56,20 @@ public static class SluiceHosting
             var needed = options.DrainTimeout + LeaveAllowance;
             if (o.ShutdownTimeout < needed) o.ShutdownTimeout = needed;
         });
+        Action<string> Log(IServiceProvider services)
+        {
+            var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Sluice.Worker");
+            return log ?? (line => { if (logger is not null) WorkerLog.Drain(logger, line); });
+        }
+        // After the silo: releases what drivers that died left here (their actors, their blocks) while the node serves.
+        builder.Services.AddHostedService(services => new DriverWatch(services.GetRequiredService<ClusterNode>(), services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<IClusterMembershipService>(), Log(services)));
         // After the silo: stopped before it, so the drain runs while the node is still a member.
         builder.Services.AddHostedService(services =>
         {
             var node = services.GetRequiredService<ClusterNode>();
-            var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Sluice.Worker");
-            return new WorkerDrain(node, options.DrainTimeout, log ?? (line => { if (logger is not null) WorkerLog.Drain(logger, line); }));
+            var handOff = new BlockHandOff(node, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<IClusterMembershipService>(), Log(services));
+            return new WorkerDrain(node, handOff, options.DrainTimeout, Log(services));
         });
     }
 }
