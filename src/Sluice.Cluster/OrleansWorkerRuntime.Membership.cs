@@ -109,10 +109,10 @@ public sealed partial class OrleansWorkerRuntime
         {
             // The type only: a client library's message may echo its configuration, password included.
             problem = $"Redis at {_redis} is unreachable ({(e is TimeoutException ? $"no answer within {MembershipCheck.ReadTimeout.TotalSeconds:0} s" : e.GetType().Name)}): " +
-                "membership can be neither read nor updated; the job goes on while the nodes can still talk to each other";
+                "membership can be neither read nor updated";
         }
         var before = Interlocked.Exchange(ref _membershipProblem, problem);
-        if (before is null && problem is not null) ClusterWarning?.Invoke($"driver {NodeId}: {problem}");
+        if (before is null && problem is not null) ClusterWarning?.Invoke($"driver {NodeId}: {problem}; the job goes on while the nodes can still talk to each other");
         else if (before is not null && problem is null) ClusterWarning?.Invoke($"driver {NodeId}: Redis at {_redis} answers again");
     }
 

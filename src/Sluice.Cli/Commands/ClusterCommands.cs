@@ -226,7 +226,7 @@ internal static class ClusterCommands
                 {
                     result = await run(runtime).ConfigureAwait(false);
                 }
-                catch (Exception) when (runtime.MembershipProblem is { } problem)
+                catch (Exception e) when (runtime.MembershipProblem is { } problem && !e.Message.Contains(problem, StringComparison.Ordinal))
                 {
                     // The job's own error says what failed; this says what the cluster was going through meanwhile.
                     await Console.Error.WriteLineAsync($"driver {runtime.NodeId}: the job failed while {problem}").ConfigureAwait(false);
