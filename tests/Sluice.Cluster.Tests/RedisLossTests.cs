@@ -36,23 +36,11 @@ public sealed class RedisLossTests(ITestOutputHelper output)
         {
             // 6000 rows x 4 ms on the worker's 2 simulated GPUs: about 12 s of device time, so that the job runs on for
             // seconds after the kill (the first progress line comes at 5 s).
-            var spec = Path.Combine(dir, "job.yaml");
+            var spec = await JobSpecAsync(dir, rows: 6000);
             var outDir = Path.Combine(dir, "out");
-            await File.WriteAllTextAsync(spec, $$"""
-                name: redis-loss
-                read: { format: range, count: 6000, block_rows: 50 }
-                stages:
-                  - { name: model, op: simulate, per_row_ms: 4, batch_size: 50, pool: { min: 2, max: 2 }, resources: { gpus: 1 } }
-                write: { format: jsonl, path: {{outDir}}, mode: overwrite }
-                """);
             using var driver = CliProcess.Start("run", spec, "--cluster", redis.UriWithPassword, "--fast-failure-detection");
             var clock = Stopwatch.StartNew();
-            while (!driver.Lines.Any(l => l.Contains("model: ", StringComparison.Ordinal) && !l.Contains("model: 0 rows", StringComparison.Ordinal)))
-            {
-                if (driver.HasExited) Assert.Fail($"the driver exited before the job made progress:{Environment.NewLine}{driver.Text}{worker.Output}");
-                if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"no progress within 90 s:{Environment.NewLine}{driver.Text}");
-                await Task.Delay(50);
-            }
+            await WaitForProgressAsync(driver, clock, worker);
             redis.Kill();
             var killedAt = clock.Elapsed;
 
@@ -86,6 +74,44 @@ public sealed class RedisLossTests(ITestOutputHelper output)
                     ids.Add(JsonDocument.Parse(line).RootElement.GetProperty("id").GetInt64());
             ids.Sort();
             Assert.True(ids.SequenceEqual(Enumerable.Range(0, 6000).Select(i => (long)i)), $"output ids are not 0..5999 exactly once: {JobOutput.Diff(ids, 6000)}");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task RedisKilledThenWorkerLost_JobCannotProgress_DriverFailsWithinSecondsSayingWhy()
+    {
+        using var redis = await RedisServer.StartAsync(Password());
+        using var worker = await WorkerProcess.StartAsync(redis.UriWithPassword, $"w-{Tag()}", WorkerArgs);
+        var dir = SimulatedJob.TempDir("redis-stall");
+        try
+        {
+            var spec = await JobSpecAsync(dir, rows: 20000);
+            using var driver = CliProcess.Start("run", spec, "--cluster", redis.UriWithPassword, "--fast-failure-detection");
+            var clock = Stopwatch.StartNew();
+            await WaitForProgressAsync(driver, clock, worker);
+            // Redis gone, then the only worker: its actors cannot be replaced (no node, and no grain directory), so the job stands still.
+            redis.Kill();
+            worker.Kill();
+            var killedAt = clock.Elapsed;
+            // Bound: Redis found unreachable within 2 + 3 s, the stall window (15 s, RedisStallWatch), the leave (3 s), and 15 s for a loaded machine.
+            var bound = TimeSpan.FromSeconds(5 + 15 + 3 + 15);
+            while (!driver.HasExited && clock.Elapsed - killedAt < bound) await Task.Delay(100);
+            var exitedAfter = clock.Elapsed - killedAt;
+            Assert.True(driver.HasExited, $"the driver was still running {bound.TotalSeconds:0} s after Redis and the worker were killed:{Environment.NewLine}{driver.Text}");
+            var code = driver.ExitCode;
+            var text = driver.Text;
+            output.WriteLine($"driver exited {exitedAfter.TotalSeconds:F1} s after the kills with {code}");
+            output.WriteLine(string.Join(Environment.NewLine, driver.Lines.Where(l => l.Contains("Redis", StringComparison.Ordinal))));
+
+            Assert.NotEqual(0, code);
+            Assert.Contains($"the job cannot progress: Redis at redis://***@127.0.0.1:{redis.Port} is unreachable", text);
+            Assert.DoesNotContain(redis.Password!, text);
+            Assert.False(File.Exists(Path.Combine(dir, "out", "_SUCCESS")), "a job that failed left a _SUCCESS marker");
         }
         finally
         {
@@ -162,6 +188,31 @@ public sealed class RedisLossTests(ITestOutputHelper output)
         Assert.True(code == 0, $"the worker did not exit with 0 within {bound.TotalSeconds:0} s of SIGTERM (code {code?.ToString() ?? "none: still running"}):{Environment.NewLine}{worker.Output}");
         Assert.Contains(worker.Output.Split(Environment.NewLine), l => l.Contains($"Redis at redis://***@127.0.0.1:{redis.Port} is unreachable", StringComparison.Ordinal));
         Assert.DoesNotContain(redis.Password!, worker.Output);
+    }
+
+    /// <summary>A job on the worker's simulated GPUs: <paramref name="rows"/> rows x 4 ms on 2 actors, JSON Lines to <c>DIR/out</c>.</summary>
+    private static async Task<string> JobSpecAsync(string dir, int rows)
+    {
+        var spec = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(spec, $$"""
+            name: redis-loss
+            read: { format: range, count: {{rows}}, block_rows: 50 }
+            stages:
+              - { name: model, op: simulate, per_row_ms: 4, batch_size: 50, pool: { min: 2, max: 2 }, resources: { gpus: 1 } }
+            write: { format: jsonl, path: {{Path.Combine(dir, "out")}}, mode: overwrite }
+            """);
+        return spec;
+    }
+
+    /// <summary>Waits for the driver's first progress line with rows through the model (non-interactive output: every 5 s).</summary>
+    private static async Task WaitForProgressAsync(CliProcess driver, Stopwatch clock, WorkerProcess worker)
+    {
+        while (!driver.Lines.Any(l => l.Contains("model: ", StringComparison.Ordinal) && !l.Contains("model: 0 rows", StringComparison.Ordinal)))
+        {
+            if (driver.HasExited) Assert.Fail($"the driver exited before the job made progress:{Environment.NewLine}{driver.Text}{worker.Output}");
+            if (clock.Elapsed > TimeSpan.FromSeconds(90)) Assert.Fail($"no progress within 90 s:{Environment.NewLine}{driver.Text}");
+            await Task.Delay(50);
+        }
     }
 
     private static int FreePort()

@@ -77,10 +77,10 @@ internal sealed class HealthEndpoint(WorkerHealth health, string listen) : IHost
         var (node, why) = (health.Node, health.Out);
         return path switch
         {
-            "/healthz" => (200, node is null ? "ok: worker process serving (rejoining the cluster)" : $"ok: node {node.Id}"),
+            "/healthz" => (200, $"ok: node {node?.Id ?? health.NodeId}"),
             "/readyz" when node is not null && node.Draining => (503, $"draining: node {node.Id} takes no new work ({node.TasksInFlight} task(s) in flight, {node.HeldBlocks} block(s) held)"),
             "/readyz" when why is not null => (503, $"out of the cluster: {why}"),
-            "/readyz" when node is null || !node.Joined => (503, $"joining: node {node?.Id ?? "(rejoining)"} is not an active member yet"),
+            "/readyz" when node is null || !node.Joined => (503, $"joining: node {node?.Id ?? health.NodeId} is not an active member yet"),
             "/readyz" => (200, $"ready: node {node.Id} is an active member"),
             _ => (404, "not found: /healthz (liveness) and /readyz (readiness) are served"),
         };

@@ -5,8 +5,11 @@ namespace Sluice.Cluster.Hosting;
 /// two), and why it is out of the cluster while it is (Redis unreachable, dropped from membership, rejoining).
 /// Written by the worker's supervisor, read by <see cref="HealthEndpoint"/>.
 /// </summary>
-internal sealed class WorkerHealth(ClusterNode? node = null)
+internal sealed class WorkerHealth(ClusterNode? node = null, string? nodeId = null)
 {
+    /// <summary>The node's id, known before its first silo exists (for the answers given meanwhile).</summary>
+    public string? NodeId { get; } = nodeId ?? node?.Id;
+
     private volatile ClusterNode? _node = node;
     private volatile string? _out;
 

@@ -46,14 +46,14 @@ internal static class WorkerSupervisor
         }
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Leave);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Leave);
-        var health = new WorkerHealth();
+        // One id for every silo this worker builds: drivers and autoscalers know the node by it.
+        var fixedOptions = options with { NodeId = options.NodeId ?? ClusterHost.NewNodeId("worker"), Health = null };
+        var health = new WorkerHealth(nodeId: fixedOptions.NodeId);
         // Outside the silo's host: liveness answers while the worker rejoins, readiness says why it is out.
         using var endpoint = options.Health is { } listen ? new HealthEndpoint(health, listen) : null;
         if (endpoint is not null) await endpoint.StartAsync(stop.Token).ConfigureAwait(false);
         try
         {
-            // One id for every silo this worker builds: drivers and autoscalers know the node by it.
-            var fixedOptions = options with { NodeId = options.NodeId ?? ClusterHost.NewNodeId("worker"), Health = null };
             var redis = RedisAddress.Resolve(fixedOptions.Redis, fixedOptions.RedisPasswordFile, caFile: fixedOptions.RedisCaFile);
             // The first join fails the command (a wrong address or password must say so, not loop); rejoins retry.
             var host = await ClusterHost.StartNewAsync(fixedOptions, "worker", log, stop.Token).ConfigureAwait(false);
