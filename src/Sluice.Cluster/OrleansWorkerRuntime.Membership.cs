@@ -105,6 +105,11 @@ public sealed partial class OrleansWorkerRuntime
         {
             return;
         }
+        catch (Orleans.Clustering.Redis.RedisClusteringException)
+        {
+            // Redis answers, but the table has no version row: Redis restarted empty (or the table was deleted).
+            problem = $"the membership table at {_redis} is gone (Redis restarted empty, or the table expired or was deleted): membership can be neither read nor updated";
+        }
         catch (Exception e)
         {
             // The type only: a client library's message may echo its configuration, password included.
