@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Sluice.Cluster.Hosting;
 
 namespace Sluice.Cluster;
@@ -16,25 +14,9 @@ public static class ClusterWorker
     /// fires or the process is asked to stop (SIGTERM, Ctrl-C); then drains (see <see cref="ClusterNodeOptions.DrainTimeout"/>)
     /// and leaves gracefully. <paramref name="log"/> hears what the drain does.
     /// </summary>
-    public static async Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, Action<string>? log = null, CancellationToken cancellationToken = default)
-    {
-        // The drain is the host's: it runs when the host stops, before the silo leaves (SluiceHosting.AddSluiceWorker).
-        using var host = await ClusterHost.StartNewAsync(options, "worker", log ?? (_ => { }), cancellationToken).ConfigureAwait(false);
-        var node = host.Services.GetRequiredService<ClusterNode>();
-        using var metrics = NodeMetrics.Track(node);
-        started?.Invoke(node.Id);
-        // SIGTERM and Ctrl-C reach the host's console lifetime (which keeps the process alive for a clean stop), or the caller's token.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken,
-            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-    }
+    public static Task RunAsync(ClusterNodeOptions options, Action<string>? started = null, Action<string>? log = null, CancellationToken cancellationToken = default) =>
+        // The supervisor joins, rejoins when the cluster dropped the node (Redis back empty), and drains on SIGTERM (WorkerDrain, in the host).
+        WorkerSupervisor.RunAsync(options, started, log ?? (_ => { }), cancellationToken);
 
     /// <summary>
     /// Before the silo stops: the node's actors refuse new tasks and new actors (the driver reruns such a task on

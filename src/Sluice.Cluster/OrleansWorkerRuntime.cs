@@ -191,7 +191,6 @@ public sealed partial class OrleansWorkerRuntime : IWorkerRuntime
         // An application's host stops its own silo; one this runtime started, it stops.
         if (_host is null) return;
         // A graceful leave: the silo tells the cluster it is going, so nobody waits for probes to time out.
-        await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _host.Dispose();
+        await LeaveAsync(_host).ConfigureAwait(false);
     }
 }

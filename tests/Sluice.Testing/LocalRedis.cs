@@ -32,13 +32,34 @@ public sealed class LocalRedis : IDisposable
     public static Task<LocalRedis> StartAsync(string? password = null) => StartAsync(password, IPAddress.Loopback);
 
     /// <summary>As above, bound to <paramref name="host"/> (e.g. a bridge's address; protected mode off, the server is reached from other hosts).</summary>
-    public static async Task<LocalRedis> StartAsync(string? password, IPAddress host)
+    public static Task<LocalRedis> StartAsync(string? password, IPAddress host) => StartAsync(password, host, fixedPort: null);
+
+    /// <summary>
+    /// A new, empty server on the loopback port of one that was killed (<see cref="Kill"/>): what the cluster sees when its
+    /// Redis restarts without persistence. Same password, if any.
+    /// </summary>
+    public Task<LocalRedis> RestartEmptyAsync()
+    {
+        if (!_process.HasExited) throw new InvalidOperationException($"redis-server on port {Port} is still running: Kill() it first");
+        return StartAsync(Password, Host, Port);
+    }
+
+    /// <summary>Kills the server outright (as a crash would); <see cref="RestartEmptyAsync"/> brings up an empty one on its port.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill();
+        _process.WaitForExit(5000);
+    }
+
+    private static async Task<LocalRedis> StartAsync(string? password, IPAddress host, int? fixedPort)
     {
         var exe = Find() ?? throw new InvalidOperationException(
             "redis-server is not installed (not on PATH): a local cluster needs it. Install it with `apt-get install -y redis-server` (.ci/run does).");
         int port;
-        using (var probe = new TcpListener(host, 0))
+        if (fixedPort is { } given) port = given;
+        else
         {
+            using var probe = new TcpListener(host, 0);
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }

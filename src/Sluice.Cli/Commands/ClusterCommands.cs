@@ -212,6 +212,8 @@ internal static class ClusterCommands
         }
         var options = new ClusterNodeOptions { Redis = redis, RedisPasswordFile = redisPasswordFile, RedisCaFile = redisCa, FastFailureDetection = fastFailure, Listen = listen, Advertise = advertise, Tls = tls };
         var runtime = await OrleansWorkerRuntime.StartAsync(options, ct).ConfigureAwait(false);
+        // Redis lost and found again, and a leave it kept from finishing: one line each (the address masked).
+        runtime.ClusterWarning += line => Console.Error.WriteLine(line);
         await using (runtime.ConfigureAwait(false))
         {
             autoscale?.Start(runtime, options);
@@ -219,7 +221,17 @@ internal static class ClusterCommands
             {
                 await runtime.WaitForWorkersAsync(workers, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
                 Console.WriteLine($"driver {runtime.NodeId}: {runtime.Nodes.Count - 1} worker node(s): {string.Join(", ", runtime.Nodes.Skip(1).Select(n => $"{n.Id} ({n.Resources})"))}");
-                var result = await run(runtime).ConfigureAwait(false);
+                T result;
+                try
+                {
+                    result = await run(runtime).ConfigureAwait(false);
+                }
+                catch (Exception e) when (runtime.MembershipProblem is { } problem && !e.Message.Contains(problem, StringComparison.Ordinal))
+                {
+                    // The job's own error says what failed; this says what the cluster was going through meanwhile.
+                    await Console.Error.WriteLineAsync($"driver {runtime.NodeId}: the job failed while {problem}").ConfigureAwait(false);
+                    throw;
+                }
                 Console.WriteLine($"moved {await runtime.BytesMovedAsync(ct).ConfigureAwait(false):N0} bytes between nodes");
                 return result;
             }

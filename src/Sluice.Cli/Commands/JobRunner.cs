@@ -24,8 +24,23 @@ internal static class JobRunner
         // On a cluster the nodes and their resources come from the runtime (its membership), not from this machine.
         if (runtime is not null) options = options with { Runtime = runtime, Resources = null, MayAdd = autoscale?.MayAdd ?? [] };
         var sink = spec.Sink();
-        var job = JobExecution.Start(dataset, sink, options, ct);
+        // On a cluster, a job that stands still while Redis is unreachable is failed within seconds, saying so.
+        using var stall = runtime is Sluice.Cluster.OrleansWorkerRuntime cluster ? new RedisStallWatch(cluster, ct) : null;
+        var job = JobExecution.Start(dataset, sink, options, stall?.Token ?? ct);
+        stall?.Watch(job);
         autoscale?.Watch(job);
+        try
+        {
+            return await ShowAsync(job, quiet, log).ConfigureAwait(false);
+        }
+        catch (Exception e) when (stall?.Reason is { } reason)
+        {
+            throw new SluiceException(reason, e);
+        }
+    }
+
+    private static async Task<ExecutionSnapshot> ShowAsync(JobExecution job, bool quiet, DecisionLog? log)
+    {
         if (quiet)
         {
             var result = await job.Completion.ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -103,6 +104,14 @@ internal static class ClusterHost
         if (logging is not null) builder.Services.AddSingleton(logging);
         if (role == "worker") SluiceHosting.AddWorker(builder, options, log, freePort);
         else AddNode(builder, options, role, freePort);
+        // The caller owns the signals and the stop (it bounds the stop when Redis is gone): no console lifetime.
+        builder.Services.AddSingleton<IHostLifetime, CallerLifetime>();
+        if (role == "worker")
+        {
+            // A silo told it is dead does not end the worker: its supervisor rebuilds it (SiloFatalSignal).
+            builder.Services.AddSingleton<SiloFatalSignal>();
+            builder.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler>(services => services.GetRequiredService<SiloFatalSignal>()));
+        }
         return builder.Build();
     }
 
@@ -153,7 +162,7 @@ internal static class ClusterHost
         builder.Services.AddSingleton(Options.Create(options));
         var redis = RedisAddress.Resolve(options.Redis, options.RedisPasswordFile, caFile: options.RedisCaFile);
         var endpoints = NodeEndpoints.Resolve(options, Environment.GetEnvironmentVariable("POD_IP"), freePort ?? FreePort);
-        var nodeId = options.NodeId ?? $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+        var nodeId = options.NodeId ?? NewNodeId(role);
         // A driver is one job: a random run id names it in block reads (workers serve only the job that made a block).
         var job = role == "driver" ? Guid.NewGuid().ToString("N") : null;
         var node = new ClusterNode(nodeId, options.Resources, options.ChunkBytes, options.Processors, job, options.CacheDirectory);
@@ -224,6 +233,9 @@ internal static class ClusterHost
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeJoined>();
         return node;
     }
+
+    /// <summary>The id of a node given none: <c>{role}-{host}-{pid}-{random}</c>, unique per process and per call.</summary>
+    internal static string NewNodeId(string role) => $"{role}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>A port free on <paramref name="host"/> now, for a node given no port (the OS picks; a race with other processes remains).</summary>
     private static int FreePort(IPAddress host)

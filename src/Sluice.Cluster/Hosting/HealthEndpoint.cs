@@ -7,11 +7,17 @@ namespace Sluice.Cluster.Hosting;
 /// <summary>
 /// A worker's health over HTTP, for Kubernetes probes and load balancers (<c>sluice worker --health HOST:PORT</c>):
 /// <c>/healthz</c> answers 200 while the process serves (liveness: a hung process stops answering), <c>/readyz</c>
-/// 200 once the node is an active member and not draining, else 503 with the reason (readiness). Plain
+/// 200 once the node is an active member and not draining, else 503 with the reason (readiness): also while Redis is
+/// unreachable (membership cannot be confirmed) and while the worker rejoins after being dropped. Plain
 /// <see cref="HttpListener"/>: two fixed routes do not warrant a web framework in every worker.
 /// </summary>
-internal sealed class HealthEndpoint(ClusterNode node, string listen) : IHostedService, IDisposable
+internal sealed class HealthEndpoint(WorkerHealth health, string listen) : IHostedService, IDisposable
 {
+    /// <summary>For a worker whose silo is never rebuilt (one in an application's host).</summary>
+    public HealthEndpoint(ClusterNode node, string listen) : this(new WorkerHealth(node), listen)
+    {
+    }
+
     private readonly HttpListener _listener = new();
     private Task _serving = Task.CompletedTask;
 
@@ -65,14 +71,20 @@ internal sealed class HealthEndpoint(ClusterNode node, string listen) : IHostedS
     }
 
     /// <summary>The answer to one path: a status and one line saying why.</summary>
-    internal (int Status, string Text) Answer(string? path) => path switch
+    internal (int Status, string Text) Answer(string? path)
     {
-        "/healthz" => (200, $"ok: node {node.Id}"),
-        "/readyz" when node.Draining => (503, $"draining: node {node.Id} takes no new work ({node.TasksInFlight} task(s) in flight, {node.HeldBlocks} block(s) held)"),
-        "/readyz" when !node.Joined => (503, $"joining: node {node.Id} is not an active member yet"),
-        "/readyz" => (200, $"ready: node {node.Id} is an active member"),
-        _ => (404, "not found: /healthz (liveness) and /readyz (readiness) are served"),
-    };
+        // One read of each: the supervisor may swap the node between two checks.
+        var (node, why) = (health.Node, health.Out);
+        return path switch
+        {
+            "/healthz" => (200, $"ok: node {node?.Id ?? health.NodeId}"),
+            "/readyz" when node is not null && node.Draining => (503, $"draining: node {node.Id} takes no new work ({node.TasksInFlight} task(s) in flight, {node.HeldBlocks} block(s) held)"),
+            "/readyz" when why is not null => (503, $"out of the cluster: {why}"),
+            "/readyz" when node is null || !node.Joined => (503, $"joining: node {node?.Id ?? health.NodeId} is not an active member yet"),
+            "/readyz" => (200, $"ready: node {node.Id} is an active member"),
+            _ => (404, "not found: /healthz (liveness) and /readyz (readiness) are served"),
+        };
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
