@@ -234,7 +234,9 @@ internal sealed partial class ActorPoolOperator : OperatorState
         ScaleSoon = false;
         Unmet = 0;
         var exhausted = InputExhausted;
-        var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted);
+        // The input's end leaves the last tasks running: idle actors stay (until the idle timeout) while a straggler
+        // among them may need a backup copy, the moment speculation helps most.
+        var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted && !(ctx.Options.Speculation.Enabled && Running > 0));
         if (idle.Count > 0)
         {
             foreach (var a in idle) StopActor(ctx, a);
