@@ -22,14 +22,24 @@ internal sealed partial class StreamingExecutor
     {
         if (!_options.Speculation.Enabled) return;
         var ctx = _ctx!;
+        // Until some pool has finished enough tasks to judge, nothing straggles: no work at the loop's cadence.
+        var thresholds = new long?[_pools.Count];
+        var any = false;
+        for (var i = 0; i < _pools.Count; i++)
+        {
+            thresholds[i] = _pools[i].Running > 0 ? _pools[i].ThresholdTicks(ctx) : null;
+            any |= thresholds[i] is not null;
+        }
+        if (!any) return;
         var now = ctx.NowTicks;
         var frequency = (double)_options.TimeProvider.TimestampFrequency;
         // Per node: tasks running there, whether every one is past its pool's threshold, and the largest threshold.
         var nodes = new Dictionary<string, (int Running, bool AllStraggle, long Threshold)>(StringComparer.Ordinal);
         var stragglers = new List<(ActorPoolOperator Pool, RunningTask Task, long Age)>();
-        foreach (var pool in _pools)
+        for (var i = 0; i < _pools.Count; i++)
         {
-            var threshold = pool.ThresholdTicks(ctx);
+            var pool = _pools[i];
+            var threshold = thresholds[i];
             foreach (var task in pool.RunningTasks)
             {
                 var node = task.Actor!.Grant.Node;
