@@ -234,9 +234,11 @@ internal sealed partial class ActorPoolOperator : OperatorState
         ScaleSoon = false;
         Unmet = 0;
         var exhausted = InputExhausted;
-        // The input's end leaves the last tasks running: idle actors stay (until the idle timeout) while a straggler
-        // among them may need a backup copy, the moment speculation helps most.
-        var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted && !(ctx.Options.Speculation.Enabled && Running > 0));
+        var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted);
+        // The input's end leaves the last tasks running: one idle actor per running task stays (the most recently
+        // used) while a straggler among them may need a backup copy, the moment speculation helps most.
+        if (exhausted && ctx.Options.Speculation.Enabled && Running > 0 && ThresholdTicks(ctx) is not null)
+            idle.RemoveRange(Math.Max(0, idle.Count - Running), Math.Min(idle.Count, Running));
         if (idle.Count > 0)
         {
             foreach (var a in idle) StopActor(ctx, a);
