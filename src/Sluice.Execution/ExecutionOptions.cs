@@ -57,6 +57,9 @@ public sealed record ExecutionOptions
     /// <summary>After this long without progress the snapshot (<see cref="Stats.ExecutionSnapshot.Stall"/>) and the log say what each stage waits on.</summary>
     public TimeSpan StallNotice { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Backup copies of straggling tasks, and suspicion of nodes whose tasks stopped finishing.</summary>
+    public SpeculationOptions Speculation { get; init; } = new();
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public ILoggerFactory? LoggerFactory { get; init; }
@@ -90,5 +93,6 @@ public sealed record ExecutionOptions
         if (Timeout is { } t && t <= TimeSpan.Zero) yield return $"timeout: {t} is not accepted; give a positive duration or leave it out";
         if (NoProgressTimeout is { } n && n <= TimeSpan.Zero) yield return $"no_progress_timeout: {n} is not accepted; give a positive duration or leave it out";
         if (StallNotice <= TimeSpan.Zero) yield return $"stall_notice: {StallNotice} is not accepted; give a positive duration";
+        foreach (var problem in Speculation.Validate()) yield return problem;
     }
 }

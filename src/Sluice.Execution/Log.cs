@@ -27,4 +27,19 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Stall}")]
     public static partial void Stalled(ILogger logger, string stall);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stage '{Stage}' task on {Rows} running {Seconds:0.#} s on actor {Actor} (node {Node}): backup copy on actor {Backup} (node {BackupNode})")]
+    public static partial void Backup(ILogger logger, string stage, string rows, double seconds, int actor, string node, int backup, string backupNode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stage '{Stage}' task on {Rows}: the {Winner} copy finished first; the other was cancelled and its output discarded")]
+    public static partial void CopyWon(ILogger logger, string stage, string rows, string winner);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} suspected: no task finished for {Seconds:0.#} s ({Running} running, each past its straggler threshold); its actors are retired and replaced elsewhere, its tasks get backup copies")]
+    public static partial void NodeSuspected(ILogger logger, string node, double seconds, int running);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} answers again (a task of stage '{Stage}' finished there): no longer suspected")]
+    public static partial void NodeAnswers(ILogger logger, string node, string stage);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stage '{Stage}' copy of the task on {Rows} dropped ({Error}); its other copy carries on")]
+    public static partial void CopyDropped(ILogger logger, string stage, string rows, string error);
 }

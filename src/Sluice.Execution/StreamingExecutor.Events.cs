@@ -111,8 +111,9 @@ internal sealed partial class StreamingExecutor
         var ctx = _ctx!;
         var op = e.Op;
         op.EndTask();
-        if (e.Task.Actor is { } actor) ((ActorPoolOperator)op).OnTaskEnded(ctx, actor, e.Task.Rows, e.Error is null);
+        if (e.Task.Actor is not null) ((ActorPoolOperator)op).OnTaskEnded(ctx, e.Task, e.Error is null);
         if (op.ProducesOutput) ctx.Budget.EndReservation(op.Index, e.Task.Reserved);
+        if (DiscardCopy(op, e)) return;
         if (e.Error is not null)
         {
             if (IsShutdown(e.Error)) return;
@@ -124,11 +125,7 @@ internal sealed partial class StreamingExecutor
             return;
         }
         op.RecordTaskDone();
-        foreach (var input in e.Task.Inputs)
-        {
-            ctx.Budget.Release(op.Index - 1, input);
-            FreeBlock(input);
-        }
+        ReleaseInputs(op, e.Task);
         if (e.Outputs is { Count: > 0 } outputs)
         {
             foreach (var output in outputs) OnProduced(op, output);

@@ -109,6 +109,7 @@ internal sealed partial class StreamingExecutor
     private void BalanceAndScale(ExecutorContext ctx, long now)
     {
         CheckProgress();
+        Speculate();
         Balance(ctx);
         foreach (var op in _ops) op.Scale(ctx);
         _lastScaled = now;

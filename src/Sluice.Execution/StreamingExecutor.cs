@@ -202,7 +202,7 @@ internal sealed partial class StreamingExecutor
             {
                 SourceSpec s => new SourceOperator(i, s, toRun),
                 TaskMapSpec t => new TaskMapOperator(i, t),
-                ActorMapSpec a => new ActorPoolOperator(i, a, _options.Dispatch),
+                ActorMapSpec a => new ActorPoolOperator(i, a, _options.Dispatch) { Suspicion = _suspicion },
                 SinkSpec k => new SinkOperator(i, k),
                 _ => throw new NotSupportedException(plan.Operators[i].GetType().Name),
             });
@@ -316,6 +316,7 @@ internal sealed partial class StreamingExecutor
             LoopBusy = Stopwatch.GetElapsedTime(0, _loopBusyTicks),
             LoopTurns = _turns,
             Stall = _stall,
+            Suspected = SuspectedNow(),
         });
     }
 

@@ -22,6 +22,8 @@ internal static class SluiceInstruments
         meter.CreateObservableCounter(MetricNames.Bytes, () => Stages(s => s.Bytes), "By", "Bytes of the blocks a stage has output.");
         meter.CreateObservableCounter(MetricNames.Tasks, () => Stages(s => s.Tasks), "{task}", "Tasks a stage has finished.");
         meter.CreateObservableCounter(MetricNames.Retries, () => Stages(s => s.Retries), "{retry}", "Tasks of a stage run again after a failure or a lost node.");
+        meter.CreateObservableCounter(MetricNames.Backups, () => Stages(s => s.Backups), "{task}", "Backup copies of a stage's straggling tasks launched (speculative execution).");
+        meter.CreateObservableCounter(MetricNames.BackupsWon, () => Stages(s => s.BackupsWon), "{task}", "Backup copies that finished before their original (which was cancelled, its output discarded).");
         meter.CreateObservableCounter(MetricNames.BackpressureTime, () => Stages(s => s.BackpressureSeconds), "s", "Time a stage was not given input because its output was full.");
         meter.CreateObservableUpDownCounter(MetricNames.ActiveTasks, () => Latest(o => o.TasksRunning), "{task}", "Tasks of a stage running now.");
         meter.CreateObservableUpDownCounter(MetricNames.QueueBlocks, () => Latest(o => o.QueuedBlocks), "{block}", "Blocks waiting in a stage's input queue.");

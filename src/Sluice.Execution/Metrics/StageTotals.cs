@@ -24,6 +24,10 @@ internal sealed class StageTotals(string job, string stage, string kind)
 
     public long Retries { get; private set; }
 
+    public long Backups { get; private set; }
+
+    public long BackupsWon { get; private set; }
+
     /// <summary>Time the stage spent back-pressured, summed over the intervals between the snapshots that showed it so.</summary>
     public double BackpressureSeconds { get; private set; }
 
@@ -39,6 +43,8 @@ internal sealed class StageTotals(string job, string stage, string kind)
         Bytes = Math.Max(Bytes, op.BytesOut);
         Tasks = Math.Max(Tasks, op.TasksDone);
         Retries = Math.Max(Retries, op.TaskRetries);
+        Backups = Math.Max(Backups, op.BackupsLaunched);
+        BackupsWon = Math.Max(BackupsWon, op.BackupsWon);
         Latest = op;
     }
 }

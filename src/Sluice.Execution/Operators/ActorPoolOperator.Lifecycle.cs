@@ -22,6 +22,14 @@ internal sealed partial class ActorPoolOperator
         foreach (var a in _started)
         {
             if (a.Disposed) continue;
+            if (Suspicion?.IsSuspected(a.Grant.Node) == true)
+            {
+                // A stuck node answers nothing, a release included: not awaited (the job would wait for membership to
+                // declare the node dead); released in the background if the node comes back.
+                a.Disposed = true;
+                _ = ReleaseInBackground(a);
+                continue;
+            }
             var handle = a.Handle;
             if (handle is null && a.Start is { } start)
             {
@@ -73,7 +81,23 @@ internal sealed partial class ActorPoolOperator
         // An actor dropped while starting (its node lost) is disposed here once its start comes back.
         if (actor.Handle is not { } h || actor.Disposed) return;
         actor.Disposed = true;
-        // Not awaited by the loop (a dead node's actor may take a while to fail); shutdown awaits it and reports failures.
-        _disposals.Add(DisposeSafely(h));
+        // Not awaited by the loop (a dead node's actor may take a while to fail); shutdown awaits it and reports failures,
+        // unless its node is suspected of being stuck: a release there is not awaited at all.
+        var disposal = DisposeSafely(h);
+        if (Suspicion?.IsSuspected(actor.Grant.Node) != true) _disposals.Add(disposal);
+    }
+
+    /// <summary>Releases an actor of a suspected node whenever its start or release comes back; failures are the node's, ignored.</summary>
+    private static async Task ReleaseInBackground(PoolActor actor)
+    {
+        try
+        {
+            var handle = actor.Handle ?? (actor.Start is { } start ? await start.ConfigureAwait(false) : null);
+            if (handle is not null) await handle.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The node is stuck or gone, and the processor with it.
+        }
     }
 }

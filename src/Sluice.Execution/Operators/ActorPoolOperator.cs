@@ -72,6 +72,8 @@ internal sealed partial class ActorPoolOperator : OperatorState
         Resources = Pool.Resources.ToString(),
         BlocksSliced = Stats.Sliced,
         BlocksCoalesced = Stats.Coalesced,
+        BackupsLaunched = Stats.BackupsLaunched,
+        BackupsWon = Stats.BackupsWon,
     };
 
     /// <summary>
@@ -146,21 +148,32 @@ internal sealed partial class ActorPoolOperator : OperatorState
             Stats.BackPressure = null;
             MarkStarted(ctx);
             var bundle = coalesce is { } most ? DequeueBundle(most, MaxCoalesced) : [Dequeue()];
-            BeginTask();
-            Pool.Begin(actor, ctx.NowTicks);
-            var task = new RunningTask([.. bundle.Select(b => b.Block)], decision.ReserveBytes, actor, bundle.Max(b => b.Attempt));
-            if (bundle.Count > 1)
-            {
-                Stats.Coalesced += bundle.Count - 1;
-                ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunManyAsync(task.Inputs, ctx.Token)),
-                    t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
-            }
-            else
-            {
-                ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(task.Input, ctx.Token)),
-                    t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? [t.Result] : null, TaskMapOperator.Failure(t)));
-            }
+            if (bundle.Count > 1) Stats.Coalesced += bundle.Count - 1;
+            Launch(ctx, [.. bundle.Select(b => b.Block)], decision.ReserveBytes, actor, bundle.Max(b => b.Attempt));
         }
+    }
+
+    /// <summary>Runs a task (or a backup copy of one) on <paramref name="actor"/>; its end comes back as <see cref="ExecutorEvent.TaskEnded"/>.</summary>
+    private RunningTask Launch(ExecutorContext ctx, IReadOnlyList<Blocks.BlockRef> inputs, long reserved, PoolActor actor, int attempt)
+    {
+        BeginTask();
+        Pool.Begin(actor, ctx.NowTicks);
+        // Its own token only when it may be speculated: the losing copy of a speculated task is cancelled alone.
+        var cancel = ctx.Options.Speculation.Enabled ? CancellationTokenSource.CreateLinkedTokenSource(ctx.Token) : null;
+        var token = cancel?.Token ?? ctx.Token;
+        var task = new RunningTask(inputs, reserved, actor, attempt) { StartedTicks = ctx.NowTicks, Cancel = cancel };
+        _running.Add(task);
+        if (inputs.Count > 1)
+        {
+            ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunManyAsync(task.Inputs, token)),
+                t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));
+        }
+        else
+        {
+            ctx.Watch(ExecutorContext.Safely(() => actor.Handle!.RunAsync(task.Input, token)),
+                t => new ExecutorEvent.TaskEnded(this, task, t.IsCompletedSuccessfully ? [t.Result] : null, TaskMapOperator.Failure(t)));
+        }
+        return task;
     }
 
     /// <summary>
@@ -222,6 +235,10 @@ internal sealed partial class ActorPoolOperator : OperatorState
         Unmet = 0;
         var exhausted = InputExhausted;
         var idle = Pool.IdleToRelease(ctx.Since, ctx.Options.ActorIdleTimeout, exhausted);
+        // The input's end leaves the last tasks running: one idle actor per running task stays (the most recently
+        // used) while a straggler among them may need a backup copy, the moment speculation helps most.
+        if (exhausted && ctx.Options.Speculation.Enabled && Running > 0 && ThresholdTicks(ctx) is not null)
+            idle.RemoveRange(Math.Max(0, idle.Count - Running), Math.Min(idle.Count, Running));
         if (idle.Count > 0)
         {
             foreach (var a in idle) StopActor(ctx, a);
@@ -274,14 +291,17 @@ internal sealed partial class ActorPoolOperator : OperatorState
         if (actor.InFlight == 0) Dispose(ctx, actor);
     }
 
-    public void OnTaskEnded(ExecutorContext ctx, PoolActor actor, int rows, bool succeeded)
+    public void OnTaskEnded(ExecutorContext ctx, RunningTask task, bool succeeded)
     {
-        var busy = Pool.Finished(actor, ctx.NowTicks);
+        var actor = task.Actor!;
+        var now = ctx.NowTicks;
+        var busy = Pool.Finished(actor, now);
         if (busy is { } ticks && succeeded)
         {
             _busyTicks += ticks;
-            _rowsDone += rows;
+            _rowsDone += task.Rows;
         }
+        Ended(ctx, task, succeeded, now);
         if (actor.Stopping && actor.InFlight == 0) Dispose(ctx, actor);
     }
 

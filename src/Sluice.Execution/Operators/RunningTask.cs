@@ -14,6 +14,15 @@ internal sealed record RunningTask(IReadOnlyList<BlockRef> Inputs, long Reserved
     {
     }
 
+    /// <summary>When it was dispatched (the loop's clock): its age tells a straggler.</summary>
+    public long StartedTicks { get; init; }
+
+    /// <summary>Cancels this task alone (linked to the job's token): a speculated task's losing copy is stopped with it.</summary>
+    public CancellationTokenSource? Cancel { get; init; }
+
+    /// <summary>The task and its backup copy, once it has one (<see cref="TaskCopies"/>); null for a task never speculated.</summary>
+    public TaskCopies? Copies { get; set; }
+
     /// <summary>The first input: the task's only one unless it coalesced several.</summary>
     public BlockRef Input => Inputs[0];
 

@@ -154,6 +154,22 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         return _partial.Count > 0 ? _partial.Min : null;
     }
 
+    /// <summary>
+    /// An idle actor for a backup copy of <paramref name="original"/>'s task: not that actor, on another node where
+    /// one is idle (a stuck node must not hold both copies), never on a suspected node; most-recently-used first.
+    /// </summary>
+    public PoolActor? PickBackup(PoolActor original, NodeSuspicion? suspicion)
+    {
+        PoolActor? sameNode = null;
+        foreach (var a in _idle)
+        {
+            if (ReferenceEquals(a, original) || suspicion?.IsSuspected(a.Grant.Node) == true) continue;
+            if (a.Grant.Node != original.Grant.Node) return a;
+            sameNode ??= a;
+        }
+        return sameNode;
+    }
+
     /// <summary>Best first: the latest finish, then (ties, e.g. actors that never ran a task) the oldest actor, as a scan in order would pick.</summary>
     private sealed class MruOrder : IComparer<PoolActor>
     {

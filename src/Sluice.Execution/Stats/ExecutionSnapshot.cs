@@ -44,6 +44,12 @@ public sealed record OperatorSnapshot(
 
     /// <summary>Actor pools: small blocks that joined another block's task (coalesced into its batches).</summary>
     public long BlocksCoalesced { get; init; }
+
+    /// <summary>Actor pools: backup copies launched for straggling tasks (speculative execution).</summary>
+    public long BackupsLaunched { get; init; }
+
+    /// <summary>Actor pools: backup copies that finished first (their original was cancelled and its output discarded).</summary>
+    public long BackupsWon { get; init; }
 }
 
 /// <summary>The whole job at one moment.</summary>
@@ -65,6 +71,9 @@ public sealed record ExecutionSnapshot(
 
     /// <summary>Set while no stage has made progress for <see cref="ExecutionOptions.StallNotice"/>: for how long, and what each stage waits on.</summary>
     public string? Stall { get; init; }
+
+    /// <summary>Nodes suspected now (every task there running past its straggler threshold, none finished): why, per node.</summary>
+    public IReadOnlyList<string> Suspected { get; init; } = [];
 
     /// <summary>Share of each GPU allocated to actors now (0..1).</summary>
     public IReadOnlyList<double> DeviceAllocation { get; init; } = [];

@@ -15,6 +15,8 @@ internal sealed class OperatorStats
     public string? LastScaling;
     public long Sliced;
     public long Coalesced;
+    public long BackupsLaunched;
+    public long BackupsWon;
 
     public void Produced(int rows, long bytes)
     {

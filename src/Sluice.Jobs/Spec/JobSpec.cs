@@ -94,6 +94,9 @@ public sealed record ExecutionSpec : IValidatedOptions
     [JsonPropertyName("no_progress_timeout_s")]
     public double? NoProgressTimeoutSeconds { get; init; }
 
+    /// <summary>Backup copies of straggling tasks and suspicion of stuck nodes; each field left out takes <see cref="SpeculationOptions"/>' default.</summary>
+    public SpeculationSpec? Speculation { get; init; }
+
     public IEnumerable<OptionError> Problems()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -127,6 +130,43 @@ public sealed record ExecutionSpec : IValidatedOptions
             ActorIdleTimeout = ActorIdleTimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : defaults.ActorIdleTimeout,
             Timeout = TimeoutSeconds is { } limit ? TimeSpan.FromSeconds(limit) : defaults.Timeout,
             NoProgressTimeout = NoProgressTimeoutSeconds is { } idle ? TimeSpan.FromSeconds(idle) : defaults.NoProgressTimeout,
+            Speculation = Speculation?.ToOptions(defaults.Speculation) ?? defaults.Speculation,
+        };
+    }
+}
+
+/// <summary>The <c>execution.speculation</c> block: <c>{ enabled, multiplier, min_s, min_samples }</c>.</summary>
+public sealed record SpeculationSpec : IValidatedOptions
+{
+    public bool? Enabled { get; init; }
+
+    /// <summary>A task is a straggler past this many times its pool's median task duration.</summary>
+    public double? Multiplier { get; init; }
+
+    /// <summary>Never a straggler before this many seconds.</summary>
+    [JsonPropertyName("min_s")]
+    public double? MinSeconds { get; init; }
+
+    /// <summary>Finished tasks a pool needs before anything is speculated.</summary>
+    public int? MinSamples { get; init; }
+
+    public IEnumerable<OptionError> Problems()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (Multiplier is { } m && !(m >= 1)) yield return new(nameof(Multiplier), m.ToString(inv), "give 1 or more: how many times the pool's median task duration makes a straggler (e.g. 3)");
+        if (MinSeconds is { } s && !(s >= 0)) yield return new(nameof(MinSeconds), s.ToString(inv), "give 0 or more seconds (e.g. 2)");
+        if (MinSamples is < 1) yield return new(nameof(MinSamples), MinSamples.Value.ToString(inv), "give 1 or more finished tasks");
+    }
+
+    public SpeculationOptions ToOptions(SpeculationOptions defaults)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        return defaults with
+        {
+            Enabled = Enabled ?? defaults.Enabled,
+            Multiplier = Multiplier ?? defaults.Multiplier,
+            Floor = MinSeconds is { } s ? TimeSpan.FromSeconds(s) : defaults.Floor,
+            MinSamples = MinSamples ?? defaults.MinSamples,
         };
     }
 }
