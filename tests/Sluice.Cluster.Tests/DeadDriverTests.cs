@@ -207,7 +207,7 @@ public sealed class DeadDriverTests(ITestOutputHelper output) : IDisposable
             }
             throw new InvalidOperationException($"no {name} series for node {node} in /metrics:{Environment.NewLine}{text}");
         }
-        return new(Value("sluice_node_held_blocks"), Value("sluice_node_held_bytes"), Value("sluice_node_actors"));
+        return new(Value("sluice_node_held_blocks"), Value("sluice_node_held_bytes"), Value("sluice_node_held_actors"));
     }
 
     /// <summary>The process's resident memory (VmRSS of /proc/PID/status), in MiB.</summary>

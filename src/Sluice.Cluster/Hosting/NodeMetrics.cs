@@ -27,7 +27,7 @@ internal static class NodeMetrics
         var meter = new Meter(SluiceMetrics.MeterName);
         meter.CreateObservableUpDownCounter("sluice.node.active_tasks", () => Each(n => (long)n.TasksInFlight), "{task}", "Tasks running on the node's actors now.");
         meter.CreateObservableUpDownCounter("sluice.node.held_blocks", () => Each(n => (long)n.HeldBlocks), "{block}", "Blocks the node keeps until their consumers free them.");
-        meter.CreateObservableUpDownCounter("sluice.node.actors", () => Each(n => (long)n.Jobs.Actors), "{actor}", "Actors on the node that hold a processor (a loaded model), over every driver's jobs.");
+        meter.CreateObservableUpDownCounter("sluice.node.held_actors", () => Each(n => (long)n.Jobs.Actors), "{actor}", "Actors on the node that hold a processor (a loaded model), over every driver's jobs.");
         meter.CreateObservableUpDownCounter("sluice.node.held_bytes", () => Each(n => n.HeldBytes), "By", "Bytes of the blocks the node keeps.");
         meter.CreateObservableCounter("sluice.node.fetched_bytes", () => Each(n => n.BytesFetched), "By", "Bytes of blocks the node fetched from other nodes.");
         meter.CreateObservableCounter("sluice.node.device.busy_time", DeviceBusy, "s", "Time each of the node's (simulated) GPUs was held by a batch.");
