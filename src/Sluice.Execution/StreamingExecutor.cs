@@ -70,6 +70,7 @@ internal sealed partial class StreamingExecutor
         var errors = _options.Validate().ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var plan = Plan();
+        PrepareDeadLetters();
         var explained = plan.Explain(Resources, BudgetBytes);
         Log.Plan(_logger, explained);
         return plan;
@@ -88,6 +89,7 @@ internal sealed partial class StreamingExecutor
         {
             await PrepareAsync(plan, stop.Token).ConfigureAwait(false);
             await LoopAsync(stop.Token).ConfigureAwait(false);
+            CheckErroredFractions();
             if (_sink is not null) await _sink.CompleteAsync(stop.Token).ConfigureAwait(false);
             Publish();
             Output?.Complete();
