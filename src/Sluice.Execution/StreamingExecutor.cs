@@ -70,7 +70,6 @@ internal sealed partial class StreamingExecutor
         var errors = _options.Validate().ToList();
         if (errors.Count > 0) throw new SluiceException(string.Join(Environment.NewLine, errors));
         var plan = Plan();
-        PrepareDeadLetters();
         var explained = plan.Explain(Resources, BudgetBytes);
         Log.Plan(_logger, explained);
         return plan;
@@ -176,6 +175,7 @@ internal sealed partial class StreamingExecutor
     {
         var source = (SourceSpec)plan.Operators[0];
         // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
+        PrepareDeadLetters();
         await PreflightAsync(plan).ConfigureAwait(false);
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
         if (_sink is not null)
