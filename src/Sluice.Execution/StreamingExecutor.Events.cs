@@ -93,6 +93,7 @@ internal sealed partial class StreamingExecutor
             FreeBlock(block);
             return;
         }
+        if (op.Downstream is null or SinkOperator) CountDeadLetters(block);
         if (op.Downstream is { } next)
         {
             foreach (var b in ApplyPendingCut(next, block))

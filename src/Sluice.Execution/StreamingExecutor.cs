@@ -88,6 +88,7 @@ internal sealed partial class StreamingExecutor
         {
             await PrepareAsync(plan, stop.Token).ConfigureAwait(false);
             await LoopAsync(stop.Token).ConfigureAwait(false);
+            CheckErroredFractions();
             if (_sink is not null) await _sink.CompleteAsync(stop.Token).ConfigureAwait(false);
             Publish();
             Output?.Complete();
@@ -174,6 +175,7 @@ internal sealed partial class StreamingExecutor
     {
         var source = (SourceSpec)plan.Operators[0];
         // Check the stages, then plan the reads: a job that cannot run must fail before the output is touched.
+        PrepareDeadLetters();
         await PreflightAsync(plan).ConfigureAwait(false);
         var readTasks = await source.Source.PlanAsync(ct).ConfigureAwait(false);
         if (_sink is not null)

@@ -67,6 +67,17 @@ public class StatsViewTests
     }
 
     [Fact]
+    public void ErroredRows_StageThatDroppedRows_ShownInTheTableTheCompactViewAndThePlainLines()
+    {
+        var s = Job() with { Operators = [.. Job().Operators.Select(o => o.Name == "embed" ? o with { ErroredRows = 19 } : o)] };
+        Assert.Contains("19 rows errored", Render(StatsView.Final(s, null, 200), 200), StringComparison.Ordinal);
+        Assert.Contains("  embed: 19 rows errored", CompactView.Lines(s, null, 80));
+        Assert.Contains(StatsView.Lines(s), l => l.Contains("embed: 987,654 rows, 19 rows errored", StringComparison.Ordinal));
+        // Stages that dropped nothing say nothing about it.
+        Assert.DoesNotContain("errored", Render(StatsView.Final(Job(), null, 200), 200), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Progress_RowsAgainstTheSourceEstimate_FractionAndTimeLeft()
     {
         var s = Job() with { Elapsed = TimeSpan.FromSeconds(100) };

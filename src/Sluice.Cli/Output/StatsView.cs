@@ -41,7 +41,7 @@ internal static class StatsView
             table.AddRow(
                 Markup.Escape(op.Name),
                 op.Kind,
-                Format.Count(op.RowsOut),
+                Format.Count(op.RowsOut) + (op.ErroredRows > 0 ? $"\n[red]{Errored(op)}[/]" : ""),
                 Format.Rate(op.RowsPerSecond),
                 $"{op.TasksRunning} running, {Format.Count(op.TasksDone)} done{(op.TaskRetries > 0 ? $", {op.TaskRetries} retried" : "")}",
                 $"{op.QueuedBlocks} ({Format.Bytes(op.QueuedBytes)})",
@@ -86,9 +86,13 @@ internal static class StatsView
             var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";
             var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle (target {op.Target}) pool {op.LastScaling}" : "";
             var unmet = Unmet(s, op) is { } more ? $" wants {more} more actor(s) that fit no node" : "";
-            yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{unmet}{bp}{(op.Done ? " done" : "")}";
+            var errored = op.ErroredRows > 0 ? $", {Errored(op)}" : "";
+            yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows{errored} ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{unmet}{bp}{(op.Done ? " done" : "")}";
         }
     }
+
+    /// <summary>"12 rows errored": rows the stage failed on and dropped (on_error skip or dead_letter; dead letters are in the output's _errors/).</summary>
+    internal static string Errored(OperatorSnapshot op) => $"{Format.Count(op.ErroredRows)} rows errored";
 
     /// <summary>Actors the stage wants that no node can take now (what an autoscaler adds workers for); null when none.</summary>
     private static int? Unmet(ExecutionSnapshot s, OperatorSnapshot op) => s.Unmet.FirstOrDefault(u => u.Stage == op.Name)?.Actors;

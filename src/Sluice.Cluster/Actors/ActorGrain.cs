@@ -110,10 +110,10 @@ internal sealed class ActorGrain(ClusterNode node, IGrainFactory grains) : Grain
             // The driver's cancellation reaches the model run: a cancelled job does not keep this node's device busy.
             if (blocks.Length == 1)
             {
-                var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, blocks[0], init.BatchSize, cancellationToken);
+                var output = await BatchRunner.ApplyAsync(init.Operator, processor.ProcessAsync, blocks[0], init.BatchSize, init.OnError, cancellationToken);
                 return new ActorResult(ActorOutcome.Ok, BlockRefDto.Of(node.Keep(output, init.Job)), null);
             }
-            var outputs = await BatchRunner.ApplyManyAsync(init.Operator, processor.ProcessAsync, blocks, init.BatchSize, cancellationToken);
+            var outputs = await BatchRunner.ApplyManyAsync(init.Operator, processor.ProcessAsync, blocks, init.BatchSize, init.OnError, cancellationToken);
             return new ActorResult(ActorOutcome.Ok, null, null, [.. outputs.Select(o => BlockRefDto.Of(node.Keep(o, init.Job)))]);
         }
         catch (BadInputException e)

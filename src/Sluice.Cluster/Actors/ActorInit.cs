@@ -16,14 +16,15 @@ internal sealed record ActorInit(
     [property: Id(2)] string ProcessorType, [property: Id(3)] string? OptionsType, [property: Id(4)] string? OptionsJson,
     [property: Id(5)] double Cpus, [property: Id(6)] double Gpus, [property: Id(7)] long MemoryBytes,
     [property: Id(8)] int[] GpuIds, [property: Id(9)] int? BatchSize, [property: Id(10)] string Job,
-    [property: Id(11)] JobFileEntry[]? Files = null, [property: Id(12)] string? FileSource = null, [property: Id(13)] string? Driver = null)
+    [property: Id(11)] JobFileEntry[]? Files = null, [property: Id(12)] string? FileSource = null, [property: Id(13)] string? Driver = null,
+    [property: Id(14)] OnError OnError = OnError.Fail)
 {
     /// <param name="job">The driver's run id: the actor reads only this job's blocks, and its outputs belong to it.</param>
     public static ActorInit Of(ActorSpec spec, ProcessorDescriptor descriptor, string job)
     {
         var c = spec.Context;
         return new(spec.Operator, spec.Index, descriptor.TypeName, descriptor.OptionsTypeName, descriptor.OptionsJson,
-            c.Resources.Cpus, c.Resources.Gpus, c.Resources.MemoryBytes, [.. c.GpuIds], spec.BatchSize, job);
+            c.Resources.Cpus, c.Resources.Gpus, c.Resources.MemoryBytes, [.. c.GpuIds], spec.BatchSize, job, OnError: spec.OnError);
     }
 
     public ProcessorDescriptor Descriptor => new(ProcessorType, OptionsType, OptionsJson);

@@ -29,4 +29,7 @@ public sealed record Block(RecordBatch Batch, BlockLineage Lineage)
     /// (<see cref="OverheadBytes"/>, <see cref="ColumnOverheadBytes"/>). What the memory budget charges.
     /// </summary>
     public long HeldBytes => Bytes + OverheadBytes + ColumnOverheadBytes * Batch.ColumnCount;
+
+    /// <summary>Rows of this block's input that a stage failed on (this stage's and every earlier one's): they commit with the block.</summary>
+    public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
 }

@@ -16,11 +16,21 @@ public sealed record BlockRef(Guid Id, string Node, int Rows, long Bytes, BlockL
     /// </summary>
     public bool IsView => Lineage.Slice is not null;
 
+    /// <summary>
+    /// The block's dead letters (<see cref="Block.DeadLetters"/>): the ref carries them, so they travel with it between nodes
+    /// (a block's bytes fetched from another node come without them) and <see cref="View"/> hands them to the consumer.
+    /// </summary>
+    public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
+
     /// <summary>What a consumer of this ref sees of <paramref name="stored"/>, the block the store holds under <see cref="Id"/>.</summary>
     public Block View(Block stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
-        if (!IsView || (Offset == 0 && Rows == stored.Rows)) return stored.Lineage == Lineage ? stored : stored with { Lineage = Lineage };
-        return new Block(stored.Batch.Slice(Offset, Rows), Lineage);
+        if (!IsView || (Offset == 0 && Rows == stored.Rows))
+        {
+            if (stored.Lineage == Lineage && ReferenceEquals(stored.DeadLetters, DeadLetters)) return stored;
+            return stored with { Lineage = Lineage, DeadLetters = DeadLetters };
+        }
+        return new Block(stored.Batch.Slice(Offset, Rows), Lineage) { DeadLetters = DeadLetters };
     }
 }

@@ -35,6 +35,12 @@ public abstract class Datasink
     /// <summary>The write format (<c>parquet</c>, <c>jsonl</c>), as an output's fingerprint records it.</summary>
     public virtual string Format => Name;
 
+    /// <summary>
+    /// Whether the sink writes a block's kept dead letters (<see cref="Block.DeadLetters"/>) with its rows, in the same commit.
+    /// A job with an <c>on_error: dead_letter</c> stage is refused before it starts when its sink does not.
+    /// </summary>
+    public virtual bool HoldsDeadLetters => false;
+
     /// <summary>The key a manifest records for a block: stable across runs of the same input.</summary>
     public static string BlockKey(string taskId, int seq) => $"{taskId}#{seq}";
 

@@ -27,6 +27,18 @@ public sealed record MapBatchesOptions : IValidatedOptions
     /// <summary>Task-pool ops: tasks in flight at once; null = the node's cores.</summary>
     public int? Concurrency { get; init; }
 
+    /// <summary>What the stage does with rows it throws on: fail the job (default), skip them, or write them to <c>_errors/</c>.</summary>
+    public OnError OnError { get; init; } = OnError.Fail;
+
+    /// <summary>With skip or dead_letter: the job fails once more rows than this errored in the stage; null = no limit.</summary>
+    public long? MaxErroredRows { get; init; }
+
+    /// <summary>
+    /// With skip or dead_letter: the job fails when the stage's errored rows exceed this share (0..1) of the rows read,
+    /// checked when the input is done (a share of a partial count would fail a job on its first bad batch); null = no limit.
+    /// </summary>
+    public double? MaxErroredFraction { get; init; }
+
     public IEnumerable<OptionError> Problems()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -37,6 +49,10 @@ public sealed record MapBatchesOptions : IValidatedOptions
         if (Pool.Initial is { } i && (i < Pool.Min || i > Pool.Max)) yield return new("Pool.Initial", i.ToString(inv), $"give a value in min..max ({Pool})");
         if (MaxConcurrency < 1) yield return new(nameof(MaxConcurrency), MaxConcurrency.ToString(inv), "give 1 or more");
         if (Concurrency is < 1) yield return new(nameof(Concurrency), Concurrency.Value.ToString(inv), "give 1 or more");
+        if (MaxErroredRows is < 0) yield return new(nameof(MaxErroredRows), MaxErroredRows.Value.ToString(inv), "give 0 or more rows");
+        if (MaxErroredFraction is { } f && (double.IsNaN(f) || f < 0 || f > 1)) yield return new(nameof(MaxErroredFraction), f.ToString(inv), "give a share from 0 to 1 (e.g. 0.01)");
+        if (OnError == OnError.Fail && (MaxErroredRows is not null || MaxErroredFraction is not null))
+            yield return new(nameof(OnError), "fail", "max_errored_rows and max_errored_fraction apply only with on_error: skip or dead_letter; give one of those or drop the limits");
         if (Resources is { } r && (r.Cpus < 0 || r.Gpus < 0 || r.MemoryBytes < 0)) yield return new(nameof(Resources), r.ToString(), "negative values are not accepted");
     }
 }

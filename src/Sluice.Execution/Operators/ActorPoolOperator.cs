@@ -312,7 +312,7 @@ internal sealed partial class ActorPoolOperator : OperatorState
         var actor = Pool.Add(grant, ctx.NowTicks);
         Stats.ActorsStarted++;
         var context = new ProcessorContext(Name, actor.Index, Pool.Resources, grant.GpuIds, ctx.Simulated);
-        var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize, _spec.Descriptor, grant.Node);
+        var spec = new ActorSpec(Name, actor.Index, _spec.Create, context, _spec.Options.BatchSize, _spec.Descriptor, grant.Node) { OnError = _spec.Options.OnError };
         _started.Add(actor);
         actor.Start = ExecutorContext.Safely(() => ctx.Runtime.StartActorAsync(spec, ctx.Token));
         ctx.Watch(actor.Start, t => new ExecutorEvent.ActorStarted(this, actor, t.IsCompletedSuccessfully ? t.Result : null, TaskMapOperator.Failure(t)));

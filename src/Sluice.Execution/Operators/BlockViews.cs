@@ -31,7 +31,8 @@ internal sealed class BlockViews
             var bytes = i == count - 1 ? bytesLeft : whole.Bytes * rows / whole.Rows;
             bytesLeft -= bytes;
             var lineage = whole.Lineage with { FirstRow = whole.Lineage.FirstRow + offset, Slice = new BlockSlice(stage, i, count) };
-            slices[i] = new BlockRef(whole.Id, whole.Node, rows, bytes, lineage, offset);
+            // The block's dead letters go with its first slice only: each is committed once, with that slice.
+            slices[i] = new BlockRef(whole.Id, whole.Node, rows, bytes, lineage, offset) { DeadLetters = i == 0 ? whole.DeadLetters : [] };
         }
         _live[whole.Id] = count;
         return slices;

@@ -29,6 +29,15 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     /// <summary>A task of it runs again (failed, its actor or its input lost).</summary>
     public void RecordRetry() => Stats.TaskRetries++;
 
+    /// <summary>A row one of this operator's stages failed on was dropped (on_error skip or dead_letter).</summary>
+    public void RecordErrored() => Stats.ErroredRows++;
+
+    /// <summary>Rows this operator's stages dropped as errored.</summary>
+    public long ErroredInside => Stats.ErroredRows;
+
+    /// <summary>Rows this operator emitted.</summary>
+    public long RowsOut => Stats.RowsOut;
+
     /// <summary>The operator is done: its elapsed time stops here (the first call counts).</summary>
     public void MarkDone(long nowTicks) => Stats.DoneTicks ??= nowTicks;
 
@@ -173,7 +182,7 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
         var (ready, starting, idle) = Actors;
         return Describe(ctx, new OperatorSnapshot(Name, Kind, Stats.RowsOut, Stats.BlocksOut, Stats.BytesOut, Running, Stats.TasksDone, Stats.TaskRetries,
             QueuedBlocks, QueuedBytes, ctx.Budget.UsedBy(Index), ready, starting, idle, Stats.ActorsStarted, Stats.BackPressure, Stats.LastScaling,
-            rate, elapsed, IsDone));
+            rate, elapsed, IsDone) { ErroredRows = Stats.ErroredRows });
     }
 
     /// <summary>Adds what only some operators know.</summary>

@@ -23,7 +23,7 @@ internal static class Planner
                     ops.Add(new SourceSpec(read.Source, read.Options, null, [], read.Options.Parallelism ?? cores));
                     break;
                 case MapBatchesOperator { Transform: BatchTransform.Function f } map:
-                    var work = FunctionWork(map.Name, f, map.Options.BatchSize);
+                    var work = FunctionWork(map.Name, f, map.Options.BatchSize, map.Options.OnError);
                     var last = ops.Count > 0 ? ops[^1] : null;
                     if (last is SourceSpec s && map.Options.Resources is null or { IsEmpty: true })
                         ops[^1] = new SourceSpec(s.Source, s.Options, Chain(s.Fused, work), [.. s.FusedNames, map.Name], s.Parallelism);
@@ -69,8 +69,8 @@ internal static class Planner
         }
     }
 
-    private static BlockWork FunctionWork(string name, BatchTransform.Function f, int? batchSize) =>
-        (block, ct) => BatchRunner.ApplyAsync(name, (batch, _) => ValueTask.FromResult(f.Apply(batch)), block, batchSize, ct);
+    private static BlockWork FunctionWork(string name, BatchTransform.Function f, int? batchSize, OnError onError) =>
+        (block, ct) => BatchRunner.ApplyAsync(name, (batch, _) => ValueTask.FromResult(f.Apply(batch)), block, batchSize, onError, ct);
 
     private static BlockWork? Chain(BlockWork? first, BlockWork second)
     {

@@ -1,5 +1,7 @@
 using Apache.Arrow;
 using Sluice.Blocks;
+using Sluice.Contracts;
+using Sluice.Execution.DeadLetters;
 
 namespace Sluice.Execution.Runtime;
 
@@ -7,13 +9,24 @@ namespace Sluice.Execution.Runtime;
 /// and turning failures into errors that say which stage and which rows.</summary>
 public static class BatchRunner
 {
+    public static ValueTask<Block> ApplyAsync(
+        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, Block input, int? batchSize, CancellationToken cancellationToken) =>
+        ApplyAsync(stage, apply, input, batchSize, OnError.Fail, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ApplyAsync(string, Func{RecordBatch, CancellationToken, ValueTask{RecordBatch}}, Block, int?, CancellationToken)"/>;
+    /// with <paramref name="onError"/> skip or dead_letter, a batch that throws is bisected (<see cref="Bisection"/>): its
+    /// failing rows become dead letters on the output block (after the input's own), the rest of its rows' outputs stay in order.
+    /// </summary>
     public static async ValueTask<Block> ApplyAsync(
-        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, Block input, int? batchSize, CancellationToken cancellationToken)
+        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, Block input, int? batchSize, OnError onError, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(input);
         // Empty blocks still flow (they carry lineage for exactly-once commits) but never reach user code.
         if (input.Rows == 0) return input;
         var size = batchSize ?? input.Rows;
         var outputs = new List<RecordBatch>();
+        Bisection? bisection = null;
         var offset = 0;
         foreach (var slice in ArrowBatches.Split(input.Batch, size))
         {
@@ -25,6 +38,13 @@ public static class BatchRunner
             {
                 throw;
             }
+            catch (Exception e) when (onError != OnError.Fail)
+            {
+                bisection ??= new Bisection(stage, apply, input, onError, TimeProvider.System);
+                bisection.Outputs.Clear();
+                await bisection.RunAsync(slice, offset, e, cancellationToken).ConfigureAwait(false);
+                outputs.AddRange(bisection.Outputs);
+            }
             catch (Exception e)
             {
                 var where = input.Lineage with { FirstRow = input.Lineage.FirstRow + offset };
@@ -34,7 +54,10 @@ public static class BatchRunner
             }
             offset += slice.Length;
         }
-        return new Block(ConcatOutputs(stage, outputs), input.Lineage);
+        if (bisection is null) return new Block(ConcatOutputs(stage, outputs), input.Lineage) { DeadLetters = input.DeadLetters };
+        // Every row failed: an empty block still carries the lineage (its key commits) and the dead letters.
+        var batch = outputs.Count > 0 ? ConcatOutputs(stage, outputs) : input.Batch.Slice(0, 0);
+        return new Block(batch, input.Lineage) { DeadLetters = [.. input.DeadLetters, .. bisection.Letters] };
     }
 
     /// <summary>
@@ -43,13 +66,23 @@ public static class BatchRunner
     /// keep rows: when a batch's output has another row count than its input, or the blocks' columns differ, each block
     /// is run on its own instead (the coalesced work is discarded; batch functions are deterministic, so this is safe).
     /// </summary>
+    public static ValueTask<IReadOnlyList<Block>> ApplyManyAsync(
+        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, IReadOnlyList<Block> inputs, int? batchSize, CancellationToken cancellationToken) =>
+        ApplyManyAsync(stage, apply, inputs, batchSize, OnError.Fail, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ApplyManyAsync(string, Func{RecordBatch, CancellationToken, ValueTask{RecordBatch}}, IReadOnlyList{Block}, int?, CancellationToken)"/>;
+    /// with <paramref name="onError"/> skip or dead_letter, a coalesced batch that throws sends every block to run on its own,
+    /// where failing batches are bisected and each dead letter is located by its own block's lineage.
+    /// </summary>
     public static async ValueTask<IReadOnlyList<Block>> ApplyManyAsync(
-        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, IReadOnlyList<Block> inputs, int? batchSize, CancellationToken cancellationToken)
+        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, IReadOnlyList<Block> inputs, int? batchSize, OnError onError,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var rows = inputs.Where(b => b.Rows > 0).ToList();
         if (rows.Count <= 1 || batchSize is null || !SameColumns(rows))
-            return await EachAsync(stage, apply, inputs, batchSize, cancellationToken).ConfigureAwait(false);
+            return await EachAsync(stage, apply, inputs, batchSize, onError, cancellationToken).ConfigureAwait(false);
         RecordBatch joined;
         try
         {
@@ -58,7 +91,7 @@ public static class BatchRunner
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
         {
             // Columns of the same names and kinds that still do not join (e.g. lists of different widths).
-            return await EachAsync(stage, apply, inputs, batchSize, cancellationToken).ConfigureAwait(false);
+            return await EachAsync(stage, apply, inputs, batchSize, onError, cancellationToken).ConfigureAwait(false);
         }
         var outputs = new List<RecordBatch>();
         var offset = 0;
@@ -73,6 +106,11 @@ public static class BatchRunner
             {
                 throw;
             }
+            catch (Exception) when (onError != OnError.Fail)
+            {
+                // Bisect block by block, so each failing row is located by its own block's lineage.
+                return await EachAsync(stage, apply, inputs, batchSize, onError, cancellationToken).ConfigureAwait(false);
+            }
             catch (Exception e)
             {
                 var message = $"stage '{stage}' failed on {DescribeRange(rows, offset, slice.Length)}: {e.Message}";
@@ -80,7 +118,7 @@ public static class BatchRunner
                 throw new SluiceException(message, e);
             }
             // Rows dropped or added: they cannot be told apart by block any more.
-            if (output.Length != slice.Length) return await EachAsync(stage, apply, inputs, batchSize, cancellationToken).ConfigureAwait(false);
+            if (output.Length != slice.Length) return await EachAsync(stage, apply, inputs, batchSize, onError, cancellationToken).ConfigureAwait(false);
             outputs.Add(output);
             offset += slice.Length;
         }
@@ -94,17 +132,18 @@ public static class BatchRunner
                 result.Add(input);
                 continue;
             }
-            result.Add(new Block(all.Slice(at, input.Rows), input.Lineage));
+            result.Add(new Block(all.Slice(at, input.Rows), input.Lineage) { DeadLetters = input.DeadLetters });
             at += input.Rows;
         }
         return result;
     }
 
     private static async ValueTask<IReadOnlyList<Block>> EachAsync(
-        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, IReadOnlyList<Block> inputs, int? batchSize, CancellationToken cancellationToken)
+        string stage, Func<RecordBatch, CancellationToken, ValueTask<RecordBatch>> apply, IReadOnlyList<Block> inputs, int? batchSize, OnError onError,
+        CancellationToken cancellationToken)
     {
         var result = new Block[inputs.Count];
-        for (var i = 0; i < inputs.Count; i++) result[i] = await ApplyAsync(stage, apply, inputs[i], batchSize, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < inputs.Count; i++) result[i] = await ApplyAsync(stage, apply, inputs[i], batchSize, onError, cancellationToken).ConfigureAwait(false);
         return result;
     }
 

@@ -23,7 +23,11 @@ public interface IReadCallbacks
 /// <param name="Descriptor">How another node builds the processor; null for processors made by a lambda (local only).</param>
 /// <param name="Node">The node whose resources the actor was granted.</param>
 public sealed record ActorSpec(string Operator, int Index, Func<IBatchProcessor> Create, ProcessorContext Context, int? BatchSize,
-    ProcessorDescriptor? Descriptor = null, string? Node = null);
+    ProcessorDescriptor? Descriptor = null, string? Node = null)
+{
+    /// <summary>What the actor does with rows its processor throws on (<see cref="MapBatchesOptions.OnError"/>).</summary>
+    public OnError OnError { get; init; }
+}
 
 /// <summary>
 /// Where tasks and actors live and where blocks are stored. The executor sees only refs; a runtime
@@ -78,7 +82,7 @@ public interface IActorHandle : IAsyncDisposable
     Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Runs one task on several small blocks coalesced into full batches (<see cref="BatchRunner.ApplyManyAsync"/>):
+    /// Runs one task on several small blocks coalesced into full batches (<see cref="BatchRunner"/>.ApplyManyAsync):
     /// one output per input, in order, each with its input's lineage. The default runs them one by one.
     /// </summary>
     async Task<IReadOnlyList<BlockRef>> RunManyAsync(IReadOnlyList<BlockRef> inputs, CancellationToken cancellationToken)

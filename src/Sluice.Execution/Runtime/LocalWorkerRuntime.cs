@@ -118,14 +118,14 @@ public sealed class LocalWorkerRuntime : IWorkerRuntime
         public Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken) =>
             Task.Run(async () =>
             {
-                var output = await BatchRunner.ApplyAsync(spec.Operator, processor.ProcessAsync, store.Get(input), spec.BatchSize, cancellationToken).ConfigureAwait(false);
+                var output = await BatchRunner.ApplyAsync(spec.Operator, processor.ProcessAsync, store.Get(input), spec.BatchSize, spec.OnError, cancellationToken).ConfigureAwait(false);
                 return store.Put(output);
             }, cancellationToken);
 
         public Task<IReadOnlyList<BlockRef>> RunManyAsync(IReadOnlyList<BlockRef> inputs, CancellationToken cancellationToken) =>
             Task.Run(async () =>
             {
-                var outputs = await BatchRunner.ApplyManyAsync(spec.Operator, processor.ProcessAsync, [.. inputs.Select(store.Get)], spec.BatchSize, cancellationToken).ConfigureAwait(false);
+                var outputs = await BatchRunner.ApplyManyAsync(spec.Operator, processor.ProcessAsync, [.. inputs.Select(store.Get)], spec.BatchSize, spec.OnError, cancellationToken).ConfigureAwait(false);
                 return (IReadOnlyList<BlockRef>)[.. outputs.Select(store.Put)];
             }, cancellationToken);
 

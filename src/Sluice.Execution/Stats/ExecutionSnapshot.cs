@@ -42,6 +42,9 @@ public sealed record OperatorSnapshot(
     /// <summary>Actor pools: blocks cut into slices to spread them over spare actors.</summary>
     public long BlocksSliced { get; init; }
 
+    /// <summary>Rows the operator's stages failed on and dropped (on_error skip or dead_letter), counted as their blocks leave the last stage.</summary>
+    public long ErroredRows { get; init; }
+
     /// <summary>Actor pools: small blocks that joined another block's task (coalesced into its batches).</summary>
     public long BlocksCoalesced { get; init; }
 

@@ -18,6 +18,9 @@ internal sealed class OperatorStats
     public long BackupsLaunched;
     public long BackupsWon;
 
+    /// <summary>Rows this operator's stages failed on and dropped (on_error skip or dead_letter).</summary>
+    public long ErroredRows;
+
     public void Produced(int rows, long bytes)
     {
         RowsOut += rows;

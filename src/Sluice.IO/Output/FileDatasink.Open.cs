@@ -71,6 +71,7 @@ internal abstract partial class FileDatasink
                 break;
             case WriteMode.Overwrite:
                 foreach (var part in PartFiles()) File.Delete(part);
+                DeadLetterFile.DeleteAll(directory);
                 File.Delete(ManifestPath);
                 File.Delete(Path.Combine(directory, SuccessFile));
                 DeleteTmp();
@@ -83,6 +84,7 @@ internal abstract partial class FileDatasink
                 DeleteTmp();
                 VerifyParts();
                 DeleteUncommittedParts();
+                DeadLetterFile.DeleteUncommitted(directory, _manifest.ErrorFiles);
                 break;
         }
         // A manifest without a fingerprint (written before fingerprints, or by a caller that gave

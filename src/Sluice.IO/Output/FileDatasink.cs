@@ -18,7 +18,8 @@ namespace Sluice.IO.Output;
 /// the task's stable id keeps two read tasks from ever sharing a name. A stopped or failed job
 /// (<see cref="AbortAsync"/>) commits the open part when every block in it was written whole: those rows
 /// are done work, the manifest says so, and a resume drops them after reading, exactly as it drops any
-/// committed block. The output directory is locked (<see cref="OutputLock"/>) from open until complete or abort.
+/// committed block. Dead letters of a part's blocks (<see cref="DeadLetterFile"/>) go to <c>_errors/</c> under the part's
+/// name, renamed into place before the manifest line that commits the part, which names that file too. The output directory is locked (<see cref="OutputLock"/>) from open until complete or abort.
 /// </summary>
 internal abstract partial class FileDatasink(string directory, FileSinkOptions options) : Datasink, IDisposable
 {
@@ -48,6 +49,8 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     protected abstract string Extension { get; }
 
     public override string Format => Extension;
+
+    public override bool HoldsDeadLetters => true;
 
     /// <summary>Opens a writer of one part file into <paramref name="output"/> (which the caller flushes and closes), for batches like <paramref name="first"/>.</summary>
     /// <param name="packing">File bytes per Arrow byte seen so far, to estimate what the writer still buffers.</param>
@@ -265,7 +268,9 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
                 File.Move(part.TmpPath!, Path.Combine(directory, part.Name!), overwrite: true);
                 if (part.ArrowBytes > 0) lock (_appendLock) _packing = (double)w.Bytes / part.ArrowBytes;
             }
-            lock (_lock) _manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks);
+            // The dead letters' file is in place before the manifest line that commits it with the part's blocks.
+            var errors = part.DeadLetters.Count > 0 ? DeadLetterFile.Write(directory, Path.Combine(directory, TmpDir), part) : null;
+            lock (_lock) _manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks, errors);
             return part.Lineages;
         }
         catch (Exception e)

@@ -17,6 +17,9 @@ internal sealed class OpenPart : IDisposable
 
     public List<FileBlock> Blocks { get; } = [];
 
+    /// <summary>The blocks' dead letters to write (<c>on_error: dead_letter</c>), in block order: they commit with the part.</summary>
+    public List<DeadLetter> DeadLetters { get; } = [];
+
     public long Rows { get; private set; }
 
     /// <summary>Arrow bytes of the blocks written into the file (for learning how the format packs them).</summary>
@@ -47,6 +50,7 @@ internal sealed class OpenPart : IDisposable
         }
         Blocks.Add(new FileBlock(key, block.Rows));
         Lineages.Add(block.Lineage);
+        DeadLetters.AddRange(block.DeadLetters.Where(d => d.Kept));
     }
 
     /// <summary>Completes the file and makes it durable; returns its size and SHA-256. Null when the part has no file.</summary>

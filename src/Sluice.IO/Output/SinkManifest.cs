@@ -78,13 +78,19 @@ internal sealed class SinkManifest(string path)
         Fingerprint = fingerprint;
     }
 
-    /// <summary>Records a committed part file (null: blocks without rows, no file) and every block it holds, with one fsync.</summary>
-    public void AppendFile(string? part, long? bytes, string? sha256, IReadOnlyList<FileBlock> blocks)
+    /// <summary>
+    /// Records a committed part file (null: blocks without rows, no file), its dead letters' file in <c>_errors/</c> (null: none)
+    /// and every block it holds, with one fsync: the blocks' rows and dead letters commit together.
+    /// </summary>
+    public void AppendFile(string? part, long? bytes, string? sha256, IReadOnlyList<FileBlock> blocks, string? errors = null)
     {
-        var record = new FileRecord("file", part, blocks.Sum(b => (long)b.Rows), bytes, sha256, [.. blocks]);
+        var record = new FileRecord("file", part, blocks.Sum(b => (long)b.Rows), bytes, sha256, [.. blocks]) { Errors = errors };
         Append(JsonSerializer.SerializeToUtf8Bytes(record, ManifestJson.Default.FileRecord));
-        Add(new PartRecord(part, bytes, sha256, [.. blocks.Select(b => b.Key)]));
+        Add(new PartRecord(part, bytes, sha256, [.. blocks.Select(b => b.Key)]) { Errors = errors });
     }
+
+    /// <summary>The dead-letter files (in <c>_errors/</c>) of the records that still hold a committed block.</summary>
+    public IEnumerable<string> ErrorFiles => _parts.Where(p => p.Errors is not null && p.Keys.Any(k => ReferenceEquals(_owner.GetValueOrDefault(k), p))).Select(p => p.Errors!);
 
     public void AppendTask(string taskId, int blocks)
     {
@@ -136,7 +142,7 @@ internal sealed class SinkManifest(string path)
             {
                 case "file":
                     Add(new PartRecord(String(root, "part"), Long(root, "bytes"), String(root, "sha256"),
-                        [.. root.GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("key").GetString()!)]));
+                        [.. root.GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("key").GetString()!)]) { Errors = String(root, "errors") });
                     return true;
                 case "block":
                     // One block per part file, as outputs were written before part files held several.
@@ -178,12 +184,20 @@ internal sealed class SinkManifest(string path)
 /// <param name="Bytes">The file's size; null in manifests written before sizes were recorded.</param>
 /// <param name="Sha256">The file's SHA-256 (hex); null in manifests written before checksums were recorded.</param>
 /// <param name="Keys">The block keys the file holds.</param>
-internal sealed record PartRecord(string? Part, long? Bytes, string? Sha256, IReadOnlyList<string> Keys);
+internal sealed record PartRecord(string? Part, long? Bytes, string? Sha256, IReadOnlyList<string> Keys)
+{
+    /// <summary>The file in <c>_errors/</c> holding the dead letters of these blocks; null when they have none.</summary>
+    public string? Errors { get; init; }
+}
 
 /// <summary>One block of a part file, as its manifest line lists it.</summary>
 internal sealed record FileBlock(string Key, int Rows);
 
-internal sealed record FileRecord(string Kind, string? Part, long Rows, long? Bytes, string? Sha256, List<FileBlock> Blocks);
+internal sealed record FileRecord(string Kind, string? Part, long Rows, long? Bytes, string? Sha256, List<FileBlock> Blocks)
+{
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Errors { get; init; }
+}
 
 internal sealed record TaskRecord(string Kind, string Task, int Blocks);
 
