@@ -78,6 +78,24 @@ public class StatsViewTests
     }
 
     [Fact]
+    public void Backups_AndSuspectedNodes_ShownInTheTableTheCompactViewAndThePlainLines()
+    {
+        var s = Job() with
+        {
+            Operators = [.. Job().Operators.Select(o => o.Name == "embed" ? o with { BackupsLaunched = 3, BackupsWon = 2 } : o)],
+            Suspected = ["node w2 suspected: no task finished for 9 s"],
+        };
+        var table = Render(StatsView.Final(s, null, 200), 200);
+        Assert.Contains("3 backups (2 won)", table, StringComparison.Ordinal);
+        Assert.Contains("node w2 suspected", table, StringComparison.Ordinal);
+        var compact = CompactView.Lines(s, null, 80);
+        Assert.Contains("  embed: 3 backups (2 won)", compact);
+        Assert.Contains("node w2 suspected: no task finished for 9 s", compact);
+        Assert.Contains(StatsView.Lines(s), l => l.Contains("embed: 987,654 rows, 3 backups (2 won)", StringComparison.Ordinal));
+        Assert.DoesNotContain("backup", Render(StatsView.Final(Job(), null, 200), 200), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Progress_RowsAgainstTheSourceEstimate_FractionAndTimeLeft()
     {
         var s = Job() with { Elapsed = TimeSpan.FromSeconds(100) };

@@ -27,12 +27,14 @@ internal static class CompactView
             if (op.BackPressure is { } bp && !op.Done) lines.Add(Fit($"  {op.Name}: back-pressure: {bp}", width));
             if (op.LastScaling is { } scaling) lines.Add(Fit($"  {op.Name}: pool {scaling}", width));
             if (op.ErroredRows > 0) lines.Add(Fit($"  {op.Name}: {StatsView.Errored(op)}", width));
+            if (op.BackupsLaunched > 0) lines.Add(Fit($"  {op.Name}: {StatsView.Backups(op)}", width));
             if (s.Unmet.FirstOrDefault(u => u.Stage == op.Name) is { } unmet) lines.Add(Fit($"  {op.Name}: wants {unmet.Actors} more actor(s) that fit no node", width));
         }
         var memory = $"memory {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of {Format.Bytes(s.BudgetBytes)}; actors b/i/s = busy/idle/starting";
         lines.Add(Fit(memory, width));
         if (s.DeviceUtilization.Count > 0) lines.Add(Fit($"simulated GPUs: {StatsView.Utilization(s)}", width));
         if (s.Stall is { } stall) lines.Add(Fit($"STALLED: {stall}", width));
+        foreach (var node in s.Suspected) lines.Add(Fit(node, width));
         return lines;
     }
 

@@ -30,7 +30,8 @@ internal static class StatsView
         var table = new Table().Border(TableBorder.Rounded)
             .Title(final ? $"[bold]Job stats[/] — {Format.Duration(s.Elapsed)}" : $"[bold]Sluice[/] — {Format.Duration(s.Elapsed)}{Markup.Escape(done)}")
             .Caption($"blocks in flight {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of budget {Format.Bytes(s.BudgetBytes)}; resources in use {s.Resources}{Devices(s)}"
-                + (s.Stall is { } stall ? $"\n[yellow]stalled: {Markup.Escape(stall)}[/]" : ""));
+                + (s.Stall is { } stall ? $"\n[yellow]stalled: {Markup.Escape(stall)}[/]" : "")
+                + string.Concat(s.Suspected.Select(n => $"\n[yellow]{Markup.Escape(n)}[/]")));
         foreach (var c in new[] { "stage", "kind", "rows out", "rows/s", "tasks", "queued", "output held", "actors r/s/i", "state" })
             table.AddColumn(new TableColumn(c));
         foreach (var op in s.Operators)
@@ -43,7 +44,7 @@ internal static class StatsView
                 op.Kind,
                 Format.Count(op.RowsOut) + (op.ErroredRows > 0 ? $"\n[red]{Errored(op)}[/]" : ""),
                 Format.Rate(op.RowsPerSecond),
-                $"{op.TasksRunning} running, {Format.Count(op.TasksDone)} done{(op.TaskRetries > 0 ? $", {op.TaskRetries} retried" : "")}",
+                $"{op.TasksRunning} running, {Format.Count(op.TasksDone)} done{(op.TaskRetries > 0 ? $", {op.TaskRetries} retried" : "")}{(op.BackupsLaunched > 0 ? $"\n{Backups(op)}" : "")}",
                 $"{op.QueuedBlocks} ({Format.Bytes(op.QueuedBytes)})",
                 Format.Bytes(op.OutputBytes),
                 op.Kind == "actors" ? $"{op.ActorsReady}/{op.ActorsStarting}/{op.ActorsIdle} ({op.ActorsStarted} started, peak {op.PeakActors}){Target(op)}" : "-",
@@ -86,10 +87,13 @@ internal static class StatsView
             var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";
             var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle (target {op.Target}) pool {op.LastScaling}" : "";
             var unmet = Unmet(s, op) is { } more ? $" wants {more} more actor(s) that fit no node" : "";
-            var errored = op.ErroredRows > 0 ? $", {Errored(op)}" : "";
+            var errored = (op.ErroredRows > 0 ? $", {Errored(op)}" : "") + (op.BackupsLaunched > 0 ? $", {Backups(op)}" : "");
             yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows{errored} ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{unmet}{bp}{(op.Done ? " done" : "")}";
         }
     }
+
+    /// <summary>"3 backups (2 won)": speculative copies of straggling tasks, and how many finished first.</summary>
+    internal static string Backups(OperatorSnapshot op) => $"{Format.Count(op.BackupsLaunched)} backup{(op.BackupsLaunched == 1 ? "" : "s")} ({Format.Count(op.BackupsWon)} won)";
 
     /// <summary>"12 rows errored": rows the stage failed on and dropped (on_error skip or dead_letter; dead letters are in the output's _errors/).</summary>
     internal static string Errored(OperatorSnapshot op) => $"{Format.Count(op.ErroredRows)} rows errored";
