@@ -35,6 +35,13 @@ public static class Sources
     public static Datasource Text(string path, TextOptions options) => new TextDatasource(path, options);
 
     /// <summary>
+    /// Image files (JPEG, PNG, WebP …; <c>photos/**/*.jpg</c> reaches into subdirectories): one row per file with <c>path</c>,
+    /// <c>size</c>, <c>width</c>, <c>height</c> (from the header) and <c>image</c> (the encoded bytes, decoded by an
+    /// image_preprocess stage). A file that is not an image fails the read with a <see cref="BadInputException"/> naming it.
+    /// </summary>
+    public static Datasource Images(string path, ImagesOptions? options = null) => new Images.ImagesDatasource(path, options ?? new ImagesOptions());
+
+    /// <summary>
     /// A dataset in object storage (<c>s3://bucket/prefix</c>, <c>s3://bucket/prefix/*.ext</c>, <c>s3://bucket/key</c> or an
     /// <c>https://</c> file), read object by object with <paramref name="local"/>, the format's reader for a local file.
     /// Credentials and the endpoint come from the environment (<see cref="ObjectStorage.ObjectFileOptions"/>).
