@@ -91,7 +91,7 @@ public sealed class ImagesDatasourceTests : IDisposable
         var estimate = source.Estimate()!;
         var rows = await ReadAsync(source, blockRows: 1);
 
-        Assert.Equal([$"{files[0]}..{files[1]}", $"{files[2]}..{files[3]}", files[4]], tasks.Select(t => t.Id));
+        Assert.Equal([$"{files[0]} .. {files[1]} (2 files)", $"{files[2]} .. {files[3]} (2 files)", files[4]], tasks.Select(t => t.Id));
         Assert.Equal(tasks.Select(t => t.Id), again.Select(t => t.Id));
         Assert.Equal((5L, 3), (estimate.Rows, estimate.ReadTasks));
         Assert.Equal(files, rows.Select(r => r.Path));

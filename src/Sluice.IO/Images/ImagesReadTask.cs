@@ -4,10 +4,10 @@ using Sluice.Contracts;
 
 namespace Sluice.IO.Images;
 
-/// <summary>A run of image files in sorted order; id <c>first</c> alone, or <c>first..last</c>.</summary>
+/// <summary>A run of image files in sorted order; id the file alone, or <c>first .. last (N files)</c>.</summary>
 internal sealed class ImagesReadTask(IReadOnlyList<string> files) : ReadTask
 {
-    public override string Id => files.Count == 1 ? files[0] : $"{files[0]}..{files[^1]}";
+    public override string Id => files.Count == 1 ? files[0] : $"{files[0]} .. {files[^1]} ({files.Count} files)";
 
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int blockRows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
