@@ -9,15 +9,19 @@ namespace Sluice.Inference.Images;
 /// </summary>
 internal static class ImageDecoder
 {
-    // Linear filtering with mipmaps: scaled decode leaves at most ~2x to shrink for JPEG, but a PNG or WebP of 4000 px
-    // shrinks 18x here, where plain bilinear would alias. One filter, fixed, so that offline and online runs agree.
-    private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
+    // Bilinear: scaled decode leaves at most 2x to shrink for JPEG, where bilinear is exact enough. A PNG or WebP of
+    // 4000 px shrinks 18x, where bilinear alone would alias: past 2x, mipmaps (which cost ~1.5x the resize; measured by
+    // `Sluice.Bench images`). Fixed choices, so that offline and online runs agree.
+    private const double MipmapsAbove = 2.0;
+    private static readonly SKSamplingOptions Bilinear = new(SKFilterMode.Linear, SKMipmapMode.None);
+    private static readonly SKSamplingOptions Mipmapped = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
     public static byte[] DecodeSquare(byte[] encoded, int size, ImageResize resize)
     {
-        using var stream = new MemoryStream(encoded, writable: false);
-        using var codec = SKCodec.Create(stream, out var created)
-            ?? throw new ImageDecodeException($"not an image SkiaSharp can read ({created}, {encoded.Length} bytes); expected JPEG, PNG, WebP, GIF or BMP");
+        // SKData, not a managed stream: the codec then reads native memory without calling back into .NET.
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data)
+            ?? throw new ImageDecodeException($"not an image SkiaSharp can read ({encoded.Length} bytes); expected JPEG, PNG, WebP, GIF or BMP");
         var origin = codec.EncodedOrigin;
         var transposed = SwapsAxes(origin);
         var stored = codec.Info;
@@ -28,7 +32,8 @@ internal static class ImageDecoder
         var (targetW, targetH) = transposed ? (targetShownH, targetShownW) : (targetShownW, targetShownH);
 
         using var decoded = Decode(codec, stored, targetW, targetH);
-        using var resized = decoded.Width == targetW && decoded.Height == targetH ? null : decoded.Resize(new SKImageInfo(targetW, targetH, SKColorType.Rgba8888, SKAlphaType.Premul), Sampling)
+        var sampling = Math.Max((double)decoded.Width / targetW, (double)decoded.Height / targetH) > MipmapsAbove ? Mipmapped : Bilinear;
+        using var resized = decoded.Width == targetW && decoded.Height == targetH ? null : decoded.Resize(new SKImageInfo(targetW, targetH, SKColorType.Rgba8888, SKAlphaType.Premul), sampling)
             ?? throw new ImageDecodeException($"could not resize {decoded.Width}x{decoded.Height} to {targetW}x{targetH}");
         var source = resized ?? decoded;
         return Crop(source, origin, targetShownW, targetShownH, size);
