@@ -129,6 +129,25 @@ public sealed class ImagePreprocessProcessorTests(ITestOutputHelper output) : ID
     }
 
     [Fact]
+    public async Task ProcessAsync_LargePngOfOnePixelStripes_ShrunkWithoutAliasingToEvenGrey()
+    {
+        // 1792 x 1792 of columns white, black, black, ..., 8x down to 224 (a PNG has no scaled decode): averaged, every
+        // pixel is a third grey (85); sampled without mipmaps, columns come out 0, 128 or 255 (the test fails so).
+        var stripes = TestImages.Encode(1792, 1792, SKEncodedImageFormat.Png, c =>
+        {
+            c.Clear(SKColors.Black);
+            using var paint = new SKPaint { Color = SKColors.White };
+            for (var x = 0; x < 1792; x += 3) c.DrawRect(x, 0, 1, 1792, paint);
+        });
+
+        var (_, px) = await RunAsync<byte>(Raw with { Size = 224 }, Encoded(("stripes.png", stripes)));
+
+        var (min, max) = (px.Min(), px.Max());
+        output.WriteLine($"stripes at 1/8: values {min}..{max}");
+        Assert.True(min >= 45 && max <= 125, $"expected an even grey (85 ± 40) everywhere, got {min}..{max}");
+    }
+
+    [Fact]
     public async Task ProcessAsync_CorruptOrTruncatedImage_BadInputNamingTheRowAndFile()
     {
         var good = TestImages.Solid(16, 16, TestImages.Red, SKEncodedImageFormat.Jpeg);
