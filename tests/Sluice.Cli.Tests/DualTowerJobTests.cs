@@ -14,6 +14,7 @@ namespace Sluice.Cli.Tests;
 /// 3 pipeline stages with different resources on simulated GPUs too small for the whole model; its output equals the
 /// whole model's.
 /// </summary>
+[Collection(ResNet18Collection.Name)]
 public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDir _dir = new();

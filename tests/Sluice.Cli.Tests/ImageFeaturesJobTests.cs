@@ -16,6 +16,7 @@ namespace Sluice.Cli.Tests;
 /// <c>**</c> glob, decoded by image_preprocess, embedded by ResNet18; a file that is not an image, or one cut short, stops
 /// the job with an error naming it.
 /// </summary>
+[Collection(ResNet18Collection.Name)]
 public sealed class ImageFeaturesJobTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDir _dir = new();

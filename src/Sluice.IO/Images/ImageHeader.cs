@@ -8,10 +8,10 @@ internal static class ImageHeader
     /// <summary>Width and height as displayed (an EXIF rotation of 90° swaps them). Throws naming <paramref name="file"/> when it is not an image.</summary>
     public static (int Width, int Height) Dimensions(byte[] bytes, string file)
     {
-        using var stream = new MemoryStream(bytes, writable: false);
-        using var codec = SKCodec.Create(stream, out var result);
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = SKCodec.Create(data);
         if (codec is null)
-            throw new BadInputException($"'{file}' is not an image SkiaSharp can read ({result}; {bytes.Length} bytes); expected a JPEG, PNG, WebP, GIF or BMP file — remove it or narrow read.path (a glob such as 'photos/**/*.jpg')");
+            throw new BadInputException($"'{file}' is not an image SkiaSharp can read ({bytes.Length} bytes); expected a JPEG, PNG, WebP, GIF or BMP file — remove it or narrow read.path (a glob such as 'photos/**/*.jpg')");
         var info = codec.Info;
         return SwapsAxes(codec.EncodedOrigin) ? (info.Height, info.Width) : (info.Width, info.Height);
     }
