@@ -8,7 +8,8 @@ namespace Sluice.IO;
 
 /// <summary>
 /// File datasources. Each takes a file, a directory (its files, sorted; names starting with '_' or
-/// '.' are skipped) or a glob with wildcards in the file-name part (<c>data/docs/*.txt</c>). Missing
+/// '.' are skipped) or a glob with wildcards in the file-name part (<c>data/docs/*.txt</c>), after a <c>**</c>
+/// directory to reach into subdirectories (<c>photos/**/*.jpg</c>). Missing
 /// inputs fail in <see cref="Datasource.PlanAsync"/> with a <see cref="BadInputException"/>.
 /// </summary>
 public static class Sources
