@@ -9,6 +9,7 @@ using Sluice.Bench;
 // dotnet run -c Release --project bench/Sluice.Bench -- scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100]
 // dotnet run -c Release --project bench/Sluice.Bench -- stragglers [--rows 24000] [--gpus 8] [--rounds 3] [--slow-fraction 0.05] [--slow-factor 10]
 // dotnet run -c Release --project bench/Sluice.Bench -- autotune [--rows 2822] [--rounds 3] [--embed-rows 400] [--embed-rounds 5]
+// dotnet run -c Release --project bench/Sluice.Bench -- images [--images 16] [--rounds 3]
 if (args.Length > 0 && args[0] == "pools") return await PoolsBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "cluster") return await ClusterBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "partition") return await PartitionBench.RunAsync(args);
@@ -21,6 +22,7 @@ if (args.Length > 0 && args[0] == "scale") return await ScaleBench.RunAsync(args
 if (args.Length > 0 && args[0] == "autotune") return await AutotuneBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "stragglers") return await StragglersBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "images") return await ImagesBench.RunAsync(args);
 {
     Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K] [--block-rows N|auto]");
     Console.Error.WriteLine("       Sluice.Bench simtime [--calls 200] [--devices 8]");

@@ -12,4 +12,7 @@ public static class Read
     public static Dataset JsonLines(string path, ReadOptions? o = null) => Dataset.Read(Sources.JsonLines(path), o);
 
     public static Dataset Text(string path, bool skipEmpty = false, ReadOptions? o = null) => Dataset.Read(Sources.Text(path, skipEmpty), o);
+
+    /// <summary>Image files: one row per file (path, size, width, height, image); see <see cref="Sources.Images"/>.</summary>
+    public static Dataset Images(string path, ImagesOptions? images = null, ReadOptions? o = null) => Dataset.Read(Sources.Images(path, images), o);
 }

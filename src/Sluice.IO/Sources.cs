@@ -8,7 +8,8 @@ namespace Sluice.IO;
 
 /// <summary>
 /// File datasources. Each takes a file, a directory (its files, sorted; names starting with '_' or
-/// '.' are skipped) or a glob with wildcards in the file-name part (<c>data/docs/*.txt</c>). Missing
+/// '.' are skipped) or a glob with wildcards in the file-name part (<c>data/docs/*.txt</c>), after a <c>**</c>
+/// directory to reach into subdirectories (<c>photos/**/*.jpg</c>). Missing
 /// inputs fail in <see cref="Datasource.PlanAsync"/> with a <see cref="BadInputException"/>.
 /// </summary>
 public static class Sources
@@ -33,6 +34,13 @@ public static class Sources
 
     /// <summary>Text with options (empty lines, bytes that are not UTF-8).</summary>
     public static Datasource Text(string path, TextOptions options) => new TextDatasource(path, options);
+
+    /// <summary>
+    /// Image files (JPEG, PNG, WebP …; <c>photos/**/*.jpg</c> reaches into subdirectories): one row per file with <c>path</c>,
+    /// <c>size</c>, <c>width</c>, <c>height</c> (from the header) and <c>image</c> (the encoded bytes, decoded by an
+    /// image_preprocess stage). A file that is not an image fails the read with a <see cref="BadInputException"/> naming it.
+    /// </summary>
+    public static Datasource Images(string path, ImagesOptions? options = null) => new Images.ImagesDatasource(path, options ?? new ImagesOptions());
 
     /// <summary>
     /// A dataset in object storage (<c>s3://bucket/prefix</c>, <c>s3://bucket/prefix/*.ext</c>, <c>s3://bucket/key</c> or an

@@ -9,10 +9,12 @@ using Xunit.Abstractions;
 namespace Sluice.Cli.Tests;
 
 /// <summary>
-/// The issue 5 case study, run from examples/dual-tower.yaml itself: the dual-tower model over (image, caption) pairs,
+/// The issue 5 case study, run from examples/dual-tower.yaml itself: the dual-tower model over (image, caption) pairs
+/// written as files (JPEG and PNG images of varied sizes, a captions.jsonl naming them), decoded by image_preprocess,
 /// 3 pipeline stages with different resources on simulated GPUs too small for the whole model; its output equals the
 /// whole model's.
 /// </summary>
+[Collection(ResNet18Collection.Name)]
 public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -26,7 +28,7 @@ public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
         var rows = new Dictionary<long, (float[], float[])>();
         await foreach (var batch in Read.Parquet(dir).IterateBatchesAsync())
         {
-            Assert.Equal(["id", "caption", "image_embedding", "text_embedding"], batch.Schema.FieldsList.Select(f => f.Name));
+            Assert.Equal(["id", "image_path", "caption", "image_embedding", "text_embedding"], batch.Schema.FieldsList.Select(f => f.Name));
             var ids = (Int64Array)batch.Column("id");
             var image = (FixedSizeListArray)batch.Column("image_embedding");
             var text = (FixedSizeListArray)batch.Column("text_embedding");
@@ -41,7 +43,13 @@ public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
     {
         var model = PackagedModels.ExportDualTower(_dir["model"]);
         await DemoData.WritePairsAsync(_dir["pairs"], 40, CancellationToken.None);
-        string[] paths = [$"read.path={_dir["pairs"]}", $"stages.tokenize.vocab={model.Vocab}", $"stages.towers.model={model.Model}"];
+        var images = Directory.GetFiles(Path.Combine(_dir["pairs"], "images"));
+        Assert.Equal(40, images.Length);
+        Assert.Equal(27, images.Count(f => f.EndsWith(".jpg", StringComparison.Ordinal)));
+        Assert.Equal(13, images.Count(f => f.EndsWith(".png", StringComparison.Ordinal)));
+        var sizes = (await Read.Images(Path.Combine(_dir["pairs"], "images")).TakeAsync(40)).Select(r => $"{r["width"]}x{r["height"]}").ToHashSet();
+        Assert.True(sizes.Count > 20, $"the demo's images should vary in size; {sizes.Count} sizes");
+        string[] paths = [$"read.path={Path.Combine(_dir["pairs"], "captions.jsonl")}", $"stages.decode.root={_dir["pairs"]}", $"stages.tokenize.vocab={model.Vocab}", $"stages.towers.model={model.Model}"];
 
         // Refused whole on the example's 80 MiB devices, with what to do.
         var tooBig = JobSpecParser.ParseFile(Example(), [.. paths, $"write.path={_dir["refused"]}", "stages.towers.partition=none"]);
@@ -80,5 +88,7 @@ public sealed class DualTowerJobTests(ITestOutputHelper output) : IDisposable
         Assert.True(textDiff <= 1e-4, $"text embeddings differ by {textDiff}");
         Assert.Equal(512, expected.First().Value.Image.Length);
         Assert.Equal(384, expected.First().Value.Text.Length);
+        // Different pictures, different image embeddings: the decoded files reached the model.
+        Assert.True(expected.Values.Select(v => string.Join(',', v.Image.Take(8))).Distinct().Count() > 30, "image embeddings should differ between images");
     }
 }

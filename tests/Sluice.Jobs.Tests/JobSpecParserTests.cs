@@ -87,7 +87,7 @@ public class JobSpecParserTests : IDisposable
         Assert.Contains(e.Errors, m => m.ToString().Contains("stages[1].batch_size: '0' is not accepted; give a positive row count"));
         Assert.Contains(e.Errors, m => m.ToString().Contains("stages[1].pool.max: 'abc' is not accepted"));
         Assert.Contains(e.Errors, m => m.ToString().Contains("stages[0].colour: is not a field here; accepted: ") && m.ToString().Contains("max_length"));
-        Assert.Contains(e.Errors, m => m.ToString().Contains("read.format: 'xml' is not accepted; give one of: parquet, csv, jsonl, openai_batch, text, range"));
+        Assert.Contains(e.Errors, m => m.ToString().Contains("read.format: 'xml' is not accepted; give one of: parquet, csv, jsonl, openai_batch, text, images, range"));
         Assert.Contains(e.Errors, m => m.ToString().Contains("write.mode: 'sometimes' is not accepted; give one of: error, overwrite, resume"));
         Assert.Contains(e.Errors, m => m.ToString().Contains("execution.memory_budget: 'lots' is not accepted; give a size such as 512MiB"));
     }

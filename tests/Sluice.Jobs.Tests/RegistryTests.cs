@@ -56,7 +56,7 @@ public class RegistryTests
         var error = Assert.Single(e.Errors);
         Assert.Equal("stages[0].op", error.Field);
         Assert.Equal("tag", error.Value);
-        Assert.Contains("bert_tokenize, onnx, simulate", error.Accepted);
+        Assert.Contains("bert_tokenize, onnx, image_preprocess, simulate", error.Accepted);
         Assert.Equal(3, error.At!.Line);
     }
 

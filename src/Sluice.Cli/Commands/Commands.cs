@@ -172,7 +172,7 @@ internal static class Commands
         var files = PackagedModels.ExportDualTower("models/dual-tower");
         Console.WriteLine($"model: {files.Model} (ResNet18 image tower + MiniLM text tower, {new FileInfo(files.Model).Length / (1024 * 1024)} MiB)");
         await DemoData.WritePairsAsync("data/pairs", rows, ct).ConfigureAwait(false);
-        Console.WriteLine($"data: {rows:N0} (image, caption) pairs under data/pairs");
+        Console.WriteLine($"data: {rows:N0} images (JPEG and PNG, 160..640 px) under data/pairs/images, their captions in data/pairs/captions.jsonl");
         var spec = JobSpecParser.ParseFile(job, []);
         var stats = await JobRunner.RunAsync(spec, spec.Dataset(), WriteMode.Overwrite, quiet: false, ct).ConfigureAwait(false);
         Console.WriteLine($"wrote {stats.Operators[^1].RowsOut:N0} image and text embeddings to {spec.Write.Path}");

@@ -1,13 +1,9 @@
 using System.Text;
-using Sluice.Contracts;
-using Sluice.Execution;
-using Sluice.IO;
 using Sluice.IO.Samples;
-using Sluice.Plan;
 
 namespace Sluice.Cli.Commands;
 
-/// <summary>Writes the demos' datasets: this machine's licence texts (<see cref="MachineText"/>) as a few text files, or (image, caption) pairs.</summary>
+/// <summary>Writes the demos' datasets: this machine's licence texts (<see cref="MachineText"/>) as a few text files, or (image, caption) pairs as image files and a captions file.</summary>
 internal static class DemoData
 {
     public static (int Files, int Rows) Write(string dir, int rows, int files)
@@ -22,12 +18,13 @@ internal static class DemoData
         return (written, lines.Count);
     }
 
-    /// <summary>Writes <paramref name="rows"/> (image, caption) pairs (<see cref="CaptionedImages"/>) as Parquet under <paramref name="dir"/>.</summary>
+    /// <summary>
+    /// Writes <paramref name="rows"/> (image, caption) pairs under <paramref name="dir"/> as files: <c>images/</c> (JPEG and PNG)
+    /// and <c>captions.jsonl</c> (<c>id</c>, <c>image_path</c> relative to <paramref name="dir"/>, <c>caption</c>; <see cref="DemoImages"/>).
+    /// </summary>
     public static async Task WritePairsAsync(string dir, int rows, CancellationToken ct)
     {
         if (rows < 1) throw new SluiceException($"--rows must be at least 1, got {rows}");
-        await Dataset.Read(new CaptionedImages(rows), new ReadOptions { BlockRows = 32 })
-            // A file per 32-row block, as the demo's data always was: its jobs read them as many small read tasks.
-            .WriteAsync(Sinks.Parquet(dir, new ParquetSinkOptions { RowsPerFile = 32 }), new ExecutionOptions { WriteMode = WriteMode.Overwrite }, ct).ConfigureAwait(false);
+        await DemoImages.WriteAsync(dir, rows, ct).ConfigureAwait(false);
     }
 }

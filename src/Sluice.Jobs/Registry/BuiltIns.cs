@@ -12,6 +12,7 @@ internal sealed class BuiltIns : IJobModule
     {
         registry.Add(new BertTokenizeOp());
         registry.Add(new OnnxOp());
+        registry.Add(new ImagePreprocessOp());
         registry.Add(new ProcessorOp<SimulateProcessor, SimulateOptions>("simulate", new ResourceRequest(Gpus: 1),
             "a model stage on a simulated GPU: holds its device fixed_ms + per_row_ms x rows per batch"));
         // Not an op of specs, but a processor tests and demos run on workers to show where actors ran.
@@ -23,6 +24,8 @@ internal sealed class BuiltIns : IJobModule
         registry.Add(new ReadFormat<OpenAiBatchOptions>("openai_batch", (path, o) => Sources.OpenAiBatch(path, o),
             "OpenAI Batch API request files: rows custom_id, url, model, body, text (the embedding input or prompt)"));
         registry.Add(new ReadFormat<TextOptions>("text", Sources.Text, "text: one row per line, in a string column `text`"));
+        registry.Add(new ReadFormat<ImagesOptions>("images", Sources.Images,
+            "image files (JPEG, PNG, WebP; photos/**/*.jpg reaches into subdirectories): rows path, size, width, height, image (encoded bytes)"));
         registry.Add(new ReadFormat<RangeOptions>("range", (_, o) => Dataset.Range(o.Count).Plan is Sluice.Plan.ReadOperator r ? r.Source : throw new InvalidOperationException(),
             "the integers 0..count-1 in a column `id` (no files; path is not used)") { TakesPath = false });
 
