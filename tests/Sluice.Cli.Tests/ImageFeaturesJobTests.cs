@@ -93,4 +93,32 @@ public sealed class ImageFeaturesJobTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains("ends early", e2.Message);
         Assert.False(File.Exists(Path.Combine(_dir["out2"], "_SUCCESS")));
     }
+
+    [Fact]
+    public async Task Run_TruncatedImageWithOnErrorDeadLetter_OtherImagesEmbedded_TheCutOneInErrors()
+    {
+        var model = PackagedModels.ExportResNet18(_dir["model"]);
+        var good = Enumerable.Range(0, 5).Select(i => Photo($"p{i}.jpg", TestImages.Solid(64 + i, 64, TestImages.Red, SKEncodedImageFormat.Jpeg))).ToList();
+        var whole = TestImages.Bands(800, 600, SKEncodedImageFormat.Jpeg, TestImages.Red, TestImages.Green, TestImages.Blue);
+        var cut = Photo("p9-cut.jpg", whole.AsSpan(0, whole.Length / 3).ToArray());
+
+        var spec = JobSpecParser.ParseFile(Repo.File("examples/image-features.yaml"),
+            [$"read.path={_dir["photos"]}/**/*.jpg", $"stages.resnet18.model={model.Model}", $"write.path={_dir["out"]}", "stages.decode.on_error=dead_letter"]);
+        await JobRunner.RunAsync(spec, spec.Dataset(), WriteMode.Overwrite, quiet: true, CancellationToken.None);
+
+        var paths = new List<string>();
+        await foreach (var batch in Read.Parquet(_dir["out"]).IterateBatchesAsync())
+        {
+            var column = (StringArray)batch.Column("path");
+            for (var i = 0; i < batch.Length; i++) paths.Add(column.GetString(i));
+        }
+        Assert.Equal(good.Order(StringComparer.Ordinal), paths.Order(StringComparer.Ordinal));
+        var letters = Directory.GetFiles(_dir["out/_errors"], "*.jsonl").SelectMany(File.ReadAllLines).ToList();
+        var letter = Assert.Single(letters);
+        output.WriteLine(letter);
+        Assert.Contains("\"stage\":\"decode\"", letter, StringComparison.Ordinal);
+        Assert.Contains("ends early", letter, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(cut), letter, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir["out"], "_SUCCESS")));
+    }
 }
