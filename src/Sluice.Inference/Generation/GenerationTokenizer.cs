@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
@@ -58,6 +59,8 @@ internal sealed class GenerationTokenizer
             Merges = merges,
             SpecialTokens = special.Count > 0 ? special : null,
             ByteLevel = byteLevel,
+            // Without one, BpeTokenizer splits on white space and drops it; merges never cross a pre-token.
+            PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root) ?? (byteLevel ? Gpt2Pattern : WholeText), RegexOptions.Compiled), special.Count > 0 ? special : null),
         };
         try
         {
@@ -79,6 +82,20 @@ internal sealed class GenerationTokenizer
     {
         var kept = ids.Where(i => !_special.Contains(i)).ToList();
         lock (_gate) return _tokenizer.Decode(kept);
+    }
+
+    /// <summary>GPT-2's pre-tokenizer (ByteLevel with use_regex): contractions, words, numbers, other runs, spaces.</summary>
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    private const string WholeText = @"(?s).+";
+
+    /// <summary>The Regex of a Split pre-tokenizer (alone or in a Sequence, as Llama 3 has), or null.</summary>
+    private static string? SplitPattern(JsonElement root)
+    {
+        if (!root.TryGetProperty("pre_tokenizer", out var e) || e.ValueKind != JsonValueKind.Object) return null;
+        IEnumerable<JsonElement> items = e.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray() : [e];
+        return items.Where(i => i.TryGetProperty("type", out var t) && t.GetString() == "Split" && i.TryGetProperty("pattern", out var p) && p.TryGetProperty("Regex", out _))
+            .Select(i => i.GetProperty("pattern").GetProperty("Regex").GetString()).FirstOrDefault();
     }
 
     private static bool IsByteLevel(JsonElement root, string property)
