@@ -9,7 +9,7 @@ namespace Sluice.Inference.Generation;
 /// A small Llama-style decoder with seeded random weights, for trying <c>op: generate</c> and for its tests: no LLM
 /// ships in a package here. Standard ONNX ops only (opset 17): token and learned position embeddings (Gather on
 /// <c>position_ids</c>), per layer RMSNorm, multi-head attention with a causal mask and <c>attention_mask</c> and a
-/// KV cache (<c>present = Concat(past, new)</c>), RMSNorm, a SwiGLU MLP; a final RMSNorm and the LM head.
+/// KV cache (<c>present = Concat(past, new)</c>), RMSNorm, a SwiGLU MLP (2 x hidden); a final RMSNorm and the LM head.
 /// Inputs: <c>input_ids</c>, <c>attention_mask</c> [batch, past+seq], <c>position_ids</c> (int64),
 /// <c>past_key_values.%d.key/value</c> [batch, heads, past, head] float. Outputs: <c>logits</c> [batch, seq, vocab],
 /// <c>present.%d.key/value</c> [batch, heads, past+seq, head]. The causal mask is by column: query i of a run with
@@ -26,9 +26,10 @@ public static class TinyDecoder
     public const int EosTokenId = 257;
     public const int Hidden = 64;
     public const int Heads = 4;
-    public const int HeadSize = Hidden / Heads;
     public const int Layers = 2;
-    public const int Ffn = 128;
+
+    /// <summary>The exported model's size; a benchmark builds larger ones with the same code.</summary>
+    public static DecoderShape DefaultShape { get; } = new(Hidden, Heads, Layers);
 
     /// <summary>Learned positions: a row's prompt plus its generated tokens must stay below this.</summary>
     public const int ContextLength = 512;
@@ -40,45 +41,48 @@ public static class TinyDecoder
     private const float Epsilon = 1e-5f;
 
     /// <summary>Writes the model's files into <paramref name="dir"/> (created if missing).</summary>
-    public static PackagedModelFiles Export(string dir, int seed = DefaultSeed)
+    public static PackagedModelFiles Export(string dir, int seed = DefaultSeed, DecoderShape? shape = null)
     {
+        shape ??= DefaultShape;
         Directory.CreateDirectory(dir);
         var model = Path.Combine(dir, GenerationModel.ModelFile);
         var tokenizer = Path.Combine(dir, GenerationModel.TokenizerFile);
         // Each file written beside its target and renamed: a reader never sees half of one.
         static void Write(string path, byte[] bytes) => PackagedModels.WriteAtomically(path, s => s.Write(bytes));
-        Write(model, Build(seed).ToByteArray());
+        Write(model, Build(seed, shape).ToByteArray());
         Write(tokenizer, Encoding.UTF8.GetBytes(TokenizerJson()));
-        Write(Path.Combine(dir, GenerationModel.GenAiConfigFile), Encoding.UTF8.GetBytes(GenAiConfig()));
+        Write(Path.Combine(dir, GenerationModel.GenAiConfigFile), Encoding.UTF8.GetBytes(GenAiConfig(shape)));
         Write(Path.Combine(dir, "tokenizer_config.json"), Encoding.UTF8.GetBytes(
             """{ "tokenizer_class": "GPT2Tokenizer", "bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|eos|>", "add_bos_token": true }"""));
         return new PackagedModelFiles(Path.GetFullPath(dir), Path.GetFullPath(model), Path.GetFullPath(tokenizer));
     }
 
     /// <summary>The graph with weights drawn from <paramref name="seed"/>.</summary>
-    public static ModelProto Build(int seed = DefaultSeed)
+    public static ModelProto Build(int seed = DefaultSeed, DecoderShape? shape = null)
     {
+        var (hidden, heads, layers) = shape ?? DefaultShape;
+        var headSize = hidden / heads;
         var g = new Graph(new Random(seed));
         g.Input("input_ids", TensorProto.Types.DataType.Int64, "batch", "seq");
         g.Input("attention_mask", TensorProto.Types.DataType.Int64, "batch", "total");
         g.Input("position_ids", TensorProto.Types.DataType.Int64, "batch", "seq");
-        for (var l = 0; l < Layers; l++)
+        for (var l = 0; l < layers; l++)
         {
-            g.Input($"past_key_values.{l}.key", TensorProto.Types.DataType.Float, "batch", Heads, "past", HeadSize);
-            g.Input($"past_key_values.{l}.value", TensorProto.Types.DataType.Float, "batch", Heads, "past", HeadSize);
+            g.Input($"past_key_values.{l}.key", TensorProto.Types.DataType.Float, "batch", heads, "past", headSize);
+            g.Input($"past_key_values.{l}.value", TensorProto.Types.DataType.Float, "batch", heads, "past", headSize);
         }
 
-        var tokens = g.Weight("embed.tokens", 1f, Vocab, Hidden);
-        var positions = g.Weight("embed.positions", 0.5f, ContextLength, Hidden);
+        var tokens = g.Weight("embed.tokens", 1f, Vocab, hidden);
+        var positions = g.Weight("embed.positions", 0.5f, ContextLength, hidden);
         var x = g.Node("Add", [g.Node("Gather", [tokens, "input_ids"]), g.Node("Gather", [positions, "position_ids"])]);
         var bias = MaskBias(g);
-        for (var l = 0; l < Layers; l++) x = Layer(g, l, x, bias);
-        var logits = g.Node("MatMul", [RmsNorm(g, "final_norm", x), g.Weight("lm_head", 1f / MathF.Sqrt(Hidden), Hidden, Vocab)], "logits");
+        for (var l = 0; l < layers; l++) x = Layer(g, l, x, bias, hidden, heads);
+        var logits = g.Node("MatMul", [RmsNorm(g, "final_norm", x, hidden), g.Weight("lm_head", 1f / MathF.Sqrt(hidden), hidden, Vocab)], "logits");
         g.Output(logits, "batch", "seq", Vocab);
-        for (var l = 0; l < Layers; l++)
+        for (var l = 0; l < layers; l++)
         {
-            g.Output($"present.{l}.key", "batch", Heads, "total", HeadSize);
-            g.Output($"present.{l}.value", "batch", Heads, "total", HeadSize);
+            g.Output($"present.{l}.key", "batch", heads, "total", headSize);
+            g.Output($"present.{l}.value", "batch", heads, "total", headSize);
         }
         return new ModelProto
         {
@@ -109,33 +113,35 @@ public static class TinyDecoder
         return g.Node("Where", [allowed, g.FloatScalar("zero_f", 0f), g.FloatScalar("masked_f", -1e9f)]);
     }
 
-    private static string Layer(Graph g, int l, string x, string bias)
+    private static string Layer(Graph g, int l, string x, string bias, int hidden, int heads)
     {
         var p = $"layers.{l}.";
-        var h = RmsNorm(g, p + "attn_norm", x);
-        var scale = 1f / MathF.Sqrt(Hidden);
-        var shape = g.Int64s("heads_shape", [0, 0, Heads, HeadSize]);
-        string Heads_(string name) => g.Node("Transpose", [g.Node("Reshape", [g.Node("MatMul", [h, g.Weight(p + name, scale, Hidden, Hidden)]), shape])], attributes: [Ints("perm", 0, 2, 1, 3)]);
+        var h = RmsNorm(g, p + "attn_norm", x, hidden);
+        var scale = 1f / MathF.Sqrt(hidden);
+        var headSize = hidden / heads;
+        var ffn = 2 * hidden;
+        var shape = g.Int64s("heads_shape", [0, 0, heads, headSize]);
+        string Heads_(string name) => g.Node("Transpose", [g.Node("Reshape", [g.Node("MatMul", [h, g.Weight(p + name, scale, hidden, hidden)]), shape])], attributes: [Ints("perm", 0, 2, 1, 3)]);
         var q = Heads_("q");
         var key = g.Node("Concat", [$"past_key_values.{l}.key", Heads_("k")], $"present.{l}.key", [Int("axis", 2)]);
         var value = g.Node("Concat", [$"past_key_values.{l}.value", Heads_("v")], $"present.{l}.value", [Int("axis", 2)]);
-        var scores = g.Node("Mul", [g.Node("MatMul", [q, g.Node("Transpose", [key], attributes: [Ints("perm", 0, 1, 3, 2)])]), g.FloatScalar("attn_scale", 1f / MathF.Sqrt(HeadSize))]);
+        var scores = g.Node("Mul", [g.Node("MatMul", [q, g.Node("Transpose", [key], attributes: [Ints("perm", 0, 1, 3, 2)])]), g.FloatScalar("attn_scale", 1f / MathF.Sqrt(headSize))]);
         var weights = g.Node("Softmax", [g.Node("Add", [scores, bias])], attributes: [Int("axis", -1)]);
-        var merged = g.Node("Reshape", [g.Node("Transpose", [g.Node("MatMul", [weights, value])], attributes: [Ints("perm", 0, 2, 1, 3)]), g.Int64s("merge_shape", [0, 0, Hidden])]);
-        x = g.Node("Add", [x, g.Node("MatMul", [merged, g.Weight(p + "o", scale, Hidden, Hidden)])]);
+        var merged = g.Node("Reshape", [g.Node("Transpose", [g.Node("MatMul", [weights, value])], attributes: [Ints("perm", 0, 2, 1, 3)]), g.Int64s("merge_shape", [0, 0, hidden])]);
+        x = g.Node("Add", [x, g.Node("MatMul", [merged, g.Weight(p + "o", scale, hidden, hidden)])]);
 
-        var m = RmsNorm(g, p + "mlp_norm", x);
-        var gate = g.Node("MatMul", [m, g.Weight(p + "gate", scale, Hidden, Ffn)]);
-        var up = g.Node("MatMul", [m, g.Weight(p + "up", scale, Hidden, Ffn)]);
+        var m = RmsNorm(g, p + "mlp_norm", x, hidden);
+        var gate = g.Node("MatMul", [m, g.Weight(p + "gate", scale, hidden, ffn)]);
+        var up = g.Node("MatMul", [m, g.Weight(p + "up", scale, hidden, ffn)]);
         var act = g.Node("Mul", [g.Node("Mul", [gate, g.Node("Sigmoid", [gate])]), up]);
-        return g.Node("Add", [x, g.Node("MatMul", [act, g.Weight(p + "down", 1f / MathF.Sqrt(Ffn), Ffn, Hidden)])]);
+        return g.Node("Add", [x, g.Node("MatMul", [act, g.Weight(p + "down", 1f / MathF.Sqrt(ffn), ffn, hidden)])]);
     }
 
-    private static string RmsNorm(Graph g, string name, string x)
+    private static string RmsNorm(Graph g, string name, string x, int hidden)
     {
         var meanSquare = g.Node("ReduceMean", [g.Node("Mul", [x, x])], attributes: [Ints("axes", -1), Int("keepdims", 1)]);
         var rms = g.Node("Sqrt", [g.Node("Add", [meanSquare, g.FloatScalar("rms_eps", Epsilon)])]);
-        return g.Node("Mul", [g.Node("Div", [x, rms]), g.Ones(name + ".weight", Hidden)]);
+        return g.Node("Mul", [g.Node("Div", [x, rms]), g.Ones(name + ".weight", hidden)]);
     }
 
     private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
@@ -171,8 +177,9 @@ public static class TinyDecoder
     }
 
     /// <summary>ONNX Runtime GenAI's <c>genai_config.json</c> for the model (type llama; Concat KV, so no shared buffer).</summary>
-    public static string GenAiConfig()
+    public static string GenAiConfig(DecoderShape? shape = null)
     {
+        var (hidden, heads, layers) = shape ?? DefaultShape;
         var doc = new
         {
             model = new
@@ -186,11 +193,11 @@ public static class TinyDecoder
                 decoder = new
                 {
                     filename = GenerationModel.ModelFile,
-                    head_size = HeadSize,
-                    hidden_size = Hidden,
-                    num_attention_heads = Heads,
-                    num_hidden_layers = Layers,
-                    num_key_value_heads = Heads,
+                    head_size = hidden / heads,
+                    hidden_size = hidden,
+                    num_attention_heads = heads,
+                    num_hidden_layers = layers,
+                    num_key_value_heads = heads,
                     session_options = new { log_id = "onnxruntime-genai", provider_options = Array.Empty<object>() },
                     inputs = new { input_ids = "input_ids", attention_mask = "attention_mask", position_ids = "position_ids", past_key_names = "past_key_values.%d.key", past_value_names = "past_key_values.%d.value" },
                     outputs = new { logits = "logits", present_key_names = "present.%d.key", present_value_names = "present.%d.value" },
@@ -271,6 +278,9 @@ public static class TinyDecoder
         }
     }
 }
+
+/// <summary>A decoder's size: <paramref name="Hidden"/> split over <paramref name="Heads"/> heads (it must divide), <paramref name="Layers"/> layers, an MLP of 2 x hidden.</summary>
+public sealed record DecoderShape(int Hidden, int Heads, int Layers);
 
 /// <summary>GPT-2's byte-level spelling: each byte as one printable character (what byte-level BPE vocabularies key on).</summary>
 internal static class ByteLevel
