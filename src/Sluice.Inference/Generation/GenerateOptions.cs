@@ -70,6 +70,13 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
     [JsonPropertyName("threads")]
     public int? IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// Execution provider: auto (CUDA when the actor holds a real GPU, else the CPU), cpu or cuda (the actor's first GPU;
+    /// fails, never falls back, without one), as for op onnx. Engine genai runs as its genai_config.json says.
+    /// </summary>
+    [JsonPropertyName("provider")]
+    public string ExecutionProvider { get; init; } = OnnxOptions.AutoProvider;
+
     internal IReadOnlyList<string> StopStrings => Stop ?? [];
 
     internal void Validate()
@@ -94,6 +101,8 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
         if (!Engines.Contains(Engine, StringComparer.OrdinalIgnoreCase)) yield return new(nameof(Engine), Engine, $"give {string.Join(", ", Engines)}");
         if (string.Equals(Engine, GenAi, StringComparison.OrdinalIgnoreCase) && Temperature > 0)
             yield return new(nameof(Temperature), Temperature.ToString(inv), "engine genai runs greedy here (its sampler is not seeded per row); give temperature 0 or engine continuous");
+        if (!OnnxOptions.ExecutionProviders.Contains(ExecutionProvider, StringComparer.OrdinalIgnoreCase))
+            yield return new(nameof(ExecutionProvider), ExecutionProvider, $"give {string.Join(", ", OnnxOptions.ExecutionProviders)}");
         if (IntraOpThreads is < 1) yield return new(nameof(IntraOpThreads), IntraOpThreads.Value.ToString(inv), "give 1 or more, or leave it out to use the actor's cpus");
     }
 

@@ -63,7 +63,7 @@ internal sealed class GenerationModel : IDisposable
     public static string ConfigPath(GenerateOptions options) =>
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(ModelPath(options.Model)))!, GenAiConfigFile);
 
-    public static GenerationModel Load(GenerateOptions options, int intraOpThreads)
+    public static GenerationModel Load(GenerateOptions options, int intraOpThreads, Action<SessionOptions>? addProvider = null)
     {
         var path = System.IO.Path.GetFullPath(ModelPath(options.Model));
         if (!File.Exists(path)) throw new BadInputException($"model file '{path}' does not exist (GenerateOptions.Model); export a tiny one with `sluice models export tiny-decoder --out DIR`");
@@ -81,12 +81,18 @@ internal sealed class GenerationModel : IDisposable
         InferenceSession session;
         try
         {
+            addProvider?.Invoke(sessionOptions);
             session = new InferenceSession(path, sessionOptions);
         }
         catch (OnnxRuntimeException e)
         {
             sessionOptions.Dispose();
             throw new SluiceException($"model '{path}' could not be loaded: {e.Message}", e);
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
         }
         try
         {
