@@ -27,7 +27,7 @@ public sealed class GenerateJobTests : IDisposable
             name: gen
             read: { format: jsonl, path: {{_dir["q.jsonl"]}}, block_rows: 8 }
             stages:
-              - { name: generate, op: generate, model: {{model.Directory}}, template: "Q: {question}\nA:", max_new_tokens: 12, max_batch: 3, batch_size: 8, stop: ["\n\n"] }
+              - { name: generate, op: generate, model: {{model.Directory}}, template: "Q: {question}\nA:", max_new_tokens: 12, max_batch: 3, batch_size: 8, stop: ["\n\n"], stop_token_ids: [257] }
             write: { format: parquet, path: {{_dir["out"]}} }
             """;
 
@@ -46,7 +46,7 @@ public sealed class GenerateJobTests : IDisposable
         Assert.Equal(23, rows.Count);
 
         // The same prompts through the processor directly, one row per batch and one row per step: the job's rows must be these.
-        await using var alone = new GenerateProcessor(new GenerateOptions(model.Directory) { Template = "Q: {question}\nA:", MaxNewTokens = 12, MaxBatch = 1, Stop = ["\n\n"] });
+        await using var alone = new GenerateProcessor(new GenerateOptions(model.Directory) { Template = "Q: {question}\nA:", MaxNewTokens = 12, MaxBatch = 1, Stop = ["\n\n"], StopTokenIds = ["257"] });
         await alone.InitializeAsync(new ProcessorContext("alone", 0, ResourceRequest.OneCpu, []), CancellationToken.None);
         for (var i = 0; i < questions.Count; i++)
         {

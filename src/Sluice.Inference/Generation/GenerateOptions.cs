@@ -42,8 +42,11 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
     /// <summary>Strings that end a row's generation (reason <c>stop</c>); the text is cut before the first one.</summary>
     public IReadOnlyList<string>? Stop { get; init; }
 
-    /// <summary>Token ids that end a row's generation (reason <c>stop</c>), besides the model's eos_token_id.</summary>
-    public IReadOnlyList<int>? StopTokenIds { get; init; }
+    /// <summary>
+    /// Token ids that end a row's generation (reason <c>stop</c>), besides the model's eos_token_id: whole numbers, written
+    /// as a list (<c>[13, 257]</c>); held as text because the spec binder reads lists of text only.
+    /// </summary>
+    public IReadOnlyList<string>? StopTokenIds { get; init; }
 
     /// <summary>0: greedy (the most likely token). Above 0: sampling from the softmax of logits / temperature.</summary>
     public double Temperature { get; init; }
@@ -79,6 +82,8 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
 
     internal IReadOnlyList<string> StopStrings => Stop ?? [];
 
+    internal IEnumerable<int> StopIds => (StopTokenIds ?? []).Select(i => int.Parse(i, NumberStyles.None, CultureInfo.InvariantCulture));
+
     internal void Validate()
     {
         var errors = Problems().Select(p => $"{nameof(GenerateOptions)}.{p}").ToList();
@@ -93,7 +98,8 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
         if (Template is not null && PromptTemplate.Problem(Template) is { } problem) yield return new(nameof(Template), Template, problem);
         if (MaxNewTokens < 1) yield return new(nameof(MaxNewTokens), MaxNewTokens.ToString(inv), "give 1 or more");
         if (Stop?.Any(string.IsNullOrEmpty) == true) yield return new(nameof(Stop), "an empty string", "give non-empty stop strings");
-        if (StopTokenIds?.Any(i => i < 0) == true) yield return new(nameof(StopTokenIds), string.Join(",", StopTokenIds), "give token ids of 0 or more");
+        if (StopTokenIds?.Any(i => !int.TryParse(i, NumberStyles.None, inv, out _)) == true)
+            yield return new(nameof(StopTokenIds), string.Join(", ", StopTokenIds), "give token ids: whole numbers of 0 or more, e.g. [13, 257]");
         if (!double.IsFinite(Temperature) || Temperature < 0) yield return new(nameof(Temperature), Temperature.ToString(inv), "give 0 (greedy) or more (sampling)");
         if (TopK < 0) yield return new(nameof(TopK), TopK.ToString(inv), "give 0 (all tokens) or more");
         if (!(TopP > 0 && TopP <= 1)) yield return new(nameof(TopP), TopP.ToString(inv), "give a value in (0, 1]");

@@ -19,7 +19,7 @@ internal sealed record GenerationSettings(int MaxNewTokens, IReadOnlySet<int> St
 {
     public static GenerationSettings From(GenerateOptions options, int? eosTokenId)
     {
-        var stopIds = new HashSet<int>(options.StopTokenIds ?? []);
+        var stopIds = new HashSet<int>(options.StopIds);
         if (eosTokenId is { } eos) stopIds.Add(eos);
         return new(options.MaxNewTokens, stopIds, options.StopStrings, new TokenSampler(options.Temperature, options.TopK, options.TopP), options.Seed);
     }
