@@ -16,6 +16,8 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
     private readonly ConcurrentQueue<Pending> _waiting = new();
     private readonly Lock _gate = new();
     private bool _running;
+    private volatile bool _stopping;
+    private Task _loop = Task.CompletedTask;
     private long _generated;
     private long _steps;
 
@@ -33,13 +35,33 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
         _waiting.Enqueue(pending);
         lock (_gate)
         {
-            if (!_running)
+            if (_stopping)
+            {
+                pending.Completion.TrySetException(new ObjectDisposedException(nameof(ContinuousBatcher), "the generation loop has been stopped"));
+            }
+            else if (!_running)
             {
                 _running = true;
-                _ = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
         }
         return pending.Completion.Task;
+    }
+
+    /// <summary>
+    /// Cancels what waits or runs and returns once the loop has stopped: after it, the model may be disposed (a Run
+    /// still in flight would otherwise use a disposed session).
+    /// </summary>
+    public Task StopAsync()
+    {
+        Task loop;
+        lock (_gate)
+        {
+            _stopping = true;
+            loop = _loop;
+        }
+        while (_waiting.TryDequeue(out var p)) p.Completion.TrySetCanceled();
+        return loop;
     }
 
     /// <summary>Generates every request and returns their results in order.</summary>
@@ -55,6 +77,7 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
         {
             while (true)
             {
+                if (_stopping) foreach (var a in active) a.Pending.Completion.TrySetCanceled();
                 stale |= active.RemoveAll(a => a.Pending.Completion.Task.IsCompleted && !a.Row.Done) > 0; // cancelled
                 var joins = new List<(Slot Slot, KvCache Cache)>();
                 if (continuous || active.Count == 0) Admit(active.Count, joins);
@@ -116,6 +139,7 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
     {
         while (activeRows + joins.Count < maxBatch && _waiting.TryDequeue(out var pending))
         {
+            if (_stopping) pending.Completion.TrySetCanceled();
             if (pending.Completion.Task.IsCompleted) continue; // cancelled while waiting
             var row = new RowState(pending.Request, runner.Model.Tokenizer, runner.Model.ContextLength);
             try

@@ -81,12 +81,13 @@ public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
         return ArrowBatches.WithColumn(batch, new Field(GenerateOptions.FinishReasonColumn, StringType.Default, false), reason.Build());
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        // The loop may still be in a Run for a cancelled batch: it must stop before the session goes.
+        if (_batcher is { } batcher) await batcher.StopAsync().ConfigureAwait(false);
         _genai?.Dispose();
         _model?.Dispose();
         _model = null;
-        return ValueTask.CompletedTask;
     }
 
     private List<int> Encode(GenerationModel model, string text, int row)
