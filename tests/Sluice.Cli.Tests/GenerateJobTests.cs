@@ -62,6 +62,46 @@ public sealed class GenerateJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_OpenAiCompletionsBatchFile_AnswersEveryRequestWithItsGeneration()
+    {
+        var model = PackagedModels.Export(PackagedModels.TinyDecoder, _dir["tiny"]);
+        var prompts = Enumerable.Range(0, 30).Select(i => $"Once upon a time {i}").ToList();
+        File.WriteAllLines(_dir["batch.jsonl"], prompts.Select((p, i) => System.Text.Json.JsonSerializer.Serialize(
+            new { custom_id = $"req-{i}", method = "POST", url = "/v1/completions", body = new { model = "tiny", prompt = p } })));
+        var yaml = $$"""
+            name: openai-gen
+            read: { format: openai_batch, path: {{_dir["batch.jsonl"]}}, block_rows: 8 }
+            stages:
+              - { name: generate, op: generate, model: {{model.Directory}}, prompt_column: text, max_new_tokens: 6, max_batch: 4, pool: { min: 1, max: 2 } }
+            write: { format: openai_batch, path: {{_dir["out"]}} }
+            """;
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
+
+        await using var alone = new GenerateProcessor(new GenerateOptions(model.Directory) { PromptColumn = "text", MaxNewTokens = 6, MaxBatch = 1 });
+        await alone.InitializeAsync(new ProcessorContext("alone", 0, ResourceRequest.OneCpu, []), CancellationToken.None);
+        var answered = new HashSet<string>();
+        foreach (var part in Directory.GetFiles(_dir["out"], "part-*.jsonl"))
+        {
+            foreach (var line in await File.ReadAllLinesAsync(part))
+            {
+                var doc = System.Text.Json.JsonDocument.Parse(line).RootElement;
+                var id = doc.GetProperty("custom_id").GetString()!;
+                Assert.True(answered.Add(id), $"{id} answered twice");
+                var body = doc.GetProperty("response").GetProperty("body");
+                var prompt = prompts[int.Parse(id["req-".Length..], System.Globalization.CultureInfo.InvariantCulture)];
+                var one = new RecordBatch(new Schema([new Field("text", StringType.Default, false)], null), [new StringArray.Builder().Append(prompt).Build()], 1);
+                var expected = await alone.ProcessAsync(one, CancellationToken.None);
+                Assert.Equal(((StringArray)expected.Column("generated_text")).GetString(0), body.GetProperty("choices")[0].GetProperty("text").GetString());
+                Assert.Equal(((StringArray)expected.Column("finish_reason")).GetString(0), body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+                Assert.Equal(1 + prompt.Length, body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+                Assert.Equal(((Int32Array)expected.Column("completion_tokens")).GetValue(0), body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            }
+        }
+        Assert.Equal(30, answered.Count);
+    }
+
+    [Fact]
     public void Parse_GenerateWithMissingModelOrBadTemplate_NamesTheField()
     {
         var yaml = $$"""
