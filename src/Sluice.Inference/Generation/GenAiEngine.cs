@@ -17,6 +17,7 @@ internal sealed class GenAiEngine : IDisposable
     private readonly int _pad;
     private readonly Lock _gate = new();
     private long _generated;
+    private string? _links;
 
     private GenAiEngine(Model model, GenerationModel decoder, int maxBatch, int pad)
     {
@@ -37,7 +38,8 @@ internal sealed class GenAiEngine : IDisposable
             ?? throw new BadInputException($"'{config}' names neither pad_token_id nor eos_token_id: engine genai right-pads with it");
         try
         {
-            return new GenAiEngine(new Model(Path.GetDirectoryName(config)!), decoder, options.MaxBatch, pad);
+            var dir = ModelDirectory(config, decoder.Path);
+            return new GenAiEngine(new Model(dir), decoder, options.MaxBatch, pad) { _links = dir == Path.GetDirectoryName(Path.GetFullPath(config)) ? null : dir };
         }
         catch (OnnxRuntimeGenAIException e)
         {
@@ -92,11 +94,33 @@ internal sealed class GenAiEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// A directory where GenAI finds the config and, under the file name the config gives, the model: the config's own
+    /// directory when the model lies there; else (a cluster's file cache keeps each file in a folder of its hash) a
+    /// temp folder of links to both.
+    /// </summary>
+    private static string ModelDirectory(string config, string model)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(config))!;
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
+        var name = doc.RootElement.GetProperty("model").GetProperty("decoder").GetProperty("filename").GetString()!;
+        if (Path.GetFullPath(Path.Combine(dir, name)) == Path.GetFullPath(model) && Path.GetFileName(config) == GenerationModel.GenAiConfigFile) return dir;
+        var links = Path.Combine(Path.GetTempPath(), $"sluice-genai-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(links);
+        File.CreateSymbolicLink(Path.Combine(links, GenerationModel.GenAiConfigFile), Path.GetFullPath(config));
+        File.CreateSymbolicLink(Path.Combine(links, name), Path.GetFullPath(model));
+        return links;
+    }
+
     private static int? ReadPad(string config)
     {
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
         return doc.RootElement.GetProperty("model").TryGetProperty("pad_token_id", out var pad) ? pad.GetInt32() : null;
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        _model.Dispose();
+        if (_links is not null) Directory.Delete(_links, recursive: true);
+    }
 }

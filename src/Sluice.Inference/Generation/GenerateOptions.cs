@@ -30,6 +30,13 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
     [property: JobFile]
     public string? Tokenizer { get; init; }
 
+    /// <summary>
+    /// The model's <c>genai_config.json</c> (bos, eos and pad ids, context length; engine genai reads the model's directory
+    /// through it); null: beside the model, if there. A job names it, so a cluster ships it with the model.
+    /// </summary>
+    [property: JobFile]
+    public string? Config { get; init; }
+
     /// <summary>The string column holding each row's prompt. Give this or <see cref="Template"/>; neither: <c>prompt</c>.</summary>
     public string? PromptColumn { get; init; }
 

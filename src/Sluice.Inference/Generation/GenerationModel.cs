@@ -60,7 +60,7 @@ internal sealed class GenerationModel : IDisposable
     public static string TokenizerPath(GenerateOptions options) =>
         options.Tokenizer ?? System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(ModelPath(options.Model)))!, TokenizerFile);
 
-    public static string ConfigPath(GenerateOptions options) =>
+    public static string ConfigPath(GenerateOptions options) => options.Config ??
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(ModelPath(options.Model)))!, GenAiConfigFile);
 
     public static GenerationModel Load(GenerateOptions options, int intraOpThreads, Action<SessionOptions>? addProvider = null)

@@ -6,7 +6,7 @@ namespace Sluice.Jobs.Ops;
 /// <summary>
 /// <c>generate</c>: autoregressive text generation from a prompt column or a template over columns
 /// (<see cref="GenerateOptions"/>), continuous-batched in our own loop over ONNX Runtime or in GenAI static batches.
-/// The model's directory is resolved here to its files (model.onnx, tokenizer.json), so a cluster ships both.
+/// The model's directory is resolved here to its files (model.onnx, tokenizer.json, genai_config.json when there), so a cluster ships them all.
 /// </summary>
 internal sealed class GenerateOp() : ProcessorOp<GenerateProcessor, GenerateOptions>("generate", ResourceRequest.OneCpu,
     "LLM text generation (continuous batching): generated_text, prompt_tokens, completion_tokens, finish_reason")
@@ -28,7 +28,13 @@ internal sealed class GenerateOp() : ProcessorOp<GenerateProcessor, GenerateOpti
                 "the file does not exist; give tokenizer: PATH of the model's tokenizer.json, or put it beside model.onnx");
             return null;
         }
-        return base.Plan(options with { Model = model, Tokenizer = tokenizer }, stage, context);
+        var config = options.Config ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, "genai_config.json");
+        if (options.Config is not null && !File.Exists(config))
+        {
+            context.Error(SpecContext.Node(stage.Node, "config"), $"{stage.Path}.config", config, "the file does not exist; give the model's genai_config.json, or leave config out");
+            return null;
+        }
+        return base.Plan(options with { Model = model, Tokenizer = tokenizer, Config = File.Exists(config) ? config : null }, stage, context);
     }
 
     protected override IReadOnlyList<string> InputColumns(GenerateOptions options) => options.PromptColumns();
