@@ -70,6 +70,12 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
     /// </summary>
     public long Seed { get; init; }
 
+    /// <summary>
+    /// A column that sets rows apart for sampling (an id): its value joins the seed, so rows with the same prompt draw
+    /// differently, and each still the same whatever its batch. Null: rows with the same prompt draw alike.
+    /// </summary>
+    public string? SeedColumn { get; init; }
+
     /// <summary>Rows generated together (the continuous batch's width, or the static batch size).</summary>
     public int MaxBatch { get; init; } = 16;
 
@@ -119,9 +125,10 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
         if (IntraOpThreads is < 1) yield return new(nameof(IntraOpThreads), IntraOpThreads.Value.ToString(inv), "give 1 or more, or leave it out to use the actor's cpus");
     }
 
-    /// <summary>The columns the prompts are read from: the prompt column, or the template's columns.</summary>
+    /// <summary>The columns the op reads: the prompt column or the template's columns, and the seed column.</summary>
     public IReadOnlyList<string> PromptColumns() =>
-        Template is not null && PromptTemplate.Problem(Template) is null ? PromptTemplate.Parse(Template).Columns : [PromptColumn ?? DefaultPromptColumn];
+        [.. (Template is not null && PromptTemplate.Problem(Template) is null ? PromptTemplate.Parse(Template).Columns : [PromptColumn ?? DefaultPromptColumn]),
+         .. SeedColumn is null ? Array.Empty<string>() : [SeedColumn]];
 
     /// <summary>The prompt column when neither prompt_column nor template is given.</summary>
     public const string DefaultPromptColumn = "prompt";

@@ -59,7 +59,8 @@ public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
     {
         ArgumentNullException.ThrowIfNull(batch);
         var model = _model ?? throw new InvalidOperationException("GenerateProcessor: InitializeAsync has not run");
-        var requests = Prompts(batch).Select((text, row) => new GenerationRequest(Encode(model, text, row), _settings!)).ToList();
+        var keys = _options.SeedColumn is { } seedColumn ? TextColumn(batch, seedColumn, "SeedColumn") : null;
+        var requests = Prompts(batch).Select((text, row) => new GenerationRequest(Encode(model, text, row), _settings!, keys?.Invoke(row))).ToList();
         var results = _genai is { } genai
             ? await Task.Run(() => genai.Generate(requests, cancellationToken), cancellationToken).ConfigureAwait(false)
             : await _batcher!.GenerateAsync(requests, cancellationToken).ConfigureAwait(false);
@@ -116,7 +117,7 @@ public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
     private static Func<int, string?> TextColumn(RecordBatch batch, string name, string option)
     {
         var index = Columns.IndexOf(batch, name);
-        if (index < 0) throw new BadInputException($"prompt column '{name}' is missing (GenerateOptions.{option}); the batch has: {Columns.Describe(batch)}");
+        if (index < 0) throw new BadInputException($"{(option == "SeedColumn" ? "seed" : "prompt")} column '{name}' is missing (GenerateOptions.{option}); the batch has: {Columns.Describe(batch)}");
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         return batch.Column(index) switch
         {
@@ -127,7 +128,7 @@ public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
             DoubleArray a => i => a.GetValue(i)?.ToString(inv),
             FloatArray a => i => a.GetValue(i)?.ToString(inv),
             BooleanArray a => i => a.GetValue(i)?.ToString(inv).ToLowerInvariant(),
-            _ => throw new BadInputException($"prompt column '{name}' is {batch.Schema.GetFieldByIndex(index).DataType.Name}, not text or a number (GenerateOptions.{option}); the batch has: {Columns.Describe(batch)}"),
+            _ => throw new BadInputException($"{(option == "SeedColumn" ? "seed" : "prompt")} column '{name}' is {batch.Schema.GetFieldByIndex(index).DataType.Name}, not text or a number (GenerateOptions.{option}); the batch has: {Columns.Describe(batch)}"),
         };
     }
 }

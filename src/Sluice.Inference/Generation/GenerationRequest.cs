@@ -12,7 +12,8 @@ public static class FinishReason
 
 /// <summary>One prompt to generate from.</summary>
 /// <param name="Prompt">The prompt's token ids (bos included when the model wants one).</param>
-internal sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationSettings Settings);
+/// <param name="RowKey">What sets the row apart for sampling besides its prompt (its seed column's value), or null.</param>
+internal sealed record GenerationRequest(IReadOnlyList<int> Prompt, GenerationSettings Settings, string? RowKey = null);
 
 /// <summary>What every row of a stage shares: limits, stop conditions and the sampler.</summary>
 internal sealed record GenerationSettings(int MaxNewTokens, IReadOnlySet<int> StopTokenIds, IReadOnlyList<string> StopStrings, TokenSampler Sampler, long Seed)

@@ -7,7 +7,7 @@ namespace Sluice.Inference.Generation;
 internal sealed class RowState(GenerationRequest request, GenerationTokenizer tokenizer, int contextLength)
 {
     private readonly List<int> _tokens = [];
-    private RowRandom _random = RowRandom.For(request.Settings.Seed, request.Prompt);
+    private RowRandom _random = RowRandom.For(request.Settings.Seed, request.Prompt, request.RowKey);
 
     public GenerationRequest Request { get; } = request;
 

@@ -57,11 +57,16 @@ internal struct RowRandom(ulong state)
 {
     private ulong _state = state;
 
-    /// <summary>The generator of a row: the job's seed and the row's prompt tokens.</summary>
-    public static RowRandom For(long seed, IReadOnlyList<int> prompt)
+    /// <summary>The generator of a row: the job's seed, the row's prompt tokens and, when given, its key (a seed column's value).</summary>
+    public static RowRandom For(long seed, IReadOnlyList<int> prompt, string? key = null)
     {
         var h = (ulong)seed ^ 0x9E3779B97F4A7C15UL;
         foreach (var t in prompt) h = Mix(h ^ (uint)t);
+        if (key is not null)
+        {
+            h = Mix(h ^ 0xA5A5A5A5UL);
+            foreach (var c in key) h = Mix(h ^ c);
+        }
         return new RowRandom(Mix(h ^ (ulong)prompt.Count));
     }
 

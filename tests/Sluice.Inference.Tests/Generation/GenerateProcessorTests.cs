@@ -45,6 +45,32 @@ public sealed class GenerateProcessorTests(TinyDecoderFixture tiny) : IClassFixt
     }
 
     [Fact]
+    public async Task Sampling_SeedColumn_SamePromptDrawsPerRow_AndEachRowIsTheSameWhateverItsBatch()
+    {
+        RecordBatch Rows_(IEnumerable<long> ids)
+        {
+            var list = ids.ToList();
+            var id = new Int64Array.Builder();
+            var prompt = new StringArray.Builder();
+            foreach (var i in list) { id.Append(i); prompt.Append("the same prompt"); }
+            return new RecordBatch(new Schema([new Field("id", Int64Type.Default, false), new Field("prompt", StringType.Default, false)], null), [id.Build(), prompt.Build()], list.Count);
+        }
+        var options = new GenerateOptions(tiny.Files.Directory) { MaxNewTokens = 16, Temperature = 1.0, Seed = 99, MaxBatch = 3 };
+        await using var keyed = new GenerateProcessor(options with { SeedColumn = "id" });
+        await using var unkeyed = new GenerateProcessor(options);
+        await keyed.InitializeAsync(Context, CancellationToken.None);
+        await unkeyed.InitializeAsync(Context, CancellationToken.None);
+
+        var all = Rows(await keyed.ProcessAsync(Rows_(Enumerable.Range(0, 6).Select(i => (long)i)), CancellationToken.None));
+        var split = Rows(await keyed.ProcessAsync(Rows_([4, 5]), CancellationToken.None));
+        var same = Rows(await unkeyed.ProcessAsync(Rows_(Enumerable.Range(0, 6).Select(i => (long)i)), CancellationToken.None));
+
+        Assert.True(all.Select(r => r.Text).Distinct().Count() > 1, "rows with one prompt but different ids all drew the same text");
+        Assert.Equal(all.Skip(4), split);
+        Assert.Single(same.Select(r => r.Text).Distinct());
+    }
+
+    [Fact]
     public async Task CancelledBatch_Throws_OtherBatchesStillComplete()
     {
         var prompts = TinyDecoderFixture.Prompts(8, seed: 4);
