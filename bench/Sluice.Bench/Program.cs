@@ -23,6 +23,7 @@ if (args.Length > 0 && args[0] == "autotune") return await AutotuneBench.RunAsyn
 if (args.Length > 0 && args[0] == "stragglers") return await StragglersBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "images") return await ImagesBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "generate") return await GenerateBench.RunAsync(args); // [--requests 96] [--max-batch 8] [--max-new 64] [--hidden 64] [--layers 2] [--rounds 3]
 {
     Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K] [--block-rows N|auto]");
     Console.Error.WriteLine("       Sluice.Bench simtime [--calls 200] [--devices 8]");

@@ -21,11 +21,14 @@ public static class PackagedModels
     public const string ResNet18 = "resnet18";
     public const string DualTower = "dual-tower";
 
+    /// <summary>A small random-weight decoder for <c>op: generate</c> (<see cref="Generation.TinyDecoder"/>): built, not shipped.</summary>
+    public const string TinyDecoder = "tiny-decoder";
+
     private const string ModelFile = "model.onnx";
     private const string VocabFile = "vocab.txt";
 
     /// <summary>The names <see cref="Export"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = [MiniLm, ResNet18, DualTower];
+    public static IReadOnlyList<string> Names { get; } = [MiniLm, ResNet18, DualTower, TinyDecoder];
 
     /// <summary>Writes the named model's files into <paramref name="dir"/>.</summary>
     /// <exception cref="SluiceException">The name is not one of <see cref="Names"/>.</exception>
@@ -34,6 +37,7 @@ public static class PackagedModels
         if (string.Equals(name, MiniLm, StringComparison.OrdinalIgnoreCase)) return ExportMiniLm(dir);
         if (string.Equals(name, ResNet18, StringComparison.OrdinalIgnoreCase)) return ExportResNet18(dir);
         if (string.Equals(name, DualTower, StringComparison.OrdinalIgnoreCase)) return ExportDualTower(dir);
+        if (string.Equals(name, TinyDecoder, StringComparison.OrdinalIgnoreCase)) return Generation.TinyDecoder.Export(dir);
         throw new SluiceException($"unknown packaged model '{name}'; known models: {string.Join(", ", Names)}");
     }
 
@@ -119,7 +123,7 @@ public static class PackagedModels
     }
 
     /// <summary>Writes beside the target and renames, so a reader never sees half a model and two concurrent exporters each rename a complete file.</summary>
-    private static void WriteAtomically(string path, Action<Stream> write)
+    internal static void WriteAtomically(string path, Action<Stream> write)
     {
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         try

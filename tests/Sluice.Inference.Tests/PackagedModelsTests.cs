@@ -45,6 +45,6 @@ public sealed class PackagedModelsTests(ModelFixture models)
 
         Assert.Contains("gpt-17", e.Message);
         Assert.Contains("minilm", e.Message);
-        Assert.Equal(["minilm", "resnet18", "dual-tower"], PackagedModels.Names);
+        Assert.Equal(["minilm", "resnet18", "dual-tower", "tiny-decoder"], PackagedModels.Names);
     }
 }

@@ -15,6 +15,7 @@ internal sealed class BuiltIns : IJobModule
         registry.Add(new ImagePreprocessOp());
         registry.Add(new ProcessorOp<SimulateProcessor, SimulateOptions>("simulate", new ResourceRequest(Gpus: 1),
             "a model stage on a simulated GPU: holds its device fixed_ms + per_row_ms x rows per batch"));
+        registry.Add(new GenerateOp());
         // Not an op of specs, but a processor tests and demos run on workers to show where actors ran.
         registry.Processors.Add<AnnotateProcessor>();
 

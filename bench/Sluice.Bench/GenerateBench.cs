@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sluice.Inference.Generation;
+
+namespace Sluice.Bench;
+
+/// <summary>
+/// <c>generate</c>: tokens/s of <c>op: generate</c>'s loop, continuous batching vs static batches of the same width, on a
+/// random-weight decoder built here (<see cref="TinyDecoder"/>; <c>--hidden</c>/<c>--layers</c> for a larger one), the same
+/// greedy requests each time: prompts of 1..<c>--max-prompt</c> bytes and max_new_tokens drawn from 4..<c>--max-new</c>, so a
+/// static batch keeps stepping for its longest row. Rounds interleave (A B A B) after one untimed warm-up of each; tokens
+/// counted are those rows keep (static's steps for finished rows are not). Both engines' rows are checked equal.
+/// GenAI's static batches on the same requests are printed for reference. Last line: <c>ratio: continuous/static</c> (medians).
+/// </summary>
+internal static class GenerateBench
+{
+    private const string Usage = "usage: Sluice.Bench generate [--requests 96] [--max-batch 8] [--max-new 64] [--max-prompt 120] [--hidden 64] [--layers 2] [--rounds 3] [--threads 2]";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        int requests = 96, maxBatch = 8, maxNew = 64, maxPrompt = 120, hidden = TinyDecoder.Hidden, layers = TinyDecoder.Layers, rounds = 3, threads = 2;
+        for (var i = 1; i < args.Length; i++)
+        {
+            if (i + 1 >= args.Length) { Console.Error.WriteLine(Usage); return 2; }
+            var v = int.Parse(args[++i], ci);
+            switch (args[i - 1])
+            {
+                case "--requests": requests = v; break;
+                case "--max-batch": maxBatch = v; break;
+                case "--max-new": maxNew = v; break;
+                case "--max-prompt": maxPrompt = v; break;
+                case "--hidden": hidden = v; break;
+                case "--layers": layers = v; break;
+                case "--rounds": rounds = v; break;
+                case "--threads": threads = v; break;
+                default: Console.Error.WriteLine($"unknown argument '{args[i - 1]}'; {Usage}"); return 2;
+            }
+        }
+        if (requests < 1 || maxBatch < 1 || maxNew < 4 || maxPrompt < 1 || hidden % 4 != 0 || layers < 1 || rounds < 1 || maxPrompt + maxNew >= TinyDecoder.ContextLength)
+        {
+            Console.Error.WriteLine($"out of range (hidden a multiple of 4, max-prompt + max-new < {TinyDecoder.ContextLength}); {Usage}");
+            return 2;
+        }
+        var dir = Path.Combine(Path.GetTempPath(), $"sluice-bench-generate-{Environment.ProcessId}");
+        try
+        {
+            var shape = new DecoderShape(hidden, 4, layers);
+            var files = TinyDecoder.Export(dir, shape: shape);
+            using var model = GenerationModel.Load(new GenerateOptions(files.Directory), threads);
+            var random = new Random(42);
+            var eos = new HashSet<int> { TinyDecoder.EosTokenId };
+            var greedy = new TokenSampler(0, 0, 1);
+            var work = Enumerable.Range(0, requests).Select(_ =>
+            {
+                List<int> prompt = [TinyDecoder.BosTokenId, .. Enumerable.Range(0, random.Next(1, maxPrompt + 1)).Select(_ => random.Next(32, 127))];
+                return new GenerationRequest(prompt, new GenerationSettings(random.Next(4, maxNew + 1), eos, [], greedy, 0));
+            }).ToList();
+            Console.WriteLine($"model: hidden {hidden}, heads 4, layers {layers} ({new FileInfo(files.Model).Length / 1024} KiB); {requests} requests, prompts 2..{maxPrompt + 1} tokens, max_new_tokens 4..{maxNew}; max batch {maxBatch}; {threads} ORT threads; {Environment.ProcessorCount} cores");
+
+            async Task<(double TokensPerSecond, long Steps, GenerationResult[] Rows)> Loop(bool continuous)
+            {
+                var batcher = new ContinuousBatcher(new DecoderRunner(model), maxBatch, continuous);
+                var clock = Stopwatch.StartNew();
+                var rows = await batcher.GenerateAsync(work, CancellationToken.None);
+                return (rows.Sum(r => r.Tokens.Count) / clock.Elapsed.TotalSeconds, batcher.Steps, rows);
+            }
+
+            var warmContinuous = await Loop(true);
+            var warmStatic = await Loop(false);
+            var mismatched = Enumerable.Range(0, requests).Count(i => !warmContinuous.Rows[i].Tokens.SequenceEqual(warmStatic.Rows[i].Tokens));
+            Console.WriteLine($"rows equal between engines: {requests - mismatched}/{requests}; decode steps: continuous {warmContinuous.Steps}, static {warmStatic.Steps}");
+            var c = new List<double>();
+            var s = new List<double>();
+            for (var r = 0; r < rounds; r++)
+            {
+                c.Add((await Loop(true)).TokensPerSecond);
+                s.Add((await Loop(false)).TokensPerSecond);
+                Console.WriteLine($"round {r + 1}: continuous {c[^1]:F0} tok/s, static {s[^1]:F0} tok/s");
+            }
+            using (var genai = GenAiEngine.Load(new GenerateOptions(files.Directory) { MaxBatch = maxBatch }, model))
+            {
+                genai.Generate(work, CancellationToken.None);
+                var clock = Stopwatch.StartNew();
+                var rows = genai.Generate(work, CancellationToken.None);
+                var agree = Enumerable.Range(0, requests).Count(i => rows[i].Tokens.SequenceEqual(warmContinuous.Rows[i].Tokens));
+                Console.WriteLine($"genai static batches (reference): {rows.Sum(r => r.Tokens.Count) / clock.Elapsed.TotalSeconds:F0} tok/s, rows equal to continuous: {agree}/{requests}");
+            }
+            Console.WriteLine($"median: continuous {Median(c):F0} tok/s, static {Median(s):F0} tok/s");
+            Console.WriteLine($"ratio: continuous/static {Median(c) / Median(s):F2}");
+            return mismatched == 0 ? 0 : 1;
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
