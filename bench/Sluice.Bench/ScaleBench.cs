@@ -30,6 +30,7 @@ internal static class ScaleBench
         // What a user gets (MapBatchesOptions' default of 2 in flight per actor: the next block waits at the actor while
         // the device works); --max-concurrency 1 makes every task wait for a loop round trip, the loop's worst case.
         var maxConcurrency = new MapBatchesOptions().MaxConcurrency;
+        var speculation = true;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -41,7 +42,8 @@ internal static class ScaleBench
                 case "--read-tasks": readTasks = int.Parse(args[++i], ci); break;
                 case "--no-warmup": warmup = false; break;
                 case "--max-concurrency": maxConcurrency = int.Parse(args[++i], ci); break;
-                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16] [--max-concurrency 2] [--no-warmup]"); return 2;
+                case "--no-speculation": speculation = false; break;
+                default: Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16] [--max-concurrency 2] [--no-speculation] [--no-warmup]"); return 2;
             }
         }
         if (warmup)
@@ -59,6 +61,7 @@ internal static class ScaleBench
         var options = cluster is not null
             ? new ExecutionOptions { Runtime = cluster }
             : new ExecutionOptions { Resources = new NodeResources(Environment.ProcessorCount, 0, 16L << 30).WithSimulatedGpus(gpus) };
+        if (!speculation) options = options with { Speculation = new SpeculationOptions { Enabled = false } };
         var where = cluster is not null ? $"{nodes} simulated nodes x {perNode} GPUs" : "one node";
         Say($"scale bench: {gpus} simulated GPUs on {where} (cores={Environment.ProcessorCount}), simulate {taskMs} ms per task, {tasks} one-row blocks ({waves} waves), pool min=max={gpus}, max_concurrency {maxConcurrency}");
         Say($"device-time limit {limitMs:F0} ms (asked device time / {gpus})");

@@ -18,10 +18,21 @@ internal sealed partial class StreamingExecutor
     /// <summary>Why each suspected node is, for the snapshot.</summary>
     private readonly Dictionary<string, string> _suspectedWhy = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How often the running tasks are looked over: a straggler is one past at least <see cref="SpeculationOptions.Floor"/>
+    /// (2 s by default), so a look every eighth of that (at most 250 ms) finds it soon enough, and a loop driving a
+    /// thousand actors does not walk every task in flight at each 20 ms cadence.
+    /// </summary>
+    private long SpeculateEveryTicks => (long)(Math.Min(0.25, _options.Speculation.Floor.TotalSeconds / 8) * _options.TimeProvider.TimestampFrequency);
+
+    private long? _lastSpeculated;
+
     private void Speculate()
     {
         if (!_options.Speculation.Enabled) return;
         var ctx = _ctx!;
+        if (_lastSpeculated is { } looked && ctx.NowTicks - looked < SpeculateEveryTicks) return;
+        _lastSpeculated = ctx.NowTicks;
         // Until some pool has finished enough tasks to judge, nothing straggles: no work at the loop's cadence.
         var thresholds = new long?[_pools.Count];
         var any = false;

@@ -124,7 +124,13 @@ public sealed class NodeSuspicionTests
 
             public async Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken)
             {
-                if (!runtime.IsStopped(Spec.Node)) return await inner.RunAsync(input, cancellationToken);
+                if (!runtime.IsStopped(Spec.Node))
+                {
+                    // A task takes a little real time: while one actor works, the other is handed the next block, so the
+                    // stopped node does get a task to hang on (an instant task keeps the most recently used actor on every block).
+                    await Task.Delay(5, cancellationToken);
+                    return await inner.RunAsync(input, cancellationToken);
+                }
                 Interlocked.Increment(ref runtime._hung);
                 try
                 {
