@@ -78,7 +78,7 @@ internal sealed partial class StreamingExecutor
     private void OnProduced(OperatorState op, BlockRef block)
     {
         var ctx = _ctx!;
-        op.RecordProduced(block.Rows, block.Bytes);
+        op.RecordProduced(block.Rows, block.Bytes, block.Tokens);
         // Resume: a block committed by an earlier run is read again (its read task was not complete)
         // but goes no further: its output is already written, exactly once. So are slices of it.
         if (_sink is not null && _sinkState.CommittedBlocks.Contains(Datasink.BlockKey(block.Lineage)))

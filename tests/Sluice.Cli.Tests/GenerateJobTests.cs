@@ -44,6 +44,10 @@ public sealed class GenerateJobTests : IDisposable
                     ((Int32Array)batch.Column("completion_tokens")).GetValue(i)!.Value, ((StringArray)batch.Column("finish_reason")).GetString(i));
         }
         Assert.Equal(23, rows.Count);
+        // The stage's token count (carried on its blocks' refs, not read from them) is what its rows say it generated.
+        var generate = stats.Operators.Single(o => o.Name == "generate");
+        Assert.Equal(rows.Values.Sum(r => (long)r.Completion), generate.TokensOut);
+        Assert.True(generate.TokensPerSecond > 0);
 
         // The same prompts through the processor directly, one row per batch and one row per step: the job's rows must be these.
         await using var alone = new GenerateProcessor(new GenerateOptions(model.Directory) { Template = "Q: {question}\nA:", MaxNewTokens = 12, MaxBatch = 1, Stop = ["\n\n"], StopTokenIds = ["257"] });

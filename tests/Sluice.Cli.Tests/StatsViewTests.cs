@@ -96,6 +96,21 @@ public class StatsViewTests
     }
 
     [Fact]
+    public void Tokens_ShownAtTheStageThatGeneratedThem_NotAtTheStagesThatPassThemOn()
+    {
+        var ops = Job().Operators.ToList();
+        var at = ops.FindIndex(o => o.Name == "embed");
+        ops = [.. ops.Select((o, i) => i >= at ? o with { TokensOut = 12_345, TokensPerSecond = 1234.5 } : o)];
+        var s = Job() with { Operators = ops };
+        var plain = StatsView.Lines(s).ToList();
+        Assert.Single(plain, l => l.Contains("12,345 tokens (1,234.5 tok/s)", StringComparison.Ordinal));
+        Assert.Contains(plain, l => l.Contains("embed: 987,654 rows, 12,345 tokens", StringComparison.Ordinal));
+        Assert.Contains("  embed: 12,345 tokens (1,234.5 tok/s)", CompactView.Lines(s, null, 80));
+        Assert.Contains("1,234.5 tok/s", Render(StatsView.Final(s, null, 200), 200), StringComparison.Ordinal);
+        Assert.DoesNotContain("tok/s", Render(StatsView.Final(Job(), null, 200), 200), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Progress_RowsAgainstTheSourceEstimate_FractionAndTimeLeft()
     {
         var s = Job() with { Elapsed = TimeSpan.FromSeconds(100) };

@@ -28,6 +28,7 @@ internal static class CompactView
             if (op.LastScaling is { } scaling) lines.Add(Fit($"  {op.Name}: pool {scaling}", width));
             if (op.ErroredRows > 0) lines.Add(Fit($"  {op.Name}: {StatsView.Errored(op)}", width));
             if (op.BackupsLaunched > 0) lines.Add(Fit($"  {op.Name}: {StatsView.Backups(op)}", width));
+            if (StatsView.Tokens(s, op) is { } tokens) lines.Add(Fit($"  {op.Name}: {tokens}", width));
             if (s.Unmet.FirstOrDefault(u => u.Stage == op.Name) is { } unmet) lines.Add(Fit($"  {op.Name}: wants {unmet.Actors} more actor(s) that fit no node", width));
         }
         var memory = $"memory {Format.Bytes(s.UsedBytes)} (peak {Format.Bytes(s.PeakUsedBytes)}) of {Format.Bytes(s.BudgetBytes)}; actors b/i/s = busy/idle/starting";

@@ -43,7 +43,7 @@ internal static class StatsView
                 Markup.Escape(op.Name),
                 op.Kind,
                 Format.Count(op.RowsOut) + (op.ErroredRows > 0 ? $"\n[red]{Errored(op)}[/]" : ""),
-                Format.Rate(op.RowsPerSecond),
+                Format.Rate(op.RowsPerSecond) + (Tokens(s, op) is not null ? $"\n{op.TokensPerSecond.ToString("N1", System.Globalization.CultureInfo.InvariantCulture)} tok/s" : ""),
                 $"{op.TasksRunning} running, {Format.Count(op.TasksDone)} done{(op.TaskRetries > 0 ? $", {op.TaskRetries} retried" : "")}{(op.BackupsLaunched > 0 ? $"\n{Backups(op)}" : "")}",
                 $"{op.QueuedBlocks} ({Format.Bytes(op.QueuedBytes)})",
                 Format.Bytes(op.OutputBytes),
@@ -87,9 +87,22 @@ internal static class StatsView
             var bp = op.BackPressure is null ? "" : $" back-pressure: {op.BackPressure}";
             var actors = op.Kind == "actors" ? $" actors {op.ActorsReady} ready/{op.ActorsStarting} starting/{op.ActorsIdle} idle (target {op.Target}) pool {op.LastScaling}" : "";
             var unmet = Unmet(s, op) is { } more ? $" wants {more} more actor(s) that fit no node" : "";
-            var errored = (op.ErroredRows > 0 ? $", {Errored(op)}" : "") + (op.BackupsLaunched > 0 ? $", {Backups(op)}" : "");
+            var errored = (op.ErroredRows > 0 ? $", {Errored(op)}" : "") + (op.BackupsLaunched > 0 ? $", {Backups(op)}" : "")
+                + (Tokens(s, op) is { } tokens ? $", {tokens}" : "");
             yield return $"[{Format.Duration(s.Elapsed)}] {op.Name}: {Format.Count(op.RowsOut)} rows{errored} ({Format.Rate(op.RowsPerSecond)}), queued {op.QueuedBlocks} blocks ({Format.Bytes(op.QueuedBytes)}){actors}{unmet}{bp}{(op.Done ? " done" : "")}";
         }
+    }
+
+    /// <summary>
+    /// "12,345 tokens (1,234.5 tok/s)" for the stage that generated tokens — the first whose output carries them; later
+    /// stages pass the same tokens on and say nothing. Null for every other stage.
+    /// </summary>
+    internal static string? Tokens(ExecutionSnapshot s, OperatorSnapshot op)
+    {
+        if (op.TokensOut == 0) return null;
+        var at = s.Operators.ToList().IndexOf(op);
+        if (at > 0 && s.Operators[at - 1].TokensOut > 0) return null;
+        return $"{Format.Count(op.TokensOut)} tokens ({op.TokensPerSecond.ToString("N1", System.Globalization.CultureInfo.InvariantCulture)} tok/s)";
     }
 
     /// <summary>"3 backups (2 won)": speculative copies of straggling tasks, and how many finished first.</summary>

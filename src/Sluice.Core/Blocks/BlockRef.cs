@@ -22,6 +22,9 @@ public sealed record BlockRef(Guid Id, string Node, int Rows, long Bytes, BlockL
     /// </summary>
     public IReadOnlyList<DeadLetter> DeadLetters { get; init; } = [];
 
+    /// <summary>Tokens generated into the block (<see cref="GeneratedTokens"/>), counted when it was stored; 0 for most blocks.</summary>
+    public long Tokens { get; init; }
+
     /// <summary>What a consumer of this ref sees of <paramref name="stored"/>, the block the store holds under <see cref="Id"/>.</summary>
     public Block View(Block stored)
     {

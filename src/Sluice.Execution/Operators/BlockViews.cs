@@ -32,7 +32,7 @@ internal sealed class BlockViews
             bytesLeft -= bytes;
             var lineage = whole.Lineage with { FirstRow = whole.Lineage.FirstRow + offset, Slice = new BlockSlice(stage, i, count) };
             // The block's dead letters go with its first slice only: each is committed once, with that slice.
-            slices[i] = new BlockRef(whole.Id, whole.Node, rows, bytes, lineage, offset) { DeadLetters = i == 0 ? whole.DeadLetters : [] };
+            slices[i] = new BlockRef(whole.Id, whole.Node, rows, bytes, lineage, offset) { DeadLetters = i == 0 ? whole.DeadLetters : [], Tokens = i == 0 ? whole.Tokens : 0 };
         }
         _live[whole.Id] = count;
         return slices;

@@ -22,7 +22,11 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     protected OperatorStats Stats { get; } = new();
 
     /// <summary>The operator made (or, for a sink, wrote) a block.</summary>
-    public void RecordProduced(int rows, long bytes) => Stats.Produced(rows, bytes);
+    public void RecordProduced(int rows, long bytes, long tokens = 0)
+    {
+        Stats.Produced(rows, bytes);
+        Stats.Tokens += tokens;
+    }
 
     public void RecordTaskDone() => Stats.TasksDone++;
 
@@ -182,7 +186,12 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
         var (ready, starting, idle) = Actors;
         return Describe(ctx, new OperatorSnapshot(Name, Kind, Stats.RowsOut, Stats.BlocksOut, Stats.BytesOut, Running, Stats.TasksDone, Stats.TaskRetries,
             QueuedBlocks, QueuedBytes, ctx.Budget.UsedBy(Index), ready, starting, idle, Stats.ActorsStarted, Stats.BackPressure, Stats.LastScaling,
-            rate, elapsed, IsDone) { ErroredRows = Stats.ErroredRows });
+            rate, elapsed, IsDone)
+        {
+            ErroredRows = Stats.ErroredRows,
+            TokensOut = Stats.Tokens,
+            TokensPerSecond = elapsed.TotalSeconds > 0 ? Stats.Tokens / elapsed.TotalSeconds : 0,
+        });
     }
 
     /// <summary>Adds what only some operators know.</summary>

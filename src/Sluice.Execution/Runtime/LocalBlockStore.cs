@@ -27,7 +27,7 @@ internal sealed class LocalBlockStore(string node)
         // The ref carries what the block really holds (payload plus overheads): what the budget charges and releases.
         var held = block.HeldBytes;
         Interlocked.Add(ref _bytes, held);
-        return new BlockRef(id, node, block.Rows, held, block.Lineage) { DeadLetters = block.DeadLetters };
+        return new BlockRef(id, node, block.Rows, held, block.Lineage) { DeadLetters = block.DeadLetters, Tokens = GeneratedTokens.Of(block.Rows > 0 ? block.Batch : null) };
     }
 
     /// <summary>The block a ref names: the stored block, or for a slice the rows it views (zero-copy).</summary>

@@ -51,6 +51,12 @@ public sealed record OperatorSnapshot(
     /// <summary>Actor pools: backup copies launched for straggling tasks (speculative execution).</summary>
     public long BackupsLaunched { get; init; }
 
+    /// <summary>Tokens generated into its output blocks (a <c>generate</c> stage's <c>completion_tokens</c>; later stages pass them on).</summary>
+    public long TokensOut { get; init; }
+
+    /// <summary><see cref="TokensOut"/> per second of the operator's running time.</summary>
+    public double TokensPerSecond { get; init; }
+
     /// <summary>Actor pools: backup copies that finished first (their original was cancelled and its output discarded).</summary>
     public long BackupsWon { get; init; }
 }

@@ -21,6 +21,9 @@ internal sealed class OperatorStats
     /// <summary>Rows this operator's stages failed on and dropped (on_error skip or dead_letter).</summary>
     public long ErroredRows;
 
+    /// <summary>Tokens generated into the blocks it output (<see cref="Blocks.GeneratedTokens"/>).</summary>
+    public long Tokens;
+
     public void Produced(int rows, long bytes)
     {
         RowsOut += rows;
