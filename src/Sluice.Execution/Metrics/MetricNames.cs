@@ -11,6 +11,7 @@ internal static class MetricNames
     public const string Retries = "sluice.stage.retries";
     public const string Backups = "sluice.stage.backups";
     public const string BackupsWon = "sluice.stage.backups_won";
+    public const string Tokens = "sluice.stage.tokens";
     public const string QueueBlocks = "sluice.stage.queue.blocks";
     public const string QueueBytes = "sluice.stage.queue.bytes";
     public const string HeldBytes = "sluice.stage.held_bytes";

@@ -23,6 +23,7 @@ internal static class SluiceInstruments
         meter.CreateObservableCounter(MetricNames.Tasks, () => Stages(s => s.Tasks), "{task}", "Tasks a stage has finished.");
         meter.CreateObservableCounter(MetricNames.Retries, () => Stages(s => s.Retries), "{retry}", "Tasks of a stage run again after a failure or a lost node.");
         meter.CreateObservableCounter(MetricNames.Backups, () => Stages(s => s.Backups), "{task}", "Backup copies of a stage's straggling tasks launched (speculative execution).");
+        meter.CreateObservableCounter(MetricNames.Tokens, () => Stages(s => s.Tokens), "{token}", "Tokens generated into a stage's output (a generate stage's completion_tokens; later stages pass the same tokens on).");
         meter.CreateObservableCounter(MetricNames.BackupsWon, () => Stages(s => s.BackupsWon), "{task}", "Backup copies that finished before their original (which was cancelled, its output discarded).");
         meter.CreateObservableCounter(MetricNames.BackpressureTime, () => Stages(s => s.BackpressureSeconds), "s", "Time a stage was not given input because its output was full.");
         meter.CreateObservableUpDownCounter(MetricNames.ActiveTasks, () => Latest(o => o.TasksRunning), "{task}", "Tasks of a stage running now.");

@@ -28,6 +28,8 @@ internal sealed class StageTotals(string job, string stage, string kind)
 
     public long BackupsWon { get; private set; }
 
+    public long Tokens { get; private set; }
+
     /// <summary>Time the stage spent back-pressured, summed over the intervals between the snapshots that showed it so.</summary>
     public double BackpressureSeconds { get; private set; }
 
@@ -45,6 +47,7 @@ internal sealed class StageTotals(string job, string stage, string kind)
         Retries = Math.Max(Retries, op.TaskRetries);
         Backups = Math.Max(Backups, op.BackupsLaunched);
         BackupsWon = Math.Max(BackupsWon, op.BackupsWon);
+        Tokens = Math.Max(Tokens, op.TokensOut);
         Latest = op;
     }
 }

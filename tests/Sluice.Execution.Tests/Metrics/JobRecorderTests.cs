@@ -39,6 +39,18 @@ public class JobRecorderTests
     }
 
     [Fact]
+    public void Observe_TokensAndBackups_AreCountersThatNeverGoBack()
+    {
+        var r = new JobRecorder("j", "local");
+        r.Observe(At(1, Op("generate", 10) with { TokensOut = 500, BackupsLaunched = 1 }));
+        r.Observe(At(2, Op("generate", 20) with { TokensOut = 1200, BackupsLaunched = 2, BackupsWon = 1 }));
+        r.Observe(At(1.5, Op("generate", 15) with { TokensOut = 800 }));   // published before the last one: ignored
+        Assert.Equal(1200, Stage(r, "generate").Tokens);
+        Assert.Equal(2, Stage(r, "generate").Backups);
+        Assert.Equal(1, Stage(r, "generate").BackupsWon);
+    }
+
+    [Fact]
     public void Observe_BackPressuredIntervals_SumsTheirTime()
     {
         var r = new JobRecorder("j", "local");
