@@ -44,6 +44,9 @@ internal sealed class ImageSource
         var path = _paths!.GetString(row);
         if (string.IsNullOrEmpty(path)) throw new BadInputException($"image_preprocess: row {row} has no image path (null or empty in column '{_column}')");
         var full = _root is null ? path : Path.Combine(_root, path);
+        // A path comes from the data: under a root it must stay there (no absolute path, no '..' out of it).
+        if (_root is not null && !Path.GetFullPath(full).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(_root)) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new BadInputException($"image_preprocess: row {row}: image path '{path}' in column '{_column}' leads outside root '{_root}'; give paths relative to the root, without '..' out of it");
         try
         {
             return await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);

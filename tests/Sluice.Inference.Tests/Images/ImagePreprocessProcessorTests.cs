@@ -182,6 +182,14 @@ public sealed class ImagePreprocessProcessorTests(ITestOutputHelper output) : ID
         Near((0, 255, 0), Rgb(px, 32, 16, 16), 8, "webp");
         Assert.Contains("images/a.webp", missing.Message);
         Assert.Contains("column 'image_path'", missing.Message);
+
+        // A path from the data never leaves the root: '..' out of it, or an absolute path, is refused before any read.
+        foreach (var escape in new[] { "../outside.webp", "images/../../outside.webp", "/etc/passwd" })
+        {
+            var rows = new RecordBatch(new Schema([new Field("image_path", StringType.Default, false)], null), [new StringArray.Builder().Append(escape).Build()], 1);
+            var refused = await Assert.ThrowsAsync<BadInputException>(() => RunAsync<byte>(options with { Root = Path.Combine(_dir, "images") }, rows));
+            Assert.Contains("leads outside root", refused.Message);
+        }
     }
 
     [Fact]
