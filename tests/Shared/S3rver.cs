@@ -84,6 +84,33 @@ public sealed class S3rver : IDisposable
 
     public Task PutFileAsync(string key, string file) => PutAsync(key, File.ReadAllBytes(file));
 
+    /// <summary>Every key under <paramref name="prefix"/> (all depths), sorted.</summary>
+    public async Task<List<string>> KeysAsync(string prefix)
+    {
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix };
+        ListObjectsV2Response response;
+        do
+        {
+            response = await _client.ListObjectsV2Async(request);
+            keys.AddRange((response.S3Objects ?? []).Select(o => o.Key));
+            request.ContinuationToken = response.NextContinuationToken;
+        }
+        while (response.IsTruncated == true);
+        keys.Sort(StringComparer.Ordinal);
+        return keys;
+    }
+
+    public async Task<byte[]> GetAsync(string key)
+    {
+        using var response = await _client.GetObjectAsync(Bucket, key);
+        using var buffer = new MemoryStream();
+        await response.ResponseStream.CopyToAsync(buffer);
+        return buffer.ToArray();
+    }
+
+    public Task DeleteAsync(string key) => _client.DeleteObjectAsync(Bucket, key);
+
     public Uri Url(string key) => new($"s3://{Bucket}/{key}");
 
     private static int FreePort()

@@ -49,17 +49,21 @@ public sealed class RemoteDatasetJobTests : IDisposable
         Assert.True(File.Exists(_dir["out/_SUCCESS"]));
     }
 
-    [Fact]
-    public void Parse_WritePathOnS3_IsRefusedBeforeAnythingRuns()
+    [Theory]
+    [InlineData("https://example.com/out", "read-only")]
+    [InlineData("gs://bucket/out", "'gs://' is not supported")]
+    public void Parse_WritePathOfAReadOnlyOrUnknownScheme_IsRefusedBeforeAnythingRuns(string path, string says)
     {
         var yaml = $$"""
             name: remote
             read: { format: text, path: s3://{{S3rver.Bucket}}/docs }
             stages:
               - { name: sim, op: simulate, per_row_ms: 0 }
-            write: { format: parquet, path: s3://{{S3rver.Bucket}}/out }
+            write: { format: parquet, path: {{path}} }
             """;
         var e = Assert.Throws<SpecException>(() => JobSpecParser.Parse(yaml, "job.yaml", new SpecOptions { ObjectFiles = _s3.Options(_dir["cache"]) }));
-        Assert.Contains("write.path", Assert.Single(e.Errors).ToString(), StringComparison.Ordinal);
+        var error = Assert.Single(e.Errors).ToString();
+        Assert.Contains("write.path", error, StringComparison.Ordinal);
+        Assert.Contains(says, error, StringComparison.Ordinal);
     }
 }

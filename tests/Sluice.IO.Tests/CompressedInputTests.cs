@@ -153,7 +153,13 @@ public sealed class CompressedInputTests : IDisposable
         Assert.Contains("write.path", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists("https:"));
-        Assert.Throws<BadInputException>(() => Sinks.JsonLines("s3://bucket/out"));
+        Assert.Contains("read-only", e.Message, StringComparison.Ordinal);
+        var s3 = Assert.Throws<BadInputException>(() => Sinks.JsonLines("s3://key:hunter2@bucket/out"));
+        Assert.Contains("must not carry credentials", s3.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", s3.Message, StringComparison.Ordinal);
+        var gs = Assert.Throws<BadInputException>(() => Sinks.JsonLines("gs://bucket/out"));
+        Assert.Contains("'gs://' is not supported", gs.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists("s3:"));
+        Assert.False(Directory.Exists("gs:"));
     }
 }

@@ -4,7 +4,7 @@ namespace Sluice.IO.ObjectStorage;
 
 /// <summary>
 /// Which URLs a dataset path may be. Reads take local paths, <c>s3://</c> and <c>https://</c> (<see cref="RemoteDatasource"/>);
-/// writes take local paths. Any other URL is refused by its scheme before anything runs, never taken for a relative
+/// writes take local paths and <c>s3://</c> (<see cref="S3OutputStore"/>). Any other URL is refused by its scheme before anything runs, never taken for a relative
 /// path (<c>s3://b/out</c> once became a local folder named <c>s3:</c>).
 /// </summary>
 public static partial class DatasetPaths
@@ -19,12 +19,12 @@ public static partial class DatasetPaths
         var scheme => $"'{scheme}://' is not supported (no object store of that kind is built in); give a local path, s3://bucket/prefix or an https:// URL",
     };
 
-    /// <summary>Why <paramref name="path"/> cannot be written as a dataset, or null when it can (a local path).</summary>
+    /// <summary>Why <paramref name="path"/> cannot be written as a dataset, or null when it can (a local path or s3://).</summary>
     public static string? Reason(string? path) => Scheme(path) switch
     {
-        null => null,
-        "s3" or "https" or "http" => "outputs are written to local paths only (object storage is read, not written); write locally, then copy the finished output (it is complete once _SUCCESS exists)",
-        var scheme => $"'{scheme}://' is not supported (not a local path, and no object store of that kind is built in); give a local path",
+        null or "s3" => null,
+        "https" or "http" => "https:// URLs are read-only; give a local path or s3://bucket/prefix",
+        var scheme => $"'{scheme}://' is not supported (not a local path, and no object store of that kind is built in); give a local path or s3://bucket/prefix",
     };
 
     /// <summary>Why <paramref name="path"/> cannot be the output path <paramref name="field"/>, in a sentence naming both, or null.</summary>

@@ -7,7 +7,7 @@ using Amazon.S3.Model;
 namespace Sluice.IO.ObjectStorage;
 
 /// <summary><c>s3://bucket/key</c> through the AWS SDK: credentials from its default chain, an endpoint override path-style.</summary>
-internal sealed class S3ObjectStore(ObjectFileOptions options) : IObjectStore
+internal sealed partial class S3ObjectStore(ObjectFileOptions options) : IObjectStore
 {
     private readonly AmazonS3Client _client = new(Config(options));
 
@@ -111,7 +111,7 @@ internal sealed class S3ObjectStore(ObjectFileOptions options) : IObjectStore
     /// <summary>The bucket (the URL's host) and the key (its path, unescaped, without the leading slash).</summary>
     internal static (string Bucket, string Key) Split(Uri url) => (url.Host, Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/')));
 
-    private static ObjectFileException Explain(Uri url, Exception e)
+    internal static ObjectFileException Explain(Uri url, Exception e)
     {
         var status = (e as AmazonServiceException)?.StatusCode;
         var what = status switch

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Sluice.Contracts;
 
 namespace Sluice.IO.Output;
@@ -21,21 +20,11 @@ internal abstract partial class FileDatasink
         cancellationToken.ThrowIfCancellationRequested();
         if (mode is not (WriteMode.ErrorIfExists or WriteMode.Overwrite or WriteMode.Resume))
             throw new ArgumentOutOfRangeException(nameof(mode), mode, "expected ErrorIfExists, Overwrite or Resume");
-        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
-        if (inputs is not null) RefuseOutputInsideInput(full, inputs);
-        CreateDirectory(full);
+        if (inputs is not null) RefuseOutputInsideInput(inputs);
         lock (_lock)
         {
             if (_outputLock is not null) throw new InvalidOperationException($"{Name} is already open");
-            try
-            {
-                _outputLock = OutputLock.Acquire(directory);
-            }
-            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-            {
-                // Creating the lock file is the first write into the output: a read-only directory or file system shows here.
-                throw new SluiceException($"output '{directory}' is not writable ({e.Message}); give write.path a directory you can write", e);
-            }
+            _outputLock = _store.Open();
             lock (_appendLock)
             {
                 _open = null;
@@ -56,44 +45,48 @@ internal abstract partial class FileDatasink
 
     private SinkState OpenLocked(WriteMode mode, OutputFingerprint? fingerprint)
     {
+        _store.PullManifest(ManifestPath);
         switch (mode)
         {
             case WriteMode.ErrorIfExists:
-                var parts = PartFiles().Count;
+                var parts = _store.PartNames().Count;
                 if (parts > 0 || File.Exists(ManifestPath))
                 {
                     throw new SluiceException(
-                        $"output '{directory}' already holds output ({parts} part files{(File.Exists(ManifestPath) ? ", a manifest" : "")}); " +
+                        $"output '{OutputDirectory}' already holds output ({parts} part files{(File.Exists(ManifestPath) ? ", a manifest" : "")}); " +
                         "pass --resume to continue it or --overwrite to start over (write.mode: resume / overwrite in the job spec)");
                 }
                 DeleteTmp();
-                _manifest.Load();
+                Manifest.Load();
                 break;
             case WriteMode.Overwrite:
-                foreach (var part in PartFiles()) File.Delete(part);
-                DeadLetterFile.DeleteAll(directory);
-                File.Delete(ManifestPath);
-                File.Delete(Path.Combine(directory, SuccessFile));
+                foreach (var part in _store.PartNames()) _store.Delete(part);
+                foreach (var errors in _store.ErrorNames()) _store.Delete($"{DeadLetterFile.Directory}/{errors}");
+                _store.DeleteManifest(ManifestPath);
+                _store.Delete(SuccessFile);
                 DeleteTmp();
-                _manifest.Load();
+                Manifest.Load();
                 break;
             default:
-                _manifest.Load();
-                if (fingerprint is not null && _manifest.Fingerprint is { } recorded) RefuseDifferentJob(WrittenBefore(fingerprint, recorded), recorded);
+                Manifest.Load();
+                if (fingerprint is not null && Manifest.Fingerprint is { } recorded) RefuseDifferentJob(WrittenBefore(fingerprint, recorded), recorded);
                 // Temporary files are leftovers of a killed run: never committed, never referenced.
                 DeleteTmp();
                 VerifyParts();
                 DeleteUncommittedParts();
-                DeadLetterFile.DeleteUncommitted(directory, _manifest.ErrorFiles);
                 break;
         }
         // A manifest without a fingerprint (written before fingerprints, or by a caller that gave
         // none) adopts this run's, so the next resume is checked.
-        if (fingerprint is not null && _manifest.Fingerprint is null) _manifest.AppendFingerprint(fingerprint);
-        OnOpened(_manifest.FirstPart is { } first ? Path.Combine(directory, first) : null);
+        if (fingerprint is not null && Manifest.Fingerprint is null)
+        {
+            Manifest.AppendFingerprint(fingerprint);
+            _store.PushManifest(ManifestPath, now: true);
+        }
+        OnOpened(Manifest.FirstPart is { } first ? _store.LocalCopy(first) : null);
         return new SinkState(
-            new HashSet<string>(_manifest.Tasks, StringComparer.Ordinal),
-            new HashSet<string>(_manifest.Blocks, StringComparer.Ordinal));
+            new HashSet<string>(Manifest.Tasks, StringComparer.Ordinal),
+            new HashSet<string>(Manifest.Blocks, StringComparer.Ordinal));
     }
 
     /// <summary>The job's fingerprint with how this sink sizes and encodes files: a resume that would write them otherwise is refused.</summary>
@@ -118,41 +111,35 @@ internal abstract partial class FileDatasink
     /// <summary>
     /// Drops from the committed sets every block whose part file is missing, or differs in size or
     /// checksum from what the manifest recorded (deleted or truncated behind the job's back): the job
-    /// re-reads its task and writes it again. Reads every committed part once, the price of
-    /// knowing that a resumed output is whole.
+    /// re-reads its task and writes it again. A local output reads every committed part once, the price of
+    /// knowing that a resumed output is whole; a remote one compares what its server says of each.
     /// </summary>
     private void VerifyParts()
     {
-        foreach (var record in _manifest.Parts.ToList())
+        foreach (var record in Manifest.Parts.ToList())
         {
-            var path = Path.Combine(directory, record.Part!);
-            var info = new FileInfo(path);
-            var intact = info.Exists
-                && (record.Bytes is not { } bytes || info.Length == bytes)
-                && (record.Sha256 is not { } sha || string.Equals(Sha256Of(path), sha, StringComparison.Ordinal));
-            if (!intact) _manifest.Forget(record);
+            if (!_store.Holds(record.Part!, record.Bytes, record.Sha256)) Manifest.Forget(record);
         }
     }
 
     /// <summary>
-    /// Removes part files the manifest does not hold as committed: a kill between rename and record,
+    /// Removes part files the manifest does not hold as committed: a kill between publishing and recording,
     /// a part found damaged above, or a part named by an older naming scheme. None of them is
     /// committed, so the resumed job writes what they should hold and the output keeps only
-    /// committed rows, whatever the files are called.
+    /// committed rows, whatever the files are called. Dead-letter files no committed line names go the same way.
     /// </summary>
     private void DeleteUncommittedParts()
     {
-        var committed = _manifest.Parts.Select(p => p.Part!).ToHashSet(StringComparer.Ordinal);
-        foreach (var part in PartFiles())
+        var committed = Manifest.Parts.Select(p => p.Part!).ToHashSet(StringComparer.Ordinal);
+        foreach (var part in _store.PartNames())
         {
-            if (!committed.Contains(Path.GetFileName(part))) File.Delete(part);
+            if (!committed.Contains(part)) _store.Delete(part);
         }
-    }
-
-    private static string Sha256Of(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        var errors = Manifest.ErrorFiles.ToHashSet(StringComparer.Ordinal);
+        foreach (var file in _store.ErrorNames())
+        {
+            if (!errors.Contains(file)) _store.Delete($"{DeadLetterFile.Directory}/{file}");
+        }
     }
 
     private void RefuseDifferentJob(OutputFingerprint fingerprint, OutputFingerprint recorded)
@@ -162,31 +149,17 @@ internal abstract partial class FileDatasink
         var shown = string.Join("; ", differences.Take(DifferencesShown));
         var more = differences.Count > DifferencesShown ? $"; and {differences.Count - DifferencesShown} more" : "";
         throw new SluiceException(
-            $"cannot resume output '{directory}': it was written by a different job or from other inputs ({shown}{more}); " +
+            $"cannot resume output '{OutputDirectory}': it was written by a different job or from other inputs ({shown}{more}); " +
             "resuming would mix two jobs' rows — resume with the same inputs and spec, or pass --overwrite to start over");
     }
 
-    private void RefuseOutputInsideInput(string full, DatasourceInputs inputs)
+    private void RefuseOutputInsideInput(DatasourceInputs inputs)
     {
-        var listed = inputs.ListedDirectories.FirstOrDefault(d => string.Equals(d, full, StringComparison.Ordinal));
-        var inside = inputs.Files.FirstOrDefault(f => f.Path.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+        var listed = inputs.ListedDirectories.FirstOrDefault(_store.Contains);
+        var inside = inputs.Files.FirstOrDefault(f => _store.Contains(f.Path));
         if (listed is null && inside is null) return;
         throw new SluiceException(
-            $"output '{directory}' is inside the job's input ({(listed is not null ? "the input lists that directory" : $"input file '{inside!.Path}' lies in it")}); " +
+            $"output '{OutputDirectory}' is inside the job's input ({(listed is not null ? "the input lists that directory" : $"input file '{inside!.Path}' lies in it")}); " +
             "every run would read its own parts back as input — write to a directory outside the input");
-    }
-
-    private void CreateDirectory(string full)
-    {
-        if (File.Exists(full))
-            throw new SluiceException($"output '{directory}' is a file, not a directory; give write.path a directory (it is created if missing) or move the file away");
-        try
-        {
-            System.IO.Directory.CreateDirectory(full);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SluiceException($"output '{directory}' cannot be created ({e.Message}); give write.path a directory you can write", e);
-        }
     }
 }

@@ -10,7 +10,7 @@ namespace Sluice.IO.Output;
 /// (<see cref="PartWriter"/>). Blocks are appended to an open part file in <c>.tmp/</c>; once it holds
 /// <see cref="FileSinkOptions.RowsPerFile"/> rows or about <see cref="FileSinkOptions.TargetFileSize"/> bytes
 /// (or the input ends) it is completed, fsynced, renamed to <c>part-{task:D5}-{taskHash}-{seq:D5}.ext</c> (after
-/// its first block's lineage) and recorded in <c>_manifest.jsonl</c> on one line with its size, SHA-256 and the
+/// its first block's lineage) and recorded in <c>Manifest.jsonl</c> on one line with its size, SHA-256 and the
 /// keys of every block it holds. Only then are those blocks committed (and reported by
 /// <see cref="AppendAsync"/> / <see cref="FlushAsync"/>): one fsync and one rename per file, not per block.
 /// A kill leaves the open part in <c>.tmp/</c> (deleted on resume, its blocks written again) or an orphan
@@ -28,8 +28,9 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
 
     // Guards the manifest and the lock handle: appends must not interleave.
     private readonly Lock _lock = new();
-    private readonly SinkManifest _manifest = new(Path.Combine(directory, SinkManifest.FileName));
-    private OutputLock? _outputLock;
+    private readonly IOutputStore _store = OutputStores.For(directory, options);
+    private SinkManifest? _manifest;
+    private IDisposable? _outputLock;
 
     // Guards the open part, the keys taken into parts and how the format packs bytes. A part is encoded under it
     // (one open file, filled in arrival order); completing, fsyncing and renaming a full part happen outside it.
@@ -41,7 +42,10 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     // File bytes per Arrow byte of the parts committed so far: how a format's buffered bytes are estimated. 1 until known.
     private double _packing = 1.0;
 
-    protected string OutputDirectory => directory;
+    protected string OutputDirectory => _store.Display;
+
+    // Made on first use: where the manifest's working copy lives is the store's to say.
+    private SinkManifest Manifest => _manifest ??= new SinkManifest(ManifestPath);
 
     protected FileSinkOptions Options => options;
 
@@ -76,7 +80,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         ArgumentNullException.ThrowIfNull(block);
         lock (_lock)
         {
-            if (_manifest.IsCommitted(BlockKey(block.Lineage))) return;
+            if (Manifest.IsCommitted(BlockKey(block.Lineage))) return;
         }
         await Task.Run(() => WriteOwnPart(block, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
@@ -86,7 +90,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         ArgumentNullException.ThrowIfNull(block);
         lock (_lock)
         {
-            if (_manifest.IsCommitted(BlockKey(block.Lineage))) return [];
+            if (Manifest.IsCommitted(BlockKey(block.Lineage))) return [];
         }
         // Off the caller's thread: encoding a block, and completing a full part, take a while.
         return await Task.Run(() => Append(block, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -111,7 +115,10 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            if (!_manifest.Tasks.Contains(taskId)) _manifest.AppendTask(taskId, blocks);
+            if (Manifest.Tasks.Contains(taskId)) return ValueTask.CompletedTask;
+            Manifest.AppendTask(taskId, blocks);
+            // A task record only spares re-reading a task after a kill: a remote manifest may take it with the next part.
+            _store.PushManifest(ManifestPath, now: false);
         }
         return ValueTask.CompletedTask;
     }
@@ -144,6 +151,14 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         }
         lock (_lock)
         {
+            try
+            {
+                _store.PushManifest(ManifestPath, now: true);
+            }
+            catch (Exception e) when (e is IOException or SluiceException)
+            {
+                // Task records not pushed only cost a resume some re-reading; the job's own error is what matters.
+            }
             DeleteTmp();
             ReleaseLock();
         }
@@ -154,14 +169,19 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     {
         // A caller that appended without flushing still gets every block committed before the output is marked complete.
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        var tmp = Path.Combine(directory, TmpDir);
+        var tmp = Path.Combine(_store.Staging, TmpDir);
         System.IO.Directory.CreateDirectory(tmp);
         var marker = Path.Combine(tmp, $"{SuccessFile}.{Guid.NewGuid():N}");
         using (var stream = new FileStream(marker, FileMode.CreateNew, FileAccess.Write))
             stream.Flush(flushToDisk: true);
-        File.Move(marker, Path.Combine(directory, SuccessFile), overwrite: true);
-        DeleteTmp();
-        lock (_lock) ReleaseLock();
+        lock (_lock)
+        {
+            // Every record is in the output's manifest before _SUCCESS says the output is complete.
+            _store.PushManifest(ManifestPath, now: true);
+            _store.Publish(marker, SuccessFile, sha256: null);
+            DeleteTmp();
+            ReleaseLock();
+        }
     }
 
     /// <summary>Releases the output's lock without cleaning up, as a killed process would (tests use it to stand for a kill).</summary>
@@ -265,12 +285,23 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
             var written = part.Finish();
             if (written is { } w)
             {
-                File.Move(part.TmpPath!, Path.Combine(directory, part.Name!), overwrite: true);
+                _store.Publish(part.TmpPath!, part.Name!, w.Sha256);
                 if (part.ArrowBytes > 0) lock (_appendLock) _packing = (double)w.Bytes / part.ArrowBytes;
             }
             // The dead letters' file is in place before the manifest line that commits it with the part's blocks.
-            var errors = part.DeadLetters.Count > 0 ? DeadLetterFile.Write(directory, Path.Combine(directory, TmpDir), part) : null;
-            lock (_lock) _manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks, errors);
+            string? errors = null;
+            if (part.DeadLetters.Count > 0)
+            {
+                var (file, name) = DeadLetterFile.Write(Path.Combine(_store.Staging, TmpDir), part);
+                _store.Publish(file, $"{DeadLetterFile.Directory}/{name}", sha256: null);
+                errors = name;
+            }
+            lock (_lock)
+            {
+                Manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks, errors);
+                // The line is the commit: in the output's own manifest before the blocks are reported committed.
+                _store.PushManifest(ManifestPath, now: true);
+            }
             return part.Lineages;
         }
         catch (Exception e)
@@ -284,7 +315,7 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
     private (string Name, string Tmp) NewPart(BlockLineage first)
     {
         var name = PartName(first, Extension);
-        var tmpDir = Path.Combine(directory, TmpDir);
+        var tmpDir = Path.Combine(_store.Staging, TmpDir);
         System.IO.Directory.CreateDirectory(tmpDir);
         return (name, Path.Combine(tmpDir, $"{name}.{Guid.NewGuid():N}"));
     }
@@ -300,14 +331,11 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         _outputLock = null;
     }
 
-    private string ManifestPath => Path.Combine(directory, SinkManifest.FileName);
-
-    private List<string> PartFiles() =>
-        System.IO.Directory.EnumerateFiles(directory, "part-*").ToList();
+    private string ManifestPath => Path.Combine(_store.Staging, SinkManifest.FileName);
 
     private void DeleteTmp()
     {
-        var tmp = Path.Combine(directory, TmpDir);
+        var tmp = Path.Combine(_store.Staging, TmpDir);
         if (System.IO.Directory.Exists(tmp)) System.IO.Directory.Delete(tmp, recursive: true);
     }
 }

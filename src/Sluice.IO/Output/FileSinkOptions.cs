@@ -23,6 +23,13 @@ public abstract record FileSinkOptions : IValidatedOptions
     [ByteSize]
     public long TargetFileSize { get; init; } = DefaultTargetFileSize;
 
+    /// <summary>
+    /// The S3 endpoint, region and staging directory of an <c>s3://</c> output; null: from the environment
+    /// (<see cref="ObjectStorage.ObjectFileOptions"/>). Not a spec field: a job spec's sink takes the spec's own.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ObjectStorage.ObjectFileOptions? ObjectStorage { get; init; }
+
     public virtual IEnumerable<OptionError> Problems()
     {
         if (RowsPerFile is < 1) yield return new(nameof(RowsPerFile), RowsPerFile.Value.ToString(CultureInfo.InvariantCulture), "give 1 or more rows, or leave it out to size files by bytes");

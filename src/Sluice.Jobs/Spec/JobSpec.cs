@@ -25,7 +25,12 @@ public sealed record JobSpec(string Name, ReadSpec Read, IReadOnlyList<StageSpec
     /// <summary>The dataset: the read, then each stage.</summary>
     public Dataset Dataset() => Stages.Aggregate(Sluice.Dataset.Read(Source, Read.Options), (ds, stage) => stage.Plan.Append(ds));
 
-    public Datasink Sink() => WriteFormat.Create(Write.Path, WriteOptions);
+    /// <summary>Where URLs of this spec are fetched from and written to (S3 endpoint, region, cache).</summary>
+    internal Sluice.IO.ObjectStorage.ObjectFileOptions ObjectFileOptions { get; init; } = new();
+
+    /// <summary>The output: a file format's sink writes an <c>s3://</c> path through the spec's S3 settings.</summary>
+    public Datasink Sink() => WriteFormat.Create(Write.Path,
+        WriteOptions is Sluice.IO.FileSinkOptions file ? file with { ObjectStorage = ObjectFileOptions } : WriteOptions);
 
     /// <summary>Execution options for this node: the spec's settings over what the node detected.</summary>
     public ExecutionOptions Options(WriteMode? modeOverride = null) =>

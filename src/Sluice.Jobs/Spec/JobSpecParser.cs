@@ -74,7 +74,7 @@ public static class JobSpecParser
         var (write, writeFormat, writeOptions) = WriteSection(context, root);
         var stages = Stages(context, root);
         context.ThrowIfAny();
-        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, WriteOptions = writeOptions!, Node = context.Detected, ObjectFiles = context.ObjectFiles };
+        var spec = new JobSpec(name, read!, stages, write!, context.Execution) { Source = source!, WriteFormat = writeFormat!, WriteOptions = writeOptions!, Node = context.Detected, ObjectFiles = context.ObjectFiles, ObjectFileOptions = context.ObjectFileOptions };
         PreStartChecks.Run(spec, root, context);
         context.ThrowIfAny();
         return spec;
