@@ -39,6 +39,7 @@ public sealed class DatasetUrlTests : IDisposable
         var error = Assert.Single(e.Errors).ToString();
         Assert.Contains("write.path", error, StringComparison.Ordinal);
         Assert.Contains("s3://bucket/out", error, StringComparison.Ordinal);
+        Assert.Contains("must not carry credentials", error, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t", error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(cwd, "s3:")));
 

@@ -15,6 +15,7 @@ public static partial class DatasetPaths
     /// <summary>Why <paramref name="path"/> cannot be read as a dataset, or null when it can (a local path, s3:// or https://).</summary>
     public static string? ReadReason(string? path) => Scheme(path) switch
     {
+        "s3" or "https" or "http" when Credentials().IsMatch(path!) => CredentialsReason,
         null or "s3" or "https" or "http" => null,
         var scheme => $"'{scheme}://' is not supported (no object store of that kind is built in); give a local path, s3://bucket/prefix or an https:// URL",
     };
@@ -22,10 +23,14 @@ public static partial class DatasetPaths
     /// <summary>Why <paramref name="path"/> cannot be written as a dataset, or null when it can (a local path or s3://).</summary>
     public static string? Reason(string? path) => Scheme(path) switch
     {
+        "s3" when Credentials().IsMatch(path!) => CredentialsReason,
         null or "s3" => null,
         "https" or "http" => "https:// URLs are read-only; give a local path or s3://bucket/prefix",
         var scheme => $"'{scheme}://' is not supported (not a local path, and no object store of that kind is built in); give a local path or s3://bucket/prefix",
     };
+
+    private const string CredentialsReason =
+        "a URL must not carry credentials (user:password@); give them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
 
     /// <summary>Why <paramref name="path"/> cannot be the output path <paramref name="field"/>, in a sentence naming both, or null.</summary>
     public static string? Problem(string? path, string field) =>
