@@ -77,9 +77,14 @@ public sealed record ImagePreprocessOptions(string Column = "image", int Size = 
     /// A string column of image file paths to read instead of <see cref="Column"/> (a captions file that names its images).
     /// The files must be readable where the stage runs: on a cluster, a file system every node shares.
     /// </summary>
+    [DataPaths(nameof(Root))]
     public string? PathColumn { get; init; }
 
-    /// <summary>The directory relative paths in <see cref="PathColumn"/> are under; null: the working directory.</summary>
+    /// <summary>
+    /// The directory the paths in <see cref="PathColumn"/> are relative to, and confined to: a path that leads out of it
+    /// (absolute, <c>..</c>, or through a symbolic link) is refused. Null: the working directory, unconfined.
+    /// </summary>
+    [DataRoot]
     public string? Root { get; init; }
 
     public ImageResize Resize { get; init; } = ImageResize.CenterCrop;

@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Sluice.Files;
 
 namespace Sluice.Inference.Images;
 
@@ -9,6 +10,7 @@ internal sealed class ImageSource
     private readonly StringArray? _paths;
     private readonly string? _root;
     private readonly string _column;
+    private string? _realRoot;
 
     private ImageSource(BinaryArray? bytes, StringArray? paths, string? root, string column)
     {
@@ -44,18 +46,55 @@ internal sealed class ImageSource
         var path = _paths!.GetString(row);
         if (string.IsNullOrEmpty(path)) throw new BadInputException($"image_preprocess: row {row} has no image path (null or empty in column '{_column}')");
         var full = _root is null ? path : Path.Combine(_root, path);
-        // A path comes from the data: under a root it must stay there (no absolute path, no '..' out of it).
-        if (_root is not null && !Path.GetFullPath(full).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(_root)) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new BadInputException($"image_preprocess: row {row}: image path '{path}' in column '{_column}' leads outside root '{_root}'; give paths relative to the root, without '..' out of it");
         try
         {
-            return await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);
+            if (_root is null) return await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);
+            var real = Confined(row, path, full);
+            using var file = new FileStream(real, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous);
+            CheckOpened(row, path, file, real);
+            using var bytes = new MemoryStream(file.CanSeek ? (int)Math.Min(file.Length, System.Array.MaxLength) : 0);
+            await file.CopyToAsync(bytes, cancellationToken).ConfigureAwait(false);
+            return bytes.Length == bytes.Capacity ? bytes.GetBuffer() : bytes.ToArray();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new BadInputException($"image_preprocess: row {row}: cannot read image file '{full}' ({e.Message}) named in column '{_column}'{(_root is null ? " (relative paths are under the working directory; set root)" : $" under root '{_root}'")}", e);
         }
     }
+
+    /// <summary>
+    /// Where a path from the data leads under the root, as the file system resolves it: it must stay there, neither by
+    /// text (an absolute path, <c>..</c> out of it) nor by a symbolic link inside the root that points out of it.
+    /// </summary>
+    private string Confined(int row, string path, string full)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_root!));
+        if (!Under(Path.GetFullPath(full), root))
+            throw new BadInputException($"image_preprocess: row {row}: image path '{path}' in column '{_column}' leads outside root '{_root}'; give paths relative to the root, without '..' out of it");
+        // The root itself may be a link (a mounted volume): what a path must stay under is where the root really is.
+        _realRoot ??= RealPath.Resolve(root);
+        var real = RealPath.Resolve(full);
+        if (!Under(real, _realRoot))
+            throw new BadInputException($"image_preprocess: row {row}: image path '{path}' in column '{_column}' leads outside root '{_root}' through a symbolic link (it resolves to '{real}', outside '{_realRoot}'); give paths of files that lie under the root, with no link out of it");
+        return real;
+    }
+
+    /// <summary>
+    /// The file opened is the one checked: a link swapped in between <see cref="Confined"/> and the open is caught before a
+    /// byte is read (Linux names an open file's real path at /proc/self/fd/N; elsewhere the check before the open stands alone).
+    /// </summary>
+    private static void CheckOpened(int row, string path, FileStream file, string real)
+    {
+        if (!ProcFd) return;
+        var opened = File.ResolveLinkTarget($"/proc/self/fd/{file.SafeFileHandle.DangerousGetHandle()}", returnFinalTarget: false)?.FullName;
+        if (opened is not null && opened != real)
+            throw new BadInputException($"image_preprocess: row {row}: image path '{path}' changed while it was opened (checked as '{real}', opened '{opened}'); a file under root must not be replaced by a link while the job reads it");
+    }
+
+    private static readonly bool ProcFd = OperatingSystem.IsLinux() && Directory.Exists("/proc/self/fd");
+
+    private static bool Under(string path, string dir) =>
+        path.StartsWith(dir.EndsWith(Path.DirectorySeparatorChar) ? dir : dir + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>The row's file, for errors: its path when the batch names one.</summary>
     public string Describe(int row)

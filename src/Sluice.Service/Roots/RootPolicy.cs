@@ -1,3 +1,4 @@
+using Sluice.Files;
 using Sluice.IO.ObjectStorage;
 
 namespace Sluice.Service.Roots;

@@ -193,6 +193,44 @@ public sealed class ImagePreprocessProcessorTests(ITestOutputHelper output) : ID
     }
 
     [Fact]
+    public async Task ProcessAsync_PathColumnThroughASymlinkOutOfRoot_RefusedNamingRowColumnAndPath_LinksInsideRootRead()
+    {
+        // Outside the root: a real image (so only the confinement can refuse it) and a directory of them.
+        var outside = Directory.CreateDirectory(Path.Combine(_dir, "outside")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(outside, "secret.png"), TestImages.Solid(40, 40, TestImages.Green, SKEncodedImageFormat.Png));
+        var root = Directory.CreateDirectory(Path.Combine(_dir, "root")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "images"));
+        await File.WriteAllBytesAsync(Path.Combine(root, "images", "ok.png"), TestImages.Solid(40, 40, TestImages.Green, SKEncodedImageFormat.Png));
+        File.CreateSymbolicLink(Path.Combine(root, "file-link.png"), Path.Combine(outside, "secret.png"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "dir-link"), outside);
+        File.CreateSymbolicLink(Path.Combine(root, "relative-link.png"), "../outside/secret.png");
+        File.CreateSymbolicLink(Path.Combine(root, "inside-link.png"), "images/ok.png");
+        // The root itself reached through a link (a mounted volume): paths under it are judged against where it really is.
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "root-link"), root);
+        var options = Raw with { PathColumn = "image_path", Output = "image" };
+
+        foreach (var (rootGiven, escape) in new[] { (root, "file-link.png"), (root, "dir-link/secret.png"), (root, "relative-link.png"), (Path.Combine(_dir, "root-link"), "dir-link/secret.png") })
+        {
+            var rows = new RecordBatch(new Schema([new Field("image_path", StringType.Default, false)], null),
+                [new StringArray.Builder().Append("images/ok.png").Append(escape).Build()], 2);
+            var refused = await Assert.ThrowsAsync<BadInputException>(() => RunAsync<byte>(options with { Root = rootGiven }, rows));
+            output.WriteLine(refused.Message);
+            Assert.Contains("row 1:", refused.Message);
+            Assert.Contains($"'{escape}'", refused.Message);
+            Assert.Contains("column 'image_path'", refused.Message);
+            Assert.Contains("through a symbolic link", refused.Message);
+            Assert.Contains(Path.Combine(outside, "secret.png"), refused.Message);
+            Assert.Contains("with no link out of it", refused.Message);
+        }
+
+        var inside = new RecordBatch(new Schema([new Field("image_path", StringType.Default, false)], null),
+            [new StringArray.Builder().Append("inside-link.png").Append("images/ok.png").Build()], 2);
+        var (_, px) = await RunAsync<byte>(options with { Root = Path.Combine(_dir, "root-link") }, inside);
+        Near((0, 255, 0), Rgb(px, 32, 16, 16), 8, "a link inside the root");
+        Near((0, 255, 0), Rgb(px[(3 * 32 * 32)..], 32, 16, 16), 8, "a file under a root given through a link");
+    }
+
+    [Fact]
     public void Create_Uint8WithNormalization_RefusedNamingTheOption()
     {
         var e = Assert.Throws<SluiceException>(() => new ImagePreprocessProcessor(new ImagePreprocessOptions { Dtype = PixelType.Bytes }));

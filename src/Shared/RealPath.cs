@@ -1,4 +1,4 @@
-namespace Sluice.Service.Roots;
+namespace Sluice.Files;
 
 /// <summary>
 /// A path as the file system will resolve it: absolute, <c>.</c> and <c>..</c> removed, and every symbolic link among its
