@@ -79,7 +79,10 @@ internal sealed class S3OutputStore : IOutputStore
         if (!File.Exists(stagingManifest)) return;
         if (!now && DateTime.UtcNow - _lastPush < TaskRecordPushInterval) return;
         // Uploaded from a snapshot: the working copy may grow while the upload reads it.
-        var snapshot = Path.Combine(Staging, $"{SinkManifest.FileName}.{Guid.NewGuid():N}.push");
+        // In .tmp/, which every open clears: a kill mid-push leaves nothing behind for good.
+        var tmp = Path.Combine(Staging, ".tmp");
+        Directory.CreateDirectory(tmp);
+        var snapshot = Path.Combine(tmp, $"{SinkManifest.FileName}.{Guid.NewGuid():N}.push");
         File.Copy(stagingManifest, snapshot);
         try
         {
