@@ -76,5 +76,41 @@ public sealed class LostActorReplacementTests
         Assert.Single(sink.CompletedTasks);
     }
 
+    /// <summary>
+    /// The only actor dies on the input's last block, after the reader ended (its start is held until then): the block
+    /// waits for a new actor, which runs it. No hang, every row once.
+    /// </summary>
+    [Fact]
+    public async Task StepAsync_OnlyActorLostOnTheLastBlockAfterTheInputEnded_ANewActorRunsIt()
+    {
+        var runtime = new FaultyRuntime(_ => false, _ => false, killFirstRunner: true);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ds = Dataset.Read(new GatedSource(before: 1, after: 0, rows: 10))
+            .MapBatches(() => new HeldStart(started.Task), "held", new MapBatchesOptions { Name = "model", Pool = new PoolSize(1, 1), MaxConcurrency = 1 });
+        var sink = new MemorySink();
+        var executor = new StreamingExecutor(ds.Plan, sink, new ExecutionOptions { Runtime = runtime, TimeProvider = new FakeTimeProvider() }, collectOutput: false);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await executor.PrepareAsync(executor.Begin(), stop.Token);
+
+        var turns = 0;
+        do
+        {
+            Assert.True(await executor.StepAsync(stop.Token), "the job ended before its actor started");
+            turns++;
+        }
+        while (!(executor.Snapshot.Operators[0].Done && Model(executor).QueuedBlocks == 1));
+        started.SetResult();
+        while (await executor.StepAsync(stop.Token)) turns++;
+        await executor.ShutdownAsync(stop, failure: null);
+        Assert.InRange(turns, 1, 200);
+
+        Assert.Equal(1, runtime.ActorsKilled);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), sink.Ids.Order());
+        Assert.Single(sink.CompletedTasks);
+        var model = Model(executor);
+        Assert.Equal(2, model.ActorsStarted);
+        Assert.Equal(1, model.TaskRetries);
+    }
+
     private static OperatorSnapshot Model(StreamingExecutor executor) => executor.Snapshot.Operators.Single(o => o.Name == "model");
 }

@@ -56,16 +56,6 @@ public sealed class LostBlockAtTheEndTests
 
     private static OperatorSnapshot Model(StreamingExecutor executor) => executor.Snapshot.Operators.Single(o => o.Name == "model");
 
-    /// <summary>Passes blocks through once its start (the model load) is let go.</summary>
-    private sealed class HeldStart(Task started) : IBatchProcessor
-    {
-        public async ValueTask InitializeAsync(ProcessorContext context, CancellationToken cancellationToken) => await started.WaitAsync(cancellationToken);
-
-        public ValueTask<Apache.Arrow.RecordBatch> ProcessAsync(Apache.Arrow.RecordBatch batch, CancellationToken cancellationToken) => ValueTask.FromResult(batch);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     /// <summary>
     /// Holds appended blocks in one open group, as the file sinks hold a part: a block is committed by the next flush (or
     /// by the output's completion, which the loop does not hear of), never by its append.
