@@ -226,9 +226,10 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
     /// one per tick.
     /// </summary>
     /// <remarks>
-    /// Below min, the pool lost or retired actors (idle release and rebalancing never go under it). Their replacements
-    /// cannot wait for a backlog: the lost actor's task is usually taken at once by a survivor, so no queue builds, and a
-    /// reader no faster than the survivors never builds one; the pool would then run below its min for the rest of the job.
+    /// Below min while input may still come, the pool lost or retired actors: idle release and rebalancing stop at min (only
+    /// the input's end releases every idle actor, and a block lost after it, read again, brings the pool back up). The
+    /// replacements cannot wait for a backlog: the lost actor's task is usually taken at once by a survivor, so no queue
+    /// builds, and a reader no faster than the survivors never builds one; the pool would run below its min to the end.
     /// </remarks>
     public ScalingDecision DecideUp(int queuedBlocks, bool upstreamActive, int target)
     {
