@@ -138,6 +138,7 @@ internal sealed partial class StreamingExecutor
             if (op.Running < 0) broken.Add($"stage '{op.Name}': {op.Running} tasks running");
             if (ctx.Budget.UsedBy(op.Index) < 0) broken.Add($"stage '{op.Name}': {ctx.Budget.UsedBy(op.Index)} bytes charged");
             used += ctx.Budget.UsedBy(op.Index);
+            if (op is SinkOperator { InputAfterFlush: true }) broken.Add($"stage '{op.Name}': {op.QueuedBlocks} block(s) to write after the output was flushed");
             if (op is ActorPoolOperator pool)
             {
                 var (inFlight, most) = pool.SumInFlight();

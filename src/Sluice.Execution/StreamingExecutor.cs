@@ -30,6 +30,7 @@ internal sealed partial class StreamingExecutor
     private readonly Dictionary<int, int> _committed = [];
     private readonly Dictionary<int, string> _taskIds = [];
     private readonly HashSet<int> _marked = [];
+    private readonly HashSet<int> _doneSeen = [];
     private ExecutionSnapshot _snapshot = ExecutionSnapshot.Empty;
     private List<OperatorState> _ops = [];
     private List<ActorPoolOperator> _pools = [];
@@ -208,7 +209,9 @@ internal sealed partial class StreamingExecutor
                 SinkSpec k => new SinkOperator(i, k),
                 _ => throw new NotSupportedException(plan.Operators[i].GetType().Name),
             });
-            if (i > 0) _ops[i - 1].Downstream = _ops[i];
+            if (i == 0) continue;
+            _ops[i - 1].Downstream = _ops[i];
+            _ops[i].Upstream = _ops[i - 1];
         }
         _pools = _ops.OfType<ActorPoolOperator>().ToList();
         var nodes = _options.Resources is { } own ? [new NodeInfo(_runtime.NodeId, own)] : _runtime.Nodes;
@@ -278,17 +281,23 @@ internal sealed partial class StreamingExecutor
         if (problems.Count > 0) throw new SluiceException("the job cannot start:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
     }
 
+    /// <summary>
+    /// Books each operator's end (its elapsed time) and wakes the loop for the one below it. An operator that has work
+    /// again (a lost block read anew after the reader ended) is not done any more: its end is booked again later.
+    /// </summary>
     private void PropagateDone()
     {
-        for (var i = 0; i < _ops.Count; i++)
+        var ctx = _ctx!;
+        foreach (var op in _ops)
         {
-            var op = _ops[i];
-            if (!op.IsDone) continue;
-            op.MarkDone(_ctx!.NowTicks);
-            if (op.Downstream is not { UpstreamDone: false } next) continue;
-            next.UpstreamDone = true;
+            if (!op.IsDone)
+            {
+                if (_doneSeen.Remove(op.Index)) op.MarkNotDone();
+                continue;
+            }
+            op.MarkDone(ctx.NowTicks);
             // A turn for the next operator to act on its input's end (the sink's flush) without waiting for a tick.
-            _ctx.Post(new ExecutorEvent.Tick());
+            if (_doneSeen.Add(op.Index) && op.Downstream is not null) ctx.Post(new ExecutorEvent.Tick());
         }
     }
 

@@ -7,8 +7,9 @@ public class FaultRecoveryTests
     [Fact]
     public async Task LostActorsAndLostBlocks_AreRecovered_EveryRowWrittenExactlyOnce()
     {
-        // Blocks 3 and 7 of every read task are lost once (as if their node died); actor 1 dies on its first task.
-        var runtime = new FaultyRuntime(l => l.Seq is 3 or 7, actor => actor == 1);
+        // Blocks 3 and 7 of every read task are lost once (as if their node died); the actor given the first task dies on it
+        // (by index, actor 1 was given no task at all in 2 of ~6,000 loaded runs: most-recently-used dispatch kept actor 0 busy alone).
+        var runtime = new FaultyRuntime(l => l.Seq is 3 or 7, _ => false, killFirstRunner: true);
         var ds = Dataset.Range(8_000, new Plan.ReadOptions { BlockRows = 100 }, tasks: 4)
             .MapBatches<TripleProcessor>(new MapBatchesOptions { Name = "model", Pool = new PoolSize(2, 3), MaxConcurrency = 1 });
         var sink = new MemorySink();

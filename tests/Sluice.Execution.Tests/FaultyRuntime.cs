@@ -9,8 +9,13 @@ namespace Sluice.Execution.Tests;
 /// chosen blocks fails as lost, and chosen actors die on their first task. Used to drive the
 /// executor's recovery deterministically; the real thing is tested with worker processes in Sluice.Cluster.Tests.
 /// </summary>
-internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int, bool> killActor) : IWorkerRuntime
+/// <param name="killFirstRunner">The actor given the job's first task dies (on it and on any later one), whichever actor that
+/// is: dispatch is most-recently-used, so a chosen index may never be given a task when another keeps up with the input.</param>
+internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int, bool> killActor, bool killFirstRunner = false) : IWorkerRuntime
 {
+    private readonly bool _killFirstRunner = killFirstRunner;
+    private bool _firstRunGiven;
+
     private readonly LocalWorkerRuntime _inner = new(new NodeResources(4, 0, 1L << 30));
     private readonly HashSet<string> _lost = [];
     private readonly HashSet<Guid> _lostIds = [];
@@ -59,17 +64,24 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
 
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
-    private sealed class Actor(FaultyRuntime runtime, IActorHandle inner, bool dies) : IActorHandle
+    private sealed class Actor(FaultyRuntime runtime, IActorHandle inner, bool killedByIndex) : IActorHandle
     {
-        private int _dead;
+        private bool? _dies;
 
         public ActorSpec Spec => inner.Spec;
 
         public Task<BlockRef> RunAsync(BlockRef input, CancellationToken cancellationToken)
         {
-            if (dies && Interlocked.Exchange(ref _dead, 1) == 0)
+            bool dies;
+            lock (runtime._lost)
             {
-                lock (runtime._lost) runtime.ActorsKilled++;
+                if (_dies is null)
+                {
+                    _dies = killedByIndex || (runtime._killFirstRunner && !runtime._firstRunGiven);
+                    if (_dies.Value) runtime.ActorsKilled++;
+                }
+                runtime._firstRunGiven = true;
+                dies = _dies.Value;
             }
             if (dies) return Task.FromException<BlockRef>(new ActorLostException($"actor {Spec.Index} lost with its node"));
             return FetchThenRunAsync(input, cancellationToken);

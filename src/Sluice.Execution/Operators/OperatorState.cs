@@ -45,9 +45,21 @@ internal abstract class OperatorState(int index, PhysicalOperatorSpec spec)
     /// <summary>The operator is done: its elapsed time stops here (the first call counts).</summary>
     public void MarkDone(long nowTicks) => Stats.DoneTicks ??= nowTicks;
 
+    /// <summary>The operator has work again after it was done (a lost block read anew): its elapsed time runs on.</summary>
+    public void MarkNotDone() => Stats.DoneTicks = null;
+
     public OperatorState? Downstream { get; set; }
 
-    public bool UpstreamDone { get; set; }
+    /// <summary>The operator that feeds this one; null for the source.</summary>
+    public OperatorState? Upstream { get; set; }
+
+    /// <summary>
+    /// No more input can come: the operator above is done now. Asked afresh, never latched: a block lost with its node
+    /// after the reader ended is read again by its read task, and until it is through, no stage below the reader has seen
+    /// its input end (a pool would release the actor the block needs, a sink would flush before the block arrives and
+    /// hold it past the job's last flush, its read task never marked complete).
+    /// </summary>
+    public bool UpstreamDone => Upstream is null || Upstream.IsDone;
 
     /// <summary>Tasks in flight: counted by the operator as it starts them, and as the loop reports each end (<see cref="EndTask"/>).</summary>
     public int Running { get; private set; }

@@ -42,6 +42,12 @@ internal sealed class SinkOperator(int index, SinkSpec spec) : OperatorState(ind
         }
     }
 
+    /// <summary>
+    /// A block waits to be written though the output was flushed: for the loop's invariant check. It would be committed
+    /// only when the output completes, unheard by the loop, and its read task never marked complete.
+    /// </summary>
+    internal bool InputAfterFlush => _flushStarted && HasInput;
+
     /// <summary>The loop heard the flush end: the operator may now be done.</summary>
     public void OnFlushed()
     {

@@ -221,11 +221,27 @@ internal sealed class ActorPool(MapBatchesOptions options, ResourceRequest resou
         return busy;
     }
 
-    /// <summary>How many actors to add for a backlog: as many as it warrants, not one per tick.</summary>
+    /// <summary>
+    /// How many actors to add while input may still come: back up to min, and for a backlog as many as it warrants, not
+    /// one per tick.
+    /// </summary>
+    /// <remarks>
+    /// Below min while input may still come, the pool lost or retired actors: idle release and rebalancing stop at min (only
+    /// the input's end releases every idle actor, and a block lost after it, read again, brings the pool back up). The
+    /// replacements cannot wait for a backlog: the lost actor's task is usually taken at once by a survivor, so no queue
+    /// builds, and a reader no faster than the survivors never builds one; the pool would run below its min to the end.
+    /// </remarks>
     public ScalingDecision DecideUp(int queuedBlocks, bool upstreamActive, int target)
     {
         var live = Live;
         if (live >= options.Pool.Max) return ScalingDecision.None($"at max {options.Pool.Max}");
+        var byBacklog = DecideForBacklog(queuedBlocks, upstreamActive, target, live);
+        var toMin = options.Pool.Min - live;
+        return toMin > byBacklog.Delta ? ScalingDecision.Up(toMin, $"{live} live, below min {options.Pool.Min}") : byBacklog;
+    }
+
+    private ScalingDecision DecideForBacklog(int queuedBlocks, bool upstreamActive, int target, int live)
+    {
         if (live >= target) return ScalingDecision.None($"at target {target}");
         // No actor at all (none fitted until now, e.g. the cluster had no worker yet) with input waiting: one is wanted, whatever the queue's length.
         if (live == 0 && queuedBlocks > 0 && queuedBlocks <= options.MaxConcurrency) return ScalingDecision.Up(1, $"queue {queuedBlocks} blocks and no actor");
