@@ -141,41 +141,28 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
 
     /// <summary>
     /// Takes waiting prompts until the batch would hold <c>maxBatch</c> rows and prefills them in groups
-    /// (<see cref="PrefillPolicy"/>); a row done after its first token completes at once. A failed prefill fails every
-    /// prompt taken here (and, thrown on, the loop's rows).
+    /// (<see cref="PrefillPolicy"/>); a row done after its first token completes at once, and its slot is filled again
+    /// before the step. A failed prefill fails every prompt taken here (and, thrown on, the loop's rows).
     /// </summary>
     private void Admit(int activeRows, List<(Slot Slot, KvSpan Kv)> joins)
     {
-        var taken = new List<Slot>();
-        while (activeRows + taken.Count < maxBatch && _waiting.TryDequeue(out var pending))
-        {
-            if (_stopping) pending.Completion.TrySetCanceled();
-            if (pending.Completion.Task.IsCompleted) continue; // cancelled while waiting
-            taken.Add(new Slot(pending, new RowState(pending.Request, runner.Model.Tokenizer, runner.Model.ContextLength)));
-        }
-        if (taken.Count == 0) return;
         var caches = new List<KvCache>();
+        var taken = new List<Slot>();
         try
         {
-            foreach (var group in _prefill.Groups([.. taken.Select(t => t.Row.Request.Prompt.Count)]))
+            while (true)
             {
-                var (cache, logits) = runner.Prefill([.. group.Select(i => taken[i].Row.Request.Prompt)]);
-                caches.Add(cache);
-                Interlocked.Increment(ref _prefills);
-                for (var k = 0; k < group.Length; k++)
+                var round = new List<Slot>();
+                while (activeRows + joins.Count + round.Count < maxBatch && _waiting.TryDequeue(out var pending))
                 {
-                    var slot = taken[group[k]];
-                    slot.Row.Cached = slot.Row.Request.Prompt.Count;
-                    slot.Row.Accept(logits[k]);
-                    Interlocked.Increment(ref _generated);
-                    if (slot.Row.Result is { } result) slot.Pending.Completion.TrySetResult(result);
-                    else joins.Add((slot, cache.Left(k, slot.Row.Cached)));
+                    if (_stopping) pending.Completion.TrySetCanceled();
+                    if (pending.Completion.Task.IsCompleted) continue; // cancelled while waiting
+                    round.Add(new Slot(pending, new RowState(pending.Request, runner.Model.Tokenizer, runner.Model.ContextLength)));
                 }
-                if (!joins.Any(j => ReferenceEquals(j.Kv.Source, cache)))
-                {
-                    caches.Remove(cache);
-                    cache.Dispose(); // every row of the group finished on its first token
-                }
+                if (round.Count == 0) return;
+                taken.AddRange(round);
+                foreach (var group in _prefill.Groups([.. round.Select(t => t.Row.Request.Prompt.Count)]))
+                    Prefill([.. group.Select(i => round[i])], joins, caches);
             }
         }
         catch (Exception e)
@@ -184,6 +171,33 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
             joins.Clear();
             foreach (var c in caches) c.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>One prefill Run of <paramref name="group"/>: each row takes its first token; those not done join with their span of the cache.</summary>
+    private void Prefill(List<Slot> group, List<(Slot Slot, KvSpan Kv)> joins, List<KvCache> caches)
+    {
+        var (cache, logits) = runner.Prefill([.. group.Select(s => s.Row.Request.Prompt)]);
+        caches.Add(cache);
+        Interlocked.Increment(ref _prefills);
+        var joined = false;
+        for (var k = 0; k < group.Count; k++)
+        {
+            var slot = group[k];
+            slot.Row.Cached = slot.Row.Request.Prompt.Count;
+            slot.Row.Accept(logits[k]);
+            Interlocked.Increment(ref _generated);
+            if (slot.Row.Result is { } result) slot.Pending.Completion.TrySetResult(result);
+            else
+            {
+                joins.Add((slot, cache.Left(k, slot.Row.Cached)));
+                joined = true;
+            }
+        }
+        if (!joined)
+        {
+            caches.Remove(cache);
+            cache.Dispose(); // every row of the group finished on its first token
         }
     }
 
