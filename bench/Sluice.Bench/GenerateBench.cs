@@ -9,8 +9,8 @@ namespace Sluice.Bench;
 /// random-weight decoder built here (<see cref="TinyDecoder"/>; <c>--hidden</c>/<c>--layers</c> for a larger one), the same
 /// greedy requests each time: prompts of 1..<c>--max-prompt</c> bytes and max_new_tokens drawn from 4..<c>--max-new</c>, so a
 /// static batch keeps stepping for its longest row. Each engine runs with prompts prefilled together (the default
-/// <see cref="PrefillPolicy"/>) and each alone (the loop before batched prefill). Rounds interleave the four (A B C D A B
-/// C D) after one untimed warm-up of each; tokens counted are those rows keep (static's steps for finished rows are not).
+/// <see cref="PrefillPolicy"/>) and each alone (the loop before batched prefill). Rounds interleave the four (A B C D D C
+/// B A) after one untimed warm-up of each; tokens counted are those rows keep (static's steps for finished rows are not).
 /// All four's rows are checked equal. GenAI's static batches on the same requests are printed for reference.
 /// Lines before the last: prefill together/alone per engine; last line: <c>ratio: continuous/static</c> (medians, prefill together).
 /// </summary>
@@ -79,7 +79,9 @@ internal static class GenerateBench
             var measured = configs.Select(_ => new List<double>()).ToArray();
             for (var r = 0; r < rounds; r++)
             {
-                for (var k = 0; k < configs.Length; k++) measured[k].Add((await Loop(configs[k].Continuous, configs[k].Together)).TokensPerSecond);
+                // Forward on odd rounds, backward on even ones: no config always runs right after the same other one.
+                foreach (var k in r % 2 == 0 ? Enumerable.Range(0, configs.Length) : Enumerable.Range(0, configs.Length).Reverse())
+                    measured[k].Add((await Loop(configs[k].Continuous, configs[k].Together)).TokensPerSecond);
                 Console.WriteLine($"round {r + 1}: " + string.Join(", ", configs.Select((c, k) => $"{c.Name} {measured[k][^1]:F0}")) + " tok/s");
             }
             var c = measured[0];
