@@ -61,27 +61,38 @@ internal static class GenerateBench
             }).ToList();
             Console.WriteLine($"model: hidden {hidden}, heads 4, layers {layers} ({new FileInfo(files.Model).Length / 1024} KiB); {requests} requests, prompts 2..{maxPrompt + 1} tokens, max_new_tokens 4..{maxNew}; max batch {maxBatch}; prefill pads at most {padSharePct}% of a group; {threads} ORT threads; {Environment.ProcessorCount} cores");
 
-            async Task<(double TokensPerSecond, long Steps, long Prefills, GenerationResult[] Rows)> Loop(bool continuous, bool together)
+            // CPU time of the process as well as wall time: on a shared machine the CPU seconds a run needed vary far less
+            // than the seconds it waited for a core.
+            async Task<(double TokensPerSecond, long Steps, long Prefills, GenerationResult[] Rows, double TokensPerCpuSecond)> Loop(bool continuous, bool together)
             {
                 var batcher = new ContinuousBatcher(new DecoderRunner(model), maxBatch, continuous, together ? new PrefillPolicy(maxBatch, padSharePct / 100.0) : new PrefillPolicy(1));
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
                 var rows = await batcher.GenerateAsync(work, CancellationToken.None);
-                return (rows.Sum(r => r.Tokens.Count) / clock.Elapsed.TotalSeconds, batcher.Steps, batcher.Prefills, rows);
+                var wall = clock.Elapsed.TotalSeconds;
+                var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+                var tokens = rows.Sum(r => r.Tokens.Count);
+                return (tokens / wall, batcher.Steps, batcher.Prefills, rows, tokens / cpuSeconds);
             }
 
             (bool Continuous, bool Together, string Name)[] configs = [(true, true, "continuous"), (true, false, "continuous, prefill alone"), (false, true, "static"), (false, false, "static, prefill alone")];
-            var warm = new List<(double TokensPerSecond, long Steps, long Prefills, GenerationResult[] Rows)>();
+            var warm = new List<(double TokensPerSecond, long Steps, long Prefills, GenerationResult[] Rows, double TokensPerCpuSecond)>();
             foreach (var (continuous, together, _) in configs) warm.Add(await Loop(continuous, together));
             var warmContinuous = warm[0];
             var mismatched = Enumerable.Range(0, requests).Count(i => warm.Any(w => !w.Rows[i].Tokens.SequenceEqual(warmContinuous.Rows[i].Tokens)));
             Console.WriteLine($"rows equal across the four: {requests - mismatched}/{requests}; decode steps: continuous {warm[0].Steps}, static {warm[2].Steps}; " +
                 $"prefill Runs: continuous {warm[0].Prefills} (alone {warm[1].Prefills}), static {warm[2].Prefills} (alone {warm[3].Prefills})");
             var measured = configs.Select(_ => new List<double>()).ToArray();
+            var perCpu = configs.Select(_ => new List<double>()).ToArray();
             for (var r = 0; r < rounds; r++)
             {
                 // Forward on odd rounds, backward on even ones: no config always runs right after the same other one.
                 foreach (var k in r % 2 == 0 ? Enumerable.Range(0, configs.Length) : Enumerable.Range(0, configs.Length).Reverse())
-                    measured[k].Add((await Loop(configs[k].Continuous, configs[k].Together)).TokensPerSecond);
+                {
+                    var run = await Loop(configs[k].Continuous, configs[k].Together);
+                    measured[k].Add(run.TokensPerSecond);
+                    perCpu[k].Add(run.TokensPerCpuSecond);
+                }
                 Console.WriteLine($"round {r + 1}: " + string.Join(", ", configs.Select((c, k) => $"{c.Name} {measured[k][^1]:F0}")) + " tok/s");
             }
             var c = measured[0];
@@ -95,6 +106,8 @@ internal static class GenerateBench
                 Console.WriteLine($"genai static batches (reference): {rows.Sum(r => r.Tokens.Count) / clock.Elapsed.TotalSeconds:F0} tok/s, rows equal to continuous: {agree}/{requests}");
             }
             Console.WriteLine("median: " + string.Join(", ", configs.Select((cfg, k) => $"{cfg.Name} {Median(measured[k]):F0}")) + " tok/s");
+            Console.WriteLine("median per CPU second: " + string.Join(", ", configs.Select((cfg, k) => $"{cfg.Name} {Median(perCpu[k]):F0}")) + " tok");
+            Console.WriteLine($"prefill together/alone per CPU second: continuous {Median(perCpu[0]) / Median(perCpu[1]):F2}, static {Median(perCpu[2]) / Median(perCpu[3]):F2}");
             Console.WriteLine($"prefill together/alone: continuous {Median(c) / Median(measured[1]):F2}, static {Median(s) / Median(measured[3]):F2}; " +
                 $"continuous/static with prefill alone {Median(measured[1]) / Median(measured[3]):F2}");
             Console.WriteLine($"ratio: continuous/static {Median(c) / Median(s):F2}");
