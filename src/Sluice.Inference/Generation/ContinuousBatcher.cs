@@ -5,8 +5,8 @@ namespace Sluice.Inference.Generation;
 /// <summary>
 /// Generation in our own loop over ONNX Runtime, for every request of an actor (all its concurrent batches share it).
 /// Continuous: after each step a finished row leaves and waiting prompts join at once (prefilled together in groups of
-/// similar length, <see cref="PrefillPolicy"/>, then their KV copied into the batch's); the batch's KV stays in the OrtValues ONNX Runtime returned and is copied only when rows
-/// leave or join. Static (<c>continuous: false</c>, for comparison): prompts join only when the whole batch has finished;
+/// similar length, <see cref="PrefillPolicy"/>, then their KV copied into the batch's); the batch's KV stays in the
+/// OrtValues ONNX Runtime returned and is copied only when rows leave or join. Static (<c>continuous: false</c>, for comparison): prompts join only when the whole batch has finished;
 /// a finished row stays in the batch, its tokens thrown away, until then.
 /// One loop runs at a time, on a pool thread, while requests wait or run; it ends when none are left.
 /// A failed step fails every request in flight or waiting, naming the model; the next request starts a new loop.

@@ -25,11 +25,11 @@ internal sealed class RowLimits
         var maxTokensName = options.MaxTokensColumn ?? GenerateOptions.DefaultMaxTokensColumn;
         var maxTokens = Column(batch, maxTokensName, options.MaxTokensColumn is not null, nameof(GenerateOptions.MaxTokensColumn));
         if (maxTokens is not null and not (Int32Array or Int64Array))
-            throw new BadInputException($"max tokens column '{maxTokensName}' is {maxTokens.Data.DataType.Name}; give a column of whole numbers (int32 or int64) (GenerateOptions.MaxTokensColumn)");
+            throw new BadInputException($"max tokens column '{maxTokensName}' is {maxTokens.Data.DataType.Name}; give a column of whole numbers (int32 or int64) (GenerateOptions.MaxTokensColumn{Default(options.MaxTokensColumn, GenerateOptions.DefaultMaxTokensColumn)})");
         var stopName = options.StopColumn ?? GenerateOptions.DefaultStopColumn;
         var stop = Column(batch, stopName, options.StopColumn is not null, nameof(GenerateOptions.StopColumn));
         if (stop is not null and not (StringArray or ListArray { Values: StringArray }))
-            throw new BadInputException($"stop column '{stopName}' is {stop.Data.DataType.Name}; give a column of lists of strings, or of strings (GenerateOptions.StopColumn)");
+            throw new BadInputException($"stop column '{stopName}' is {stop.Data.DataType.Name}; give a column of lists of strings, or of strings (GenerateOptions.StopColumn{Default(options.StopColumn, GenerateOptions.DefaultStopColumn)})");
         return new RowLimits(maxTokensName, maxTokens, stopName, stop);
     }
 
@@ -65,6 +65,9 @@ internal sealed class RowLimits
     };
 
     private static IEnumerable<string> Strings(StringArray values) => Enumerable.Range(0, values.Length).Select(i => values.GetString(i) ?? "");
+
+    private static string Default(string? named, string name) =>
+        named is null ? $"; read because the rows have a column '{name}': rename it, or name another column with this option" : "";
 
     private static IArrowArray? Column(RecordBatch batch, string name, bool named, string option)
     {

@@ -11,8 +11,11 @@ public sealed class RowLimitsTests(TinyDecoderFixture tiny) : IClassFixture<Tiny
     private const int Cap = 24;
     private static readonly ProcessorContext Context = new("generate", 0, ResourceRequest.OneCpu, []);
 
-    [Fact]
-    public async Task ProcessAsync_RowsWithOwnMaxTokensAndStop_EachRowIsItsBatchOneGreedyRunCutByItsOwnLimits()
+    [Theory]
+    [InlineData(GenerateOptions.Continuous)]
+    [InlineData(GenerateOptions.Static)]
+    [InlineData(GenerateOptions.GenAi)]
+    public async Task ProcessAsync_RowsWithOwnMaxTokensAndStop_EachRowIsItsBatchOneGreedyRunCutByItsOwnLimits(string engine)
     {
         var prompts = TinyDecoderFixture.Prompts(16, seed: 31);
         var free = prompts.Select(p => tiny.Reference(tiny.Request(p, TinyDecoderFixture.Greedy(Cap)).Prompt, Cap)).ToList();
@@ -31,7 +34,7 @@ public sealed class RowLimitsTests(TinyDecoderFixture tiny) : IClassFixture<Tiny
                 _ => (5 + i, Printable(i, 2) is { } t ? ["\u0001never", t] : []),                // own stops (an empty list: none)
             };
         }
-        var options = new GenerateOptions(tiny.Files.Directory) { MaxNewTokens = Cap, MaxBatch = 4, Stop = [stageStop] };
+        var options = new GenerateOptions(tiny.Files.Directory) { MaxNewTokens = Cap, MaxBatch = 4, Stop = [stageStop], Engine = engine };
         await using var processor = new GenerateProcessor(options);
         await processor.InitializeAsync(Context, CancellationToken.None);
 
@@ -66,6 +69,20 @@ public sealed class RowLimitsTests(TinyDecoderFixture tiny) : IClassFixture<Tiny
         var e = await Assert.ThrowsAsync<BadInputException>(() => processor.ProcessAsync(Batch(["a", "b"], [3, 0], [null, null]), CancellationToken.None).AsTask());
 
         Assert.StartsWith("row 1: column 'max_tokens' is 0; give a whole number of 1 or more", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_DefaultStopColumnOfAnotherType_NamesTheOptionAndHowToAvoidIt()
+    {
+        await using var processor = new GenerateProcessor(new GenerateOptions(tiny.Files.Directory) { MaxNewTokens = 2 });
+        await processor.InitializeAsync(Context, CancellationToken.None);
+        var batch = new RecordBatch(new Schema([new Field("prompt", StringType.Default, false), new Field("stop", Int64Type.Default, false)], null),
+            [new StringArray.Builder().Append("a").Build(), new Int64Array.Builder().Append(3).Build()], 1);
+
+        var e = await Assert.ThrowsAsync<BadInputException>(() => processor.ProcessAsync(batch, CancellationToken.None).AsTask());
+
+        Assert.Contains("stop column 'stop' is int64", e.Message, StringComparison.Ordinal);
+        Assert.Contains("GenerateOptions.StopColumn; read because the rows have a column 'stop'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
