@@ -168,6 +168,29 @@ public sealed class GenerateJobTests : IDisposable
     }
 
     [Fact]
+    public void Parse_PrefillBatchBelowOneOrANamedLimitColumnMissing_NamesTheFieldBeforeTheJobStarts()
+    {
+        var model = PackagedModels.Export(PackagedModels.TinyDecoder, _dir["tiny"]);
+        File.WriteAllText(_dir["q.jsonl"], """{"prompt": "a", "limit": 3, "stops": ["x"]}""");
+        string Yaml(string extra) => $$"""
+            name: gen
+            read: { format: jsonl, path: {{_dir["q.jsonl"]}} }
+            stages:
+              - { name: generate, op: generate, model: {{model.Directory}}, {{extra}} }
+            write: { format: parquet, path: {{_dir["out"]}} }
+            """;
+
+        var e = Assert.ThrowsAny<SluiceException>(() => JobSpecParser.Parse(Yaml("prefill_batch: 0"), "job.yaml", []));
+        var missing = Assert.ThrowsAny<SluiceException>(() => JobSpecParser.Parse(Yaml("max_tokens_column: max_new"), "job.yaml", []));
+        var ok = JobSpecParser.Parse(Yaml("prefill_batch: 4, max_tokens_column: limit, stop_column: stops"), "job.yaml", []);
+
+        Assert.Contains("prefill_batch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("give 1 (each prompt alone) or more", e.Message, StringComparison.Ordinal);
+        Assert.Contains("stage 'generate' reads column 'max_new', which the jsonl input does not have", missing.Message, StringComparison.Ordinal);
+        Assert.NotNull(ok);
+    }
+
+    [Fact]
     public void Parse_GenerateWithMissingModelOrBadTemplate_NamesTheField()
     {
         var yaml = $$"""
