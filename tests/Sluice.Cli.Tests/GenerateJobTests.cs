@@ -106,6 +106,91 @@ public sealed class GenerateJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_OpenAiBatchFileWithPerRequestMaxTokensAndStop_EachAnswerObeysItsOwnLimits()
+    {
+        const int cap = 16;
+        var model = PackagedModels.Export(PackagedModels.TinyDecoder, _dir["tiny"]);
+        var prompts = Enumerable.Range(0, 24).Select(i => $"Once upon a time {i}").ToList();
+        async Task<(string Text, int Tokens, string Reason)> Alone(string prompt, int maxNew, IReadOnlyList<string>? stop)
+        {
+            var options = new GenerateOptions(model.Directory) { PromptColumn = "text", MaxNewTokens = maxNew, MaxBatch = 1, PrefillBatch = 1, Stop = stop };
+            await using var p = new GenerateProcessor(options);
+            await p.InitializeAsync(new ProcessorContext("alone", 0, ResourceRequest.OneCpu, []), CancellationToken.None);
+            var o = await p.ProcessAsync(new RecordBatch(new Schema([new Field("text", StringType.Default, false)], null), [new StringArray.Builder().Append(prompt).Build()], 1), CancellationToken.None);
+            return (((StringArray)o.Column("generated_text")).GetString(0), ((Int32Array)o.Column("completion_tokens")).GetValue(0)!.Value, ((StringArray)o.Column("finish_reason")).GetString(0));
+        }
+        // Each request's own limits: none (the stage's 16), a smaller max_tokens, or a stop string its free run generates
+        // (a printable ASCII character after the first) with a max_tokens above the stage's cap.
+        var limits = new List<(int? MaxTokens, string? Stop)>();
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            var free = (await Alone(prompts[i], cap, null)).Text;
+            var stop = free.Skip(1).Where(c => c is >= '!' and <= '~').Select(c => c.ToString()).FirstOrDefault();
+            limits.Add((i % 3) switch { 0 => (null, null), 1 => (1 + i % 6, null), _ => (100, stop) });
+        }
+        File.WriteAllLines(_dir["batch.jsonl"], prompts.Select((p, i) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["custom_id"] = $"req-{i}", ["method"] = "POST", ["url"] = "/v1/completions",
+            ["body"] = new Dictionary<string, object?> { ["model"] = "tiny", ["prompt"] = p, ["max_tokens"] = limits[i].MaxTokens, ["stop"] = limits[i].Stop },
+        })));
+        var yaml = $$"""
+            name: openai-limits
+            read: { format: openai_batch, path: {{_dir["batch.jsonl"]}}, block_rows: 8 }
+            stages:
+              - { name: generate, op: generate, model: {{model.Directory}}, prompt_column: text, max_new_tokens: {{cap}}, max_batch: 4 }
+            write: { format: openai_batch, path: {{_dir["out"]}} }
+            """;
+        var spec = JobSpecParser.Parse(yaml, "job.yaml", []);
+        await JobRunner.RunAsync(spec, spec.Dataset(), null, quiet: true, CancellationToken.None);
+
+        var answered = new Dictionary<string, System.Text.Json.JsonElement>();
+        foreach (var part in Directory.GetFiles(_dir["out"], "part-*.jsonl"))
+            foreach (var line in await File.ReadAllLinesAsync(part))
+                answered.Add(System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("custom_id").GetString()!, System.Text.Json.JsonDocument.Parse(line).RootElement);
+        Assert.Equal(prompts.Count, answered.Count);
+        var reasons = new List<string>();
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            var body = answered[$"req-{i}"].GetProperty("response").GetProperty("body");
+            var choice = body.GetProperty("choices")[0];
+            var (text, tokens, reason) = (choice.GetProperty("text").GetString()!, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), choice.GetProperty("finish_reason").GetString()!);
+            var limit = Math.Min(limits[i].MaxTokens ?? cap, cap);
+            // The batch-1 greedy run with the row's own limits as the stage's.
+            Assert.Equal(await Alone(prompts[i], limit, limits[i].Stop is { } s ? [s] : null), (text, tokens, reason));
+            Assert.InRange(tokens, 1, limit);
+            if (reason == FinishReason.Length) Assert.Equal(limit, tokens);
+            if (limits[i].Stop is { } stop) Assert.DoesNotContain(stop, text, StringComparison.Ordinal);
+            reasons.Add($"{(limits[i].Stop is null ? limits[i].MaxTokens is null ? "stage" : "max" : "stop")}:{reason}");
+        }
+        // Rows ended by their own stop string and by their own max_tokens (below the stage's), truthfully reported.
+        Assert.Contains("stop:stop", reasons);
+        Assert.Contains("max:length", reasons);
+    }
+
+    [Fact]
+    public void Parse_PrefillBatchBelowOneOrANamedLimitColumnMissing_NamesTheFieldBeforeTheJobStarts()
+    {
+        var model = PackagedModels.Export(PackagedModels.TinyDecoder, _dir["tiny"]);
+        File.WriteAllText(_dir["q.jsonl"], """{"prompt": "a", "limit": 3, "stops": ["x"]}""");
+        string Yaml(string extra) => $$"""
+            name: gen
+            read: { format: jsonl, path: {{_dir["q.jsonl"]}} }
+            stages:
+              - { name: generate, op: generate, model: {{model.Directory}}, {{extra}} }
+            write: { format: parquet, path: {{_dir["out"]}} }
+            """;
+
+        var e = Assert.ThrowsAny<SluiceException>(() => JobSpecParser.Parse(Yaml("prefill_batch: 0"), "job.yaml", []));
+        var missing = Assert.ThrowsAny<SluiceException>(() => JobSpecParser.Parse(Yaml("max_tokens_column: max_new"), "job.yaml", []));
+        var ok = JobSpecParser.Parse(Yaml("prefill_batch: 4, max_tokens_column: limit, stop_column: stops"), "job.yaml", []);
+
+        Assert.Contains("prefill_batch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("give 1 (each prompt alone) or more", e.Message, StringComparison.Ordinal);
+        Assert.Contains("stage 'generate' reads column 'max_new', which the jsonl input does not have", missing.Message, StringComparison.Ordinal);
+        Assert.NotNull(ok);
+    }
+
+    [Fact]
     public void Parse_GenerateWithMissingModelOrBadTemplate_NamesTheField()
     {
         var yaml = $$"""

@@ -8,7 +8,11 @@ namespace Sluice.IO.OpenAiBatch;
 /// <summary>
 /// OpenAI Batch API input files (JSON Lines of <c>{custom_id, method, url, body}</c>), so an existing batch file runs
 /// unchanged: each request is a row with <c>custom_id</c>, <c>url</c>, <c>model</c>, the raw <c>body</c> (JSON) and
-/// <c>text</c> — the embedding input or completion prompt (null for chat requests, whose <c>messages</c> stay in body).
+/// <c>text</c> — the embedding input or completion prompt (null for chat requests, whose <c>messages</c> stay in body) —,
+/// and what a (chat) completion asks of its own generation, null where the body does not say (and for embeddings):
+/// <c>max_tokens</c> (int32; from <c>max_tokens</c> or <c>max_completion_tokens</c>), <c>stop</c> (a list of strings; a
+/// single string becomes a list of one), <c>temperature</c> (double) and <c>seed</c> (int64). <c>op: generate</c> honours
+/// a row's max_tokens and stop (<see cref="OpenAiRequestLimits"/>).
 /// </summary>
 internal sealed class OpenAiBatchDatasource : Datasource
 {
@@ -19,6 +23,10 @@ internal sealed class OpenAiBatchDatasource : Datasource
         new Field("model", StringType.Default, nullable: true),
         new Field("body", StringType.Default, nullable: false),
         new Field("text", StringType.Default, nullable: true),
+        new Field("max_tokens", Int32Type.Default, nullable: true),
+        new Field("stop", new ListType(StringType.Default), nullable: true),
+        new Field("temperature", DoubleType.Default, nullable: true),
+        new Field("seed", Int64Type.Default, nullable: true),
     ], null);
 
     private readonly InvalidUtf8Tally _invalid = new();

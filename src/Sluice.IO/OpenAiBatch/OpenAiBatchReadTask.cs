@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Apache.Arrow;
+using Apache.Arrow.Types;
 using Sluice.IO.Files;
 
 namespace Sluice.IO.OpenAiBatch;
@@ -54,6 +55,11 @@ internal sealed class OpenAiBatchReadTask(string file, LineRange? range, OpenAiB
         var models = new StringArray.Builder();
         var bodies = new StringArray.Builder();
         var texts = new StringArray.Builder();
+        var maxTokens = new Int32Array.Builder();
+        var stops = new ListArray.Builder(StringType.Default);
+        var stopValues = (StringArray.Builder)stops.ValueBuilder;
+        var temperatures = new DoubleArray.Builder();
+        var seeds = new Int64Array.Builder();
         foreach (var r in rows)
         {
             ids.Append(r.CustomId);
@@ -61,13 +67,23 @@ internal sealed class OpenAiBatchReadTask(string file, LineRange? range, OpenAiB
             if (r.Model is null) models.AppendNull(); else models.Append(r.Model);
             bodies.Append(r.Body);
             if (r.Text is null) texts.AppendNull(); else texts.Append(r.Text);
+            maxTokens.Append(r.Limits.MaxTokens);
+            if (r.Limits.Stop is null) stops.AppendNull();
+            else
+            {
+                stops.Append();
+                foreach (var stop in r.Limits.Stop) stopValues.Append(stop);
+            }
+            temperatures.Append(r.Limits.Temperature);
+            seeds.Append(r.Limits.Seed);
         }
-        return new RecordBatch(OpenAiBatchDatasource.RequestSchema, [ids.Build(), urls.Build(), models.Build(), bodies.Build(), texts.Build()], rows.Count);
+        return new RecordBatch(OpenAiBatchDatasource.RequestSchema,
+            [ids.Build(), urls.Build(), models.Build(), bodies.Build(), texts.Build(), maxTokens.Build(), stops.Build(), temperatures.Build(), seeds.Build()], rows.Count);
     }
 }
 
-/// <summary>One request line of a batch input file.</summary>
-internal sealed record OpenAiRequest(string CustomId, string Url, string? Model, string Body, string? Text)
+/// <summary>One request line of a batch input file; <paramref name="Limits"/> what a (chat) completion asks of its own generation.</summary>
+internal sealed record OpenAiRequest(string CustomId, string Url, string? Model, string Body, string? Text, OpenAiRequestLimits Limits)
 {
     public static OpenAiRequest Parse(string line, string where, long lineNumber)
     {
@@ -102,7 +118,8 @@ internal sealed record OpenAiRequest(string CustomId, string Url, string? Model,
                 OpenAiEndpoints.Completions => String(body, "prompt", at, "the prompt, a string", "body."),
                 _ => ChatMessages(body, at),
             };
-            return new OpenAiRequest(customId, url, model, body.GetRawText(), text);
+            var limits = url == OpenAiEndpoints.Embeddings ? OpenAiRequestLimits.None : OpenAiRequestLimits.Parse(body, at);
+            return new OpenAiRequest(customId, url, model, body.GetRawText(), text, limits);
         }
     }
 

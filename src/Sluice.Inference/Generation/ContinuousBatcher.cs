@@ -4,15 +4,16 @@ namespace Sluice.Inference.Generation;
 
 /// <summary>
 /// Generation in our own loop over ONNX Runtime, for every request of an actor (all its concurrent batches share it).
-/// Continuous: after each step a finished row leaves and a waiting prompt joins at once (prefilled alone, then its KV
-/// copied into the batch's); the batch's KV stays in the OrtValues ONNX Runtime returned and is copied only when rows
-/// leave or join. Static (<c>continuous: false</c>, for comparison): prompts join only when the whole batch has finished;
+/// Continuous: after each step a finished row leaves and waiting prompts join at once (prefilled together in groups of
+/// similar length, <see cref="PrefillPolicy"/>, then their KV copied into the batch's); the batch's KV stays in the
+/// OrtValues ONNX Runtime returned and is copied only when rows leave or join. Static (<c>continuous: false</c>, for comparison): prompts join only when the whole batch has finished;
 /// a finished row stays in the batch, its tokens thrown away, until then.
 /// One loop runs at a time, on a pool thread, while requests wait or run; it ends when none are left.
 /// A failed step fails every request in flight or waiting, naming the model; the next request starts a new loop.
 /// </summary>
-internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool continuous)
+internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool continuous, PrefillPolicy? prefill = null)
 {
+    private readonly PrefillPolicy _prefill = prefill ?? new PrefillPolicy(maxBatch);
     private readonly ConcurrentQueue<Pending> _waiting = new();
     private readonly Lock _gate = new();
     private bool _running;
@@ -20,12 +21,16 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
     private Task _loop = Task.CompletedTask;
     private long _generated;
     private long _steps;
+    private long _prefills;
 
     /// <summary>Tokens generated so far (all rows, thrown-away static tokens not counted).</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generated);
 
     /// <summary>Decode steps run so far (prefills not counted).</summary>
     public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>Prefill Runs so far (one per group of prompts prefilled together).</summary>
+    public long Prefills => Interlocked.Read(ref _prefills);
 
     public Task<GenerationResult> Submit(GenerationRequest request, CancellationToken cancellationToken)
     {
@@ -79,7 +84,7 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
             {
                 if (_stopping) foreach (var a in active) a.Pending.Completion.TrySetCanceled();
                 stale |= active.RemoveAll(a => a.Pending.Completion.Task.IsCompleted && !a.Row.Done) > 0; // cancelled
-                var joins = new List<(Slot Slot, KvCache Cache)>();
+                var joins = new List<(Slot Slot, KvSpan Kv)>();
                 if (continuous || active.Count == 0) Admit(active.Count, joins);
                 if (active.Count == 0 && joins.Count == 0)
                 {
@@ -98,9 +103,9 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
                 }
                 if (stale || joins.Count > 0)
                 {
-                    List<(KvCache, int, int)> parts = [.. active.Select(a => (cache!, a.Index, a.Row.Cached)), .. joins.Select(j => (j.Cache, 0, j.Slot.Row.Cached))];
+                    List<KvSpan> parts = [.. active.Select(a => cache!.Right(a.Index, a.Row.Cached)), .. joins.Select(j => j.Kv)];
                     var rebuilt = KvCache.Gather(parts, runner.Model.Layers, runner.Model.KvHeads, runner.Model.HeadSize);
-                    foreach (var j in joins) j.Cache.Dispose();
+                    foreach (var prefilled in joins.Select(j => j.Kv.Source).Distinct()) prefilled.Dispose();
                     cache?.Dispose();
                     cache = rebuilt;
                     active.AddRange(joins.Select(j => j.Slot));
@@ -134,33 +139,65 @@ internal sealed class ContinuousBatcher(DecoderRunner runner, int maxBatch, bool
         }
     }
 
-    /// <summary>Prefills waiting prompts, each alone, until the batch would hold <c>maxBatch</c> rows; a row done after its first token completes at once.</summary>
-    private void Admit(int activeRows, List<(Slot, KvCache)> joins)
+    /// <summary>
+    /// Takes waiting prompts until the batch would hold <c>maxBatch</c> rows and prefills them in groups
+    /// (<see cref="PrefillPolicy"/>); a row done after its first token completes at once, and its slot is filled again
+    /// before the step. A failed prefill fails every prompt taken here (and, thrown on, the loop's rows).
+    /// </summary>
+    private void Admit(int activeRows, List<(Slot Slot, KvSpan Kv)> joins)
     {
-        while (activeRows + joins.Count < maxBatch && _waiting.TryDequeue(out var pending))
+        var caches = new List<KvCache>();
+        var taken = new List<Slot>();
+        try
         {
-            if (_stopping) pending.Completion.TrySetCanceled();
-            if (pending.Completion.Task.IsCompleted) continue; // cancelled while waiting
-            var row = new RowState(pending.Request, runner.Model.Tokenizer, runner.Model.ContextLength);
-            try
+            while (true)
             {
-                var (cache, logits) = runner.Prefill(pending.Request.Prompt);
-                row.Cached = pending.Request.Prompt.Count;
-                row.Accept(logits);
-                Interlocked.Increment(ref _generated);
-                if (row.Result is { } result)
+                var round = new List<Slot>();
+                while (activeRows + joins.Count + round.Count < maxBatch && _waiting.TryDequeue(out var pending))
                 {
-                    cache.Dispose();
-                    pending.Completion.TrySetResult(result);
-                    continue;
+                    if (_stopping) pending.Completion.TrySetCanceled();
+                    if (pending.Completion.Task.IsCompleted) continue; // cancelled while waiting
+                    round.Add(new Slot(pending, new RowState(pending.Request, runner.Model.Tokenizer, runner.Model.ContextLength)));
                 }
-                joins.Add((new Slot(pending, row), cache));
+                if (round.Count == 0) return;
+                taken.AddRange(round);
+                foreach (var group in _prefill.Groups([.. round.Select(t => t.Row.Request.Prompt.Count)]))
+                    Prefill([.. group.Select(i => round[i])], joins, caches);
             }
-            catch (Exception e)
+        }
+        catch (Exception e)
+        {
+            foreach (var t in taken) t.Pending.Completion.TrySetException(e);
+            joins.Clear();
+            foreach (var c in caches) c.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One prefill Run of <paramref name="group"/>: each row takes its first token; those not done join with their span of the cache.</summary>
+    private void Prefill(List<Slot> group, List<(Slot Slot, KvSpan Kv)> joins, List<KvCache> caches)
+    {
+        var (cache, logits) = runner.Prefill([.. group.Select(s => s.Row.Request.Prompt)]);
+        caches.Add(cache);
+        Interlocked.Increment(ref _prefills);
+        var joined = false;
+        for (var k = 0; k < group.Count; k++)
+        {
+            var slot = group[k];
+            slot.Row.Cached = slot.Row.Request.Prompt.Count;
+            slot.Row.Accept(logits[k]);
+            Interlocked.Increment(ref _generated);
+            if (slot.Row.Result is { } result) slot.Pending.Completion.TrySetResult(result);
+            else
             {
-                pending.Completion.TrySetException(e);
-                throw;
+                joins.Add((slot, cache.Left(k, slot.Row.Cached)));
+                joined = true;
             }
+        }
+        if (!joined)
+        {
+            caches.Remove(cache);
+            cache.Dispose(); // every row of the group finished on its first token
         }
     }
 

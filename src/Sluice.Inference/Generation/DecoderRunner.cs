@@ -2,25 +2,42 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Sluice.Inference.Generation;
 
-/// <summary>The two Runs of a generation loop over a <see cref="GenerationModel"/>: a prefill of one prompt, and one decode step of a batch.</summary>
+/// <summary>The two Runs of a generation loop over a <see cref="GenerationModel"/>: a prefill of one or more prompts, and one decode step of a batch.</summary>
 internal sealed class DecoderRunner(GenerationModel model)
 {
     public GenerationModel Model => model;
 
-    /// <summary>Runs <paramref name="prompt"/> alone from an empty cache; returns its cache and the logits of its last position.</summary>
-    public (KvCache Cache, float[] Logits) Prefill(IReadOnlyList<int> prompt)
+    /// <summary>
+    /// Runs <paramref name="prompts"/> together from an empty cache, right-padded to the longest: row r's tokens sit at
+    /// columns and positions 0..n-1, its pads after them, masked (attention_mask 0), so its real queries see exactly what
+    /// they would alone (the graph's causal mask is by column). Left padding would move a row's positions, and GenAI-style
+    /// exports attend pads then: silently wrong (research/genai.md). A pad query's output is never read. Returns the cache,
+    /// each row's tokens in its first n columns (<see cref="KvCache.Left"/>), and the logits of each row's last real position.
+    /// </summary>
+    public (KvCache Cache, float[][] Logits) Prefill(IReadOnlyList<IReadOnlyList<int>> prompts)
     {
-        var s = prompt.Count;
-        var ids = new long[s];
-        var positions = new long[s];
-        var mask = new long[s];
-        for (var i = 0; i < s; i++) (ids[i], positions[i], mask[i]) = (prompt[i], i, 1);
-        using var empty = KvCache.Empty(1, model.Layers, model.KvHeads, model.HeadSize);
-        var outputs = Run(ids, mask, positions, 1, s, empty);
+        var rows = prompts.Count;
+        var width = prompts.Max(p => p.Count);
+        var ids = new long[rows * width];
+        var positions = new long[rows * width];
+        var mask = new long[rows * width];
+        for (var r = 0; r < rows; r++)
+        {
+            var prompt = prompts[r];
+            for (var i = 0; i < width; i++)
+            {
+                var real = i < prompt.Count;
+                // A pad: token 0 (in every vocabulary), its column's position (within the context: width <= the longest prompt).
+                (ids[r * width + i], positions[r * width + i], mask[r * width + i]) = (real ? prompt[i] : 0, i, real ? 1 : 0);
+            }
+        }
+        using var empty = KvCache.Empty(rows, model.Layers, model.KvHeads, model.HeadSize);
+        var outputs = Run(ids, mask, positions, rows, width, empty);
         var logits = outputs[0].GetTensorDataAsSpan<float>();
-        var vocab = logits.Length / s;
-        var last = logits.Slice((s - 1) * vocab, vocab).ToArray();
-        return (KvCache.FromOutputs(outputs, 1, s), last);
+        var vocab = logits.Length / (rows * width);
+        var last = new float[rows][];
+        for (var r = 0; r < rows; r++) last[r] = logits.Slice((r * width + prompts[r].Count - 1) * vocab, vocab).ToArray();
+        return (KvCache.FromOutputs(outputs, rows, width), last);
     }
 
     /// <summary>

@@ -79,6 +79,28 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
     /// <summary>Rows generated together (the continuous batch's width, or the static batch size).</summary>
     public int MaxBatch { get; init; } = 16;
 
+    /// <summary>
+    /// Most prompts prefilled together in one Run (engines continuous and static): the prompts that join the batch at a
+    /// step are sorted by length and prefilled in right-padded groups whose pads stay within a quarter of their tokens.
+    /// 1: each prompt alone. Null: up to <see cref="MaxBatch"/>.
+    /// </summary>
+    public int? PrefillBatch { get; init; }
+
+    /// <summary>
+    /// An int column of each row's own most new tokens (an OpenAI request's <c>max_tokens</c>): where a row's value is not
+    /// null, the row stops at the smaller of it and <see cref="MaxNewTokens"/> (reason <c>length</c>). Null: the column
+    /// <c>max_tokens</c> when the rows have it (<c>read.format: openai_batch</c> gives it), else none; a column named here
+    /// must exist.
+    /// </summary>
+    public string? MaxTokensColumn { get; init; }
+
+    /// <summary>
+    /// A column of each row's own stop strings (a list of strings, or one string): where a row's value is not null, they
+    /// replace <see cref="Stop"/> for that row (stop_token_ids and eos still apply). Null: the column <c>stop</c> when the
+    /// rows have it (<c>read.format: openai_batch</c> gives it), else none; a column named here must exist.
+    /// </summary>
+    public string? StopColumn { get; init; }
+
     /// <summary><see cref="Continuous"/>, <see cref="Static"/> or <see cref="GenAi"/>.</summary>
     public string Engine { get; init; } = Continuous;
 
@@ -117,6 +139,9 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
         if (TopK < 0) yield return new(nameof(TopK), TopK.ToString(inv), "give 0 (all tokens) or more");
         if (!(TopP > 0 && TopP <= 1)) yield return new(nameof(TopP), TopP.ToString(inv), "give a value in (0, 1]");
         if (MaxBatch < 1) yield return new(nameof(MaxBatch), MaxBatch.ToString(inv), "give 1 or more");
+        if (PrefillBatch is < 1) yield return new(nameof(PrefillBatch), PrefillBatch.Value.ToString(inv), "give 1 (each prompt alone) or more, or leave it out (up to max_batch)");
+        if (MaxTokensColumn is not null && string.IsNullOrWhiteSpace(MaxTokensColumn)) yield return new(nameof(MaxTokensColumn), MaxTokensColumn, "give a column name, or leave it out (the column max_tokens, when there)");
+        if (StopColumn is not null && string.IsNullOrWhiteSpace(StopColumn)) yield return new(nameof(StopColumn), StopColumn, "give a column name, or leave it out (the column stop, when there)");
         if (!Engines.Contains(Engine, StringComparer.OrdinalIgnoreCase)) yield return new(nameof(Engine), Engine, $"give {string.Join(", ", Engines)}");
         if (string.Equals(Engine, GenAi, StringComparison.OrdinalIgnoreCase) && Temperature > 0)
             yield return new(nameof(Temperature), Temperature.ToString(inv), "engine genai runs greedy here (its sampler is not seeded per row); give temperature 0 or engine continuous");
@@ -125,11 +150,20 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
         if (IntraOpThreads is < 1) yield return new(nameof(IntraOpThreads), IntraOpThreads.Value.ToString(inv), "give 1 or more, or leave it out to use the actor's cpus");
     }
 
-    /// <summary>The columns the op reads: the prompt column or the template's columns, and the seed column.</summary>
+    /// <summary>
+    /// The columns the op needs: the prompt column or the template's columns, and the seed, max tokens and stop columns
+    /// named (not the default max_tokens and stop, read only when there).
+    /// </summary>
     public IReadOnlyList<string> PromptColumns() =>
         [.. (Template is not null && PromptTemplate.Problem(Template) is null ? PromptTemplate.Parse(Template).Columns : [PromptColumn ?? DefaultPromptColumn]),
-         .. SeedColumn is null ? Array.Empty<string>() : [SeedColumn]];
+         .. new[] { SeedColumn, MaxTokensColumn, StopColumn }.OfType<string>()];
 
     /// <summary>The prompt column when neither prompt_column nor template is given.</summary>
     public const string DefaultPromptColumn = "prompt";
+
+    /// <summary>The column of rows' own max tokens read when present and <see cref="MaxTokensColumn"/> is not given.</summary>
+    public const string DefaultMaxTokensColumn = "max_tokens";
+
+    /// <summary>The column of rows' own stop strings read when present and <see cref="StopColumn"/> is not given.</summary>
+    public const string DefaultStopColumn = "stop";
 }

@@ -7,11 +7,13 @@ namespace Sluice.Inference.Generation;
 /// <summary>
 /// <c>op: generate</c>: autoregressive generation from each row's prompt (a column, or a template over columns).
 /// Emits: the input batch plus <c>generated_text</c> (string), <c>prompt_tokens</c> and <c>completion_tokens</c> (int32)
-/// and <c>finish_reason</c> (<c>stop</c> | <c>length</c>). An actor loads the model once and runs one generation loop
+/// and <c>finish_reason</c> (<c>stop</c> | <c>length</c>: max tokens or the context reached). A row's own max tokens and
+/// stop strings (columns, as an OpenAI batch file's requests carry them) apply to it (<see cref="RowLimits"/>). An actor loads the model once and runs one generation loop
 /// shared by all its concurrent batches (<see cref="ContinuousBatcher"/>), or ONNX Runtime GenAI's static batches
 /// (engine genai, <see cref="GenAiEngine"/>).
 /// Fails when: the model or tokenizer is missing or not a decoder with a KV cache (at initialization); a prompt column
-/// is missing or not text; a row's prompt is null, empty, or as long as the model's context (the row is named).
+/// is missing or not text; a row's prompt is null, empty, or as long as the model's context, or its own max tokens is
+/// below 1 (the row is named).
 /// </summary>
 public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
 {
@@ -51,7 +53,8 @@ public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
         _template = _options.Template is null ? null : PromptTemplate.Parse(_options.Template);
         var engine = _options.Engine.ToLowerInvariant();
         if (engine == GenerateOptions.GenAi) _genai = GenAiEngine.Load(_options, _model);
-        else _batcher = new ContinuousBatcher(new DecoderRunner(_model), _options.MaxBatch, continuous: engine == GenerateOptions.Continuous);
+        else _batcher = new ContinuousBatcher(new DecoderRunner(_model), _options.MaxBatch, continuous: engine == GenerateOptions.Continuous,
+            new PrefillPolicy(_options.PrefillBatch ?? _options.MaxBatch));
         return ValueTask.CompletedTask;
     }
 
@@ -60,7 +63,8 @@ public sealed class GenerateProcessor : IBatchProcessor, IPreflightCheck
         ArgumentNullException.ThrowIfNull(batch);
         var model = _model ?? throw new InvalidOperationException("GenerateProcessor: InitializeAsync has not run");
         var keys = _options.SeedColumn is { } seedColumn ? TextColumn(batch, seedColumn, "SeedColumn") : null;
-        var requests = Prompts(batch).Select((text, row) => new GenerationRequest(Encode(model, text, row), _settings!, keys?.Invoke(row))).ToList();
+        var limits = RowLimits.Of(batch, _options);
+        var requests = Prompts(batch).Select((text, row) => new GenerationRequest(Encode(model, text, row), limits.For(_settings!, row), keys?.Invoke(row))).ToList();
         var results = _genai is { } genai
             ? await Task.Run(() => genai.Generate(requests, cancellationToken), cancellationToken).ConfigureAwait(false)
             : await _batcher!.GenerateAsync(requests, cancellationToken).ConfigureAwait(false);

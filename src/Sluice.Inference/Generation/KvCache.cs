@@ -37,10 +37,12 @@ internal sealed class KvCache : IDisposable
         Allocate(rows, layers, heads, 0, headSize);
 
     /// <summary>
-    /// A new cache holding, in order, row <c>Row</c> of <c>Source</c>'s last <c>Length</c> columns for each part; its width
-    /// is the longest part, shorter rows left-filled with zeros. The one copy continuous batching makes, when rows leave or join.
+    /// A new cache holding, in order, <c>Length</c> columns of row <c>Row</c> of <c>Source</c> from column <c>Start</c>, for
+    /// each part; its width is the longest part, each row right-aligned (shorter rows left-filled with zeros). The one copy
+    /// continuous batching makes, when rows leave or join: a batch's rows are taken from its right end
+    /// (<see cref="Right"/>), a right-padded prefill's from its left (<see cref="Left"/>).
     /// </summary>
-    public static KvCache Gather(IReadOnlyList<(KvCache Source, int Row, int Length)> parts, int layers, int heads, int headSize)
+    public static KvCache Gather(IReadOnlyList<KvSpan> parts, int layers, int heads, int headSize)
     {
         var columns = parts.Max(p => p.Length);
         var cache = Allocate(parts.Count, layers, heads, columns, headSize);
@@ -50,11 +52,11 @@ internal sealed class KvCache : IDisposable
             target.Clear();
             for (var i = 0; i < parts.Count; i++)
             {
-                var (source, row, length) = parts[i];
+                var (source, row, start, length) = parts[i];
                 var from = source.Values[v].GetTensorDataAsSpan<float>();
                 for (var h = 0; h < heads; h++)
                 {
-                    var src = (((long)row * heads + h) * source.Columns + (source.Columns - length)) * headSize;
+                    var src = (((long)row * heads + h) * source.Columns + start) * headSize;
                     var dst = (((long)i * heads + h) * columns + (columns - length)) * headSize;
                     from.Slice((int)src, length * headSize).CopyTo(target.Slice((int)dst, length * headSize));
                 }
@@ -62,6 +64,12 @@ internal sealed class KvCache : IDisposable
         }
         return cache;
     }
+
+    /// <summary>The last <paramref name="length"/> columns of <paramref name="row"/>: a row of a batch's (right-aligned) cache.</summary>
+    public KvSpan Right(int row, int length) => new(this, row, Columns - length, length);
+
+    /// <summary>The first <paramref name="length"/> columns of <paramref name="row"/>: a prompt of a right-padded prefill.</summary>
+    public KvSpan Left(int row, int length) => new(this, row, 0, length);
 
     private static KvCache Allocate(int rows, int layers, int heads, int columns, int headSize)
     {
@@ -81,3 +89,6 @@ internal sealed class KvCache : IDisposable
         }
     }
 }
+
+/// <summary>Columns <c>Start</c>..<c>Start + Length</c> of one row of a cache.</summary>
+internal readonly record struct KvSpan(KvCache Source, int Row, int Start, int Length);
