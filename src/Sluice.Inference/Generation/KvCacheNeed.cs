@@ -15,8 +15,8 @@ internal sealed record KvCacheNeed(int Rows, int Tokens, int Layers, long KvHead
     public long Bytes => Rows * Tokens * Layers * 2L * KvHeads * HeadSize * ElementBytes;
 
     public string Describe() =>
-        $"KV cache of max_batch {Rows} x {Tokens} tokens{(ContextKnown ? "" : " (max_new_tokens; genai_config.json gives no context_length, so prompts are not counted)")}" +
-        $" x {Layers} layers x 2 x {KvHeads} kv heads x {HeadSize} x {ElementBytes} B";
+        $"KV cache (max_batch {Rows} x {Tokens} tokens x {Layers} layers x 2 x {KvHeads} kv heads x {HeadSize} x {ElementBytes} B" +
+        $"{(ContextKnown ? "" : "; tokens: max_new_tokens alone, as genai_config.json gives no context_length")})";
 
     /// <summary>The need of <paramref name="options"/>' decoder; null when its KV input has no fixed kv_heads and head size (the actor's start refuses it).</summary>
     public static KvCacheNeed? Of(GenerateOptions options, ModelProto model)

@@ -106,7 +106,7 @@ public sealed class TensorParallelGenerationTests(WideDecoderFixture wide, ITest
         Assert.Equal(kv, split.ActivationBytesPerGpu(gpus, batchRows: 100));
         Assert.Equal(new FileInfo(wide.Files.Model).Length, whole.DeviceBytesPerGpu(gpus));
         Assert.Equal(DeviceWeights.PerDevice(wide.Files.Model, 2)[0], split.DeviceBytesPerGpu(gpus));
-        Assert.Contains("KV cache of max_batch 4 x 512 tokens x 2 layers x 2 x 8 kv heads x 64 x 4 B", whole.BeyondWeights);
+        Assert.Contains("KV cache (max_batch 4 x 512 tokens x 2 layers x 2 x 8 kv heads x 64 x 4 B)", whole.BeyondWeights);
         Assert.Equal("lower max_batch (now 4)", whole.HowToNeedLessBeyondWeights);
         Assert.Contains("tensor_parallel: N", whole.HowToFit(32L << 20));
         output.WriteLine($"whole {(whole.DeviceBytesPerGpu(gpus) + kv) / 1048576.0:0.0} MiB per GPU; tensor_parallel 2 {(split.DeviceBytesPerGpu(gpus) + kv) / 1048576.0:0.0} MiB on the first");
