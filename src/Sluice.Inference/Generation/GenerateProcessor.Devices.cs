@@ -16,7 +16,7 @@ public sealed partial class GenerateProcessor : IDeviceMemoryNeed
     /// the replicated rest (attention, norms, LM head), which is where the KV cache lives too.
     /// </summary>
     public long DeviceBytesPerGpu(ResourceRequest resources) =>
-        DeviceWeights.PerDevice(GenerationModel.ModelPath(_options.Model), _options.TensorParallel).Max();
+        _weightsPerDevice ??= DeviceWeights.PerDevice(GenerationModel.ModelPath(_options.Model), _options.TensorParallel).Max();
 
     /// <summary>The KV cache at full load (<see cref="KvCacheNeed"/>), whatever the batch: max_batch sets it, not batch_size.</summary>
     public long ActivationBytesPerGpu(ResourceRequest resources, int batchRows) => KvNeed()?.Bytes ?? 0;
@@ -29,7 +29,11 @@ public sealed partial class GenerateProcessor : IDeviceMemoryNeed
         ? $"split it over more devices than tensor_parallel: {_options.TensorParallel} (with as many gpus per actor)"
         : "split its MLP and embedding weights over an actor's devices: tensor_parallel: N (with gpus: N)";
 
-    private KvCacheNeed? KvNeed()
+    // Planning asks a probe several times (need, refusal, its wording); each answer reads the model file, so once each.
+    private long? _weightsPerDevice;
+    private Lazy<KvCacheNeed?>? _kvNeed;
+
+    private KvCacheNeed? KvNeed() => (_kvNeed ??= new(() =>
     {
         var path = GenerationModel.ModelPath(_options.Model);
         if (!File.Exists(path)) return null;
@@ -41,7 +45,7 @@ public sealed partial class GenerateProcessor : IDeviceMemoryNeed
         {
             return null; // the actor's start says the file is not a model
         }
-    }
+    })).Value;
 
     /// <summary>
     /// The decoder on the actor's device (CUDA on a real GPU, as op onnx picks it), or split over its first N devices;
