@@ -83,6 +83,18 @@ public sealed class GenerateTensorParallelJobTests(ITestOutputHelper output) : I
         Assert.Contains("tensor_parallel: N", error);
     }
 
+    [Fact]
+    public async Task Run_TensorParallelWithFewerGpusThanShardsOrZero_IsRefusedNamingTheField()
+    {
+        var model = Setup();
+        var zero = Assert.Throws<SpecException>(() => JobSpecParser.Parse(Spec(model.Directory, _dir["out"], "tensor_parallel: 0"), "job.yaml", []));
+        Assert.Contains(zero.Errors, m => m.ToString().Contains("stages[0].tensor_parallel: '0' is not accepted; give 1 (the decoder whole) or more", StringComparison.Ordinal));
+
+        var oneGpu = JobSpecParser.Parse(Spec(model.Directory, _dir["out"], "tensor_parallel: 2", "resources: { gpus: 1 }"), "job.yaml", []);
+        var e = await Assert.ThrowsAsync<SluiceException>(() => JobRunner.RunAsync(oneGpu, oneGpu.Dataset(), null, quiet: true, CancellationToken.None));
+        Assert.Contains("stage 'answer': GenerateOptions.TensorParallel is 2 but each actor holds 1 gpus; give the stage gpus: 2", e.Message);
+    }
+
     private static async Task<SortedDictionary<long, string>> TextsAsync(string dir)
     {
         var rows = new SortedDictionary<long, string>();

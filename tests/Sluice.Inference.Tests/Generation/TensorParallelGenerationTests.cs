@@ -81,9 +81,14 @@ public sealed class TensorParallelGenerationTests(WideDecoderFixture wide, ITest
             new([TinyDecoder.BosTokenId, .. wide.Whole.Tokenizer.Encode(p)], TinyDecoderFixture.Greedy(MaxNew(row)));
         var requests = prompts.Select(Request).ToList();
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var whole = await new ContinuousBatcher(new DecoderRunner(wide.Whole), maxBatch: 4, continuous: true).GenerateAsync(requests, CancellationToken.None);
+        var wholeTime = clock.Elapsed;
+        clock.Restart();
         var splitBatcher = new ContinuousBatcher(new DecoderRunner(wide.Split), maxBatch: 4, continuous: true);
         var split = await splitBatcher.GenerateAsync(requests, CancellationToken.None);
+        // Printed, not asserted: on CPU shards a split costs host copies and sums; it buys memory per device, not speed.
+        output.WriteLine($"whole {wholeTime.TotalMilliseconds:0} ms, 2 CPU shards {clock.Elapsed.TotalMilliseconds:0} ms");
 
         var model = Assert.IsType<TensorParallelModel>(wide.Split.Runner);
         Assert.Equal(2, model.Summary.Shards);
