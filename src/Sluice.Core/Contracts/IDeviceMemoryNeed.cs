@@ -22,4 +22,13 @@ public interface IDeviceMemoryNeed
 
     /// <summary>What would make the stage fit a device of <paramref name="deviceBytes"/>, e.g. partitioning the model.</summary>
     string HowToFit(long deviceBytes);
+
+    /// <summary>
+    /// What the bytes beyond the weights hold, as a refusal names them (a decoder's "KV cache of max_batch 16 x 512
+    /// tokens"); null (the default): the activations of one batch of the stage's batch_size.
+    /// </summary>
+    string? BeyondWeights => null;
+
+    /// <summary>How to need fewer bytes beyond the weights ("lower max_batch (now 16)"); null (the default): a smaller batch_size.</summary>
+    string? HowToNeedLessBeyondWeights => null;
 }

@@ -44,9 +44,10 @@ internal static class DeviceMemoryNeeds
         var batch = spec.Options.BatchSize is { } b ? $"batch_size {b}" : "a block as one batch";
         var parts = need is null
             ? "resources.device_memory"
-            : activations > 0 ? $"model weights {Mib(weights)} + activations of {batch} {Mib(activations)}" : "model weights";
+            : activations > 0 ? $"model weights {Mib(weights)} + {need.BeyondWeights ?? $"activations of {batch}"} {Mib(activations)}" : "model weights";
         var fixes = new List<string>();
-        if (activations > 0) fixes.Add(spec.Options.BatchSize is { } size && size > 1 ? $"lower batch_size (now {size})" : "set a smaller batch_size");
+        if (activations > 0)
+            fixes.Add(need?.HowToNeedLessBeyondWeights ?? (spec.Options.BatchSize is { } size && size > 1 ? $"lower batch_size (now {size})" : "set a smaller batch_size"));
         if (need is not null) fixes.Add(need.HowToFit(largestDevice));
         else fixes.Add("lower resources.device_memory or use larger devices");
         return $"stage '{spec.Name}': each GPU must hold {Mib(total)} ({parts}) but the largest GPU has {Mib(largestDevice)}" +

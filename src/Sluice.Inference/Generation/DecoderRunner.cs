@@ -72,7 +72,7 @@ internal sealed class DecoderRunner(GenerationModel model)
         try
         {
             using var runOptions = new RunOptions();
-            return model.Session.Run(runOptions, model.InputNames, inputs, model.OutputNames);
+            return model.Runner.Run(runOptions, model.InputNames, inputs, model.OutputNames);
         }
         catch (OnnxRuntimeException e)
         {

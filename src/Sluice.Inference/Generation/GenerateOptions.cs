@@ -101,6 +101,13 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
     /// </summary>
     public string? StopColumn { get; init; }
 
+    /// <summary>
+    /// Devices of one actor to split the decoder over (its first N GPUs, or N CPU shards without real GPUs), as for op
+    /// onnx: the MLP and embedding weights are cut into N shards; attention, norms and the KV cache stay on the first
+    /// device. 1: the model whole. Engines continuous and static only.
+    /// </summary>
+    public int TensorParallel { get; init; } = 1;
+
     /// <summary><see cref="Continuous"/>, <see cref="Static"/> or <see cref="GenAi"/>.</summary>
     public string Engine { get; init; } = Continuous;
 
@@ -143,6 +150,9 @@ public sealed record GenerateOptions([property: JobFile] string Model) : IValida
         if (MaxTokensColumn is not null && string.IsNullOrWhiteSpace(MaxTokensColumn)) yield return new(nameof(MaxTokensColumn), MaxTokensColumn, "give a column name, or leave it out (the column max_tokens, when there)");
         if (StopColumn is not null && string.IsNullOrWhiteSpace(StopColumn)) yield return new(nameof(StopColumn), StopColumn, "give a column name, or leave it out (the column stop, when there)");
         if (!Engines.Contains(Engine, StringComparer.OrdinalIgnoreCase)) yield return new(nameof(Engine), Engine, $"give {string.Join(", ", Engines)}");
+        if (TensorParallel < 1) yield return new(nameof(TensorParallel), TensorParallel.ToString(inv), "give 1 (the decoder whole) or more (devices of one actor to split it over)");
+        if (TensorParallel > 1 && string.Equals(Engine, GenAi, StringComparison.OrdinalIgnoreCase))
+            yield return new(nameof(TensorParallel), TensorParallel.ToString(inv), "engine genai runs the model whole; give engine continuous or static to split it, or tensor_parallel 1");
         if (string.Equals(Engine, GenAi, StringComparison.OrdinalIgnoreCase) && Temperature > 0)
             yield return new(nameof(Temperature), Temperature.ToString(inv), "engine genai runs greedy here (its sampler is not seeded per row); give temperature 0 or engine continuous");
         if (!OnnxOptions.ExecutionProviders.Contains(ExecutionProvider, StringComparer.OrdinalIgnoreCase))

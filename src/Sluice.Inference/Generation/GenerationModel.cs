@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using Sluice.Inference.Partitioning.TensorParallel;
 
 namespace Sluice.Inference.Generation;
 
@@ -15,11 +16,10 @@ internal sealed class GenerationModel : IDisposable
     public const string TokenizerFile = "tokenizer.json";
     public const string GenAiConfigFile = "genai_config.json";
 
-    private GenerationModel(string path, InferenceSession session, SessionOptions options, GenerationTokenizer tokenizer, int layers, int kvHeads, int headSize)
+    private GenerationModel(string path, IModelRunner runner, GenerationTokenizer tokenizer, int layers, int kvHeads, int headSize)
     {
         Path = path;
-        Session = session;
-        SessionOptions = options;
+        Runner = runner;
         Tokenizer = tokenizer;
         Layers = layers;
         KvHeads = kvHeads;
@@ -30,9 +30,8 @@ internal sealed class GenerationModel : IDisposable
 
     public string Path { get; }
 
-    public InferenceSession Session { get; }
-
-    private SessionOptions SessionOptions { get; }
+    /// <summary>What a step runs on: the decoder's one session, or its tensor-parallel shards (<see cref="GenerateOptions.TensorParallel"/>).</summary>
+    public IModelRunner Runner { get; }
 
     public GenerationTokenizer Tokenizer { get; }
 
@@ -63,59 +62,49 @@ internal sealed class GenerationModel : IDisposable
     public static string ConfigPath(GenerateOptions options) => options.Config ??
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(ModelPath(options.Model)))!, GenAiConfigFile);
 
-    public static GenerationModel Load(GenerateOptions options, int intraOpThreads, Action<SessionOptions>? addProvider = null)
+    /// <param name="addProvider">The execution provider of shard <c>i</c>'s sessions (0 for the whole model); null, or returning null: the CPU.</param>
+    /// <param name="decorate">Wraps the runner (a simulated device's hold around each Run); null: as loaded.</param>
+    public static GenerationModel Load(GenerateOptions options, int intraOpThreads, Func<int, Action<SessionOptions>?>? addProvider = null, Func<IModelRunner, IModelRunner>? decorate = null)
     {
         var path = System.IO.Path.GetFullPath(ModelPath(options.Model));
         if (!File.Exists(path)) throw new BadInputException($"model file '{path}' does not exist (GenerateOptions.Model); export a tiny one with `sluice models export tiny-decoder --out DIR`");
         var tokenizerPath = System.IO.Path.GetFullPath(TokenizerPath(options));
         if (!File.Exists(tokenizerPath)) throw new BadInputException($"tokenizer '{tokenizerPath}' does not exist (GenerateOptions.Tokenizer; by default tokenizer.json beside the model)");
         var tokenizer = GenerationTokenizer.Load(tokenizerPath);
-        var sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = intraOpThreads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        InferenceSession session;
+        addProvider ??= _ => null;
+        IModelRunner runner;
         try
         {
-            addProvider?.Invoke(sessionOptions);
-            session = new InferenceSession(path, sessionOptions);
+            runner = options.TensorParallel > 1
+                ? TensorParallelModel.Load(path, options.TensorParallel, intraOpThreads, addProvider)
+                : OnnxModel.CreateSession(path, intraOpThreads, addProvider(0));
         }
         catch (OnnxRuntimeException e)
         {
-            sessionOptions.Dispose();
-            throw new SluiceException($"model '{path}' could not be loaded: {e.Message}", e);
-        }
-        catch
-        {
-            sessionOptions.Dispose();
-            throw;
+            throw new SluiceException($"model '{path}' could not be loaded{(options.TensorParallel > 1 ? $" tensor-parallel ({options.TensorParallel} shards)" : "")}: {e.Message}", e);
         }
         try
         {
-            var layers = session.InputMetadata.Keys.Count(k => k.StartsWith("past_key_values.", StringComparison.Ordinal) && k.EndsWith(".key", StringComparison.Ordinal));
+            var layers = runner.InputMetadata.Keys.Count(k => k.StartsWith("past_key_values.", StringComparison.Ordinal) && k.EndsWith(".key", StringComparison.Ordinal));
             string[] required = ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key"];
-            var missing = required.Where(r => !session.InputMetadata.ContainsKey(r)).ToList();
-            if (missing.Count > 0 || !session.OutputMetadata.ContainsKey("logits"))
-                throw new SluiceException($"model '{path}' is not a decoder with a KV cache: it lacks {string.Join(", ", missing.Append("logits").Where(n => !session.InputMetadata.ContainsKey(n) && !session.OutputMetadata.ContainsKey(n)))}; it has inputs {string.Join(", ", session.InputMetadata.Keys)}");
-            var dims = session.InputMetadata["past_key_values.0.key"].Dimensions;
+            var missing = required.Where(r => !runner.InputMetadata.ContainsKey(r)).ToList();
+            if (missing.Count > 0 || !runner.OutputMetadata.ContainsKey("logits"))
+                throw new SluiceException($"model '{path}' is not a decoder with a KV cache: it lacks {string.Join(", ", missing.Append("logits").Where(n => !runner.InputMetadata.ContainsKey(n) && !runner.OutputMetadata.ContainsKey(n)))}; it has inputs {string.Join(", ", runner.InputMetadata.Keys)}");
+            var dims = runner.InputMetadata["past_key_values.0.key"].Dimensions;
             if (dims.Length != 4 || dims[1] <= 0 || dims[3] <= 0)
                 throw new SluiceException($"model '{path}': past_key_values.0.key has shape [{string.Join(", ", dims)}]; expected [batch, kv_heads, past, head] with fixed kv_heads and head");
             var (bos, eos, context) = ReadConfig(ConfigPath(options));
-            return new GenerationModel(path, session, sessionOptions, tokenizer, layers, dims[1], dims[3]) { BosTokenId = bos, EosTokenId = eos, ContextLength = context ?? int.MaxValue };
+            return new GenerationModel(path, decorate?.Invoke(runner) ?? runner, tokenizer, layers, dims[1], dims[3]) { BosTokenId = bos, EosTokenId = eos, ContextLength = context ?? int.MaxValue };
         }
         catch
         {
-            session.Dispose();
-            sessionOptions.Dispose();
+            runner.Dispose();
             throw;
         }
     }
 
-    private static (int? Bos, int? Eos, int? Context) ReadConfig(string path)
+    /// <summary>bos, eos and context length from a genai_config.json; all null when the file is absent.</summary>
+    internal static (int? Bos, int? Eos, int? Context) ReadConfig(string path)
     {
         if (!File.Exists(path)) return (null, null, null);
         try
@@ -131,9 +120,5 @@ internal sealed class GenerationModel : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Session.Dispose();
-        SessionOptions.Dispose();
-    }
+    public void Dispose() => Runner.Dispose();
 }

@@ -92,7 +92,7 @@ internal sealed class OnnxModel : IDisposable
     internal static SessionRunner CreateSession(byte[] model, int intraOpThreads, Action<SessionOptions>? addProvider) =>
         CreateSession(intraOpThreads, addProvider, o => new InferenceSession(model, o));
 
-    private static SessionRunner CreateSession(string path, int intraOpThreads, Action<SessionOptions>? addProvider) =>
+    internal static SessionRunner CreateSession(string path, int intraOpThreads, Action<SessionOptions>? addProvider) =>
         CreateSession(intraOpThreads, addProvider, o => new InferenceSession(path, o));
 
     private static SessionRunner CreateSession(int intraOpThreads, Action<SessionOptions>? addProvider, Func<SessionOptions, InferenceSession> create)

@@ -66,21 +66,7 @@ public sealed class OnnxProcessor : IBatchProcessor, IPreflightCheck, IDeviceMem
     /// The model file's bytes (its weights, nearly all of it) on each GPU of the actor; tensor-parallel, the most any
     /// one device holds: its shard of the split weights, plus the replicated rest on the first.
     /// </summary>
-    public long DeviceBytesPerGpu(ResourceRequest resources)
-    {
-        var file = new FileInfo(_options.Model);
-        if (!file.Exists) return 0;
-        if (_options.TensorParallel <= 1) return file.Length;
-        try
-        {
-            var plan = TensorParallelPlanner.Plan(Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(file.FullName)), _options.TensorParallel);
-            return Enumerable.Range(0, plan.Shards).Max(s => plan.ShardBytes(s) + (s == 0 ? plan.ReplicatedBytes : 0));
-        }
-        catch (SluiceException)
-        {
-            return file.Length; // the actor's start says what is wrong with the model
-        }
-    }
+    public long DeviceBytesPerGpu(ResourceRequest resources) => DeviceWeights.PerDevice(_options.Model, _options.TensorParallel).Max();
 
     /// <summary>
     /// With <see cref="OnnxOptions.MeasureActivations"/> (else 0), measured by a probe Run on the CPU

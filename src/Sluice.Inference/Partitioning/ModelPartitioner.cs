@@ -100,7 +100,9 @@ public static class ModelPartitioner
 
         var probe = model.Clone();
         foreach (var t in missing) probe.Graph.Output.Add(new ValueInfoProto { Name = t });
-        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        // The probe's inputs need not fit the model's shape rules (a decoder's mask spans past + seq columns); a failed
+        // probe is handled below, so ONNX Runtime's own error line for it would only mislead.
+        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         using var session = new InferenceSession(probe.ToByteArray(), sessionOptions);
         var observed = ObservedShapes(session, missing);
         foreach (var t in missing)

@@ -1,5 +1,6 @@
 using Sluice.Contracts;
 using Sluice.Inference.Generation;
+using YamlDotNet.RepresentationModel;
 
 namespace Sluice.Jobs.Ops;
 
@@ -11,6 +12,24 @@ namespace Sluice.Jobs.Ops;
 internal sealed class GenerateOp() : ProcessorOp<GenerateProcessor, GenerateOptions>("generate", ResourceRequest.OneCpu,
     "LLM text generation (continuous batching): generated_text, prompt_tokens, completion_tokens, finish_reason")
 {
+    /// <summary>
+    /// <c>partition:</c> is refused: pipeline stages joined by queues cannot carry an autoregressive loop, whose every
+    /// step needs the whole model and each row's KV cache; <c>tensor_parallel</c> splits the decoder inside one actor instead.
+    /// </summary>
+    public override StagePlan? Bind(StageInput stage, SpecContext context)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        ArgumentNullException.ThrowIfNull(context);
+        if (SpecContext.Node(stage.Node, "partition") is { } partition)
+        {
+            context.Error(partition, $"{stage.Path}.partition", (partition as YamlScalarNode)?.Value ?? "a mapping",
+                "op generate cannot be cut into pipeline stages (each token's step needs every layer and the rows' KV cache, so a chain of stages would pass every step through every queue); " +
+                "split the decoder over one actor's devices with tensor_parallel: N (and gpus: N), or leave partition out");
+            return null;
+        }
+        return base.Bind(stage, context);
+    }
+
     protected override StagePlan? Plan(GenerateOptions options, StageInput stage, SpecContext context)
     {
         if (context.IsNotFetched(options.Model)) return base.Plan(options, stage, context);

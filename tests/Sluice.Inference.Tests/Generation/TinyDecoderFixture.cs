@@ -51,7 +51,7 @@ public sealed class TinyDecoderFixture : IDisposable
             try
             {
                 using var runOptions = new RunOptions();
-                using var outputs = Model.Session.Run(runOptions, Model.InputNames, [ids, mask, positions, .. past], Model.OutputNames);
+                using var outputs = Model.Runner.Run(runOptions, Model.InputNames, [ids, mask, positions, .. past], Model.OutputNames);
                 var logits = outputs[0].GetTensorDataAsSpan<float>();
                 var token = TokenSampler.ArgMax(logits.Slice((n - 1) * TinyDecoder.Vocab, TinyDecoder.Vocab));
                 generated.Add(token);

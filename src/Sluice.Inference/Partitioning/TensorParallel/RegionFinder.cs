@@ -8,6 +8,8 @@ namespace Sluice.Inference.Partitioning.TensorParallel;
 /// that are scalars or per-channel vectors, and BatchNormalization), then one MatMul/Gemm/Conv reading them; the
 /// tensors in between may be read by nothing else. Every op in between acts on each channel alone, which is why
 /// each shard may compute its own channels and the second op's partial products add up to the whole result.
+/// A gated MLP has two first ops on the same input whose outputs are multiplied (<see cref="Gate"/>); both are cut
+/// column-wise, the second op row-wise.
 /// </summary>
 internal sealed class RegionFinder
 {
@@ -79,18 +81,46 @@ internal sealed class RegionFinder
                 foreach (var (name, axis) in tail.Splits) splits[name] = axis;
                 continue;
             }
-            if (!ChannelWise(i, head, tensors, splits, constants)) return null;
+            if (!ChannelWise(i, head, tensors, splits, constants))
+            {
+                if (Gate(i, first, head, chain, tensors, splits) is not { } gate || !ChannelWise(i, head, tensors, splits, constants)) return null;
+                lastReader = Math.Max(lastReader, LastReader(_g.Nodes[gate].Output[0]));
+            }
             chain.Add(i);
             tensors.Add(_g.Nodes[i].Output[0]);
             lastReader = Math.Max(lastReader, LastReader(_g.Nodes[i].Output[0]));
         }
         if (tensors.Any(_g.GraphOutputs.Contains)) return null;
         if (second is not { } last) return null;
+        // Only the region reads its inner tensors (a gate's sibling may also have readers before the first op).
+        var inside = chain.Append(last).ToHashSet();
+        if (tensors.Any(t => _consumers.TryGetValue(t, out var readers) && !readers.All(inside.Contains))) return null;
         var secondNode = _g.Nodes[last];
         var firstShardOnly = secondNode.Input.Count > 2 && secondNode.Input[2].Length > 0 ? new[] { secondNode.Input[2] } : [];
         var nodes = chain.Append(last).ToList();
         var bytes = splits.Keys.Concat(firstShardOnly).Distinct(StringComparer.Ordinal).Sum(name => GraphIndex.Bytes(_g.Initializers[name]));
         return new ShardRegion(RegionKind.Pair, nodes, constants.ToList(), _g.Nodes[first].Input[0], secondNode.Output[0], head.Channels, splits, firstShardOnly, bytes);
+    }
+
+    /// <summary>
+    /// A gated MLP (Llama's SwiGLU: <c>down(silu(gate(x)) * up(x))</c>, or GeGLU): binary <paramref name="node"/> reads the
+    /// chain and the output of a sibling head — an op of the first's kind reading the same input with as many channels —
+    /// which joins the region, cut column-wise like the first. Both halves of each shard's channels are then its own, so
+    /// the product stays channel-wise. Returns the sibling, or null when the other operand is not one.
+    /// </summary>
+    private int? Gate(int node, int first, Head head, SortedSet<int> chain, HashSet<string> tensors, Dictionary<string, int> splits)
+    {
+        var n = _g.Nodes[node];
+        if (!Binary.Contains(n.OpType) || n.Input.Count != 2) return null;
+        var others = n.Input.Where(t => !tensors.Contains(t)).ToList();
+        if (others.Count != 1 || !_g.Producer.TryGetValue(others[0], out var p) || chain.Contains(p)) return null;
+        var (a, b) = (_g.Nodes[first], _g.Nodes[p]);
+        if (b.OpType != a.OpType || b.Input[0] != a.Input[0] || FirstWeight(p) is not { } sibling) return null;
+        if (sibling.Channels != head.Channels || sibling.ChannelFromEnd != head.ChannelFromEnd) return null;
+        foreach (var (name, axis) in sibling.Splits) splits[name] = axis;
+        chain.Add(p);
+        tensors.Add(b.Output[0]);
+        return p;
     }
 
     /// <summary>The channel count, the axis of the output that holds channels (counted from the end), and how to cut the weights.</summary>
