@@ -32,7 +32,7 @@ internal sealed partial class S3ObjectStore
             }
             await UploadInPartsAsync(bucket, key, file, length, sha256, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException || TimedOut(e, cancellationToken))
         {
             throw Explain(UrlOf(bucket, key), e);
         }
@@ -84,26 +84,26 @@ internal sealed partial class S3ObjectStore
         {
             // Already gone.
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException)
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException || TimedOut(e, cancellationToken))
         {
             throw Explain(UrlOf(bucket, key), e);
         }
     }
 
-    /// <summary>The object's size and recorded SHA-256 (null when it has none); null when there is no such object.</summary>
-    public async Task<(long Length, string? Sha256)?> HeadMetadataAsync(string bucket, string key, CancellationToken cancellationToken)
+    /// <summary>The object's size, recorded SHA-256 (null when it has none) and when the server last wrote it; null when there is no such object.</summary>
+    public async Task<(long Length, string? Sha256, DateTime LastModifiedUtc)?> HeadMetadataAsync(string bucket, string key, CancellationToken cancellationToken)
     {
         try
         {
             var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken).ConfigureAwait(false);
             var sha = head.Metadata.Keys.Contains($"x-amz-meta-{Sha256Metadata}") ? head.Metadata[Sha256Metadata] : null;
-            return (head.ContentLength, sha);
+            return (head.ContentLength, sha, head.LastModified?.ToUniversalTime() ?? DateTime.UnixEpoch);
         }
         catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException)
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException || TimedOut(e, cancellationToken))
         {
             throw Explain(UrlOf(bucket, key), e);
         }
@@ -126,7 +126,7 @@ internal sealed partial class S3ObjectStore
         {
             return null;
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException || TimedOut(e, cancellationToken))
         {
             throw Explain(UrlOf(bucket, key), e);
         }
@@ -137,4 +137,7 @@ internal sealed partial class S3ObjectStore
     }
 
     private static Uri UrlOf(string bucket, string key) => new($"s3://{bucket}/{key}");
+
+    /// <summary>An HTTP timeout, which the SDK reports as a cancellation nobody asked for.</summary>
+    private static bool TimedOut(Exception e, CancellationToken cancellationToken) => e is OperationCanceledException && !cancellationToken.IsCancellationRequested;
 }

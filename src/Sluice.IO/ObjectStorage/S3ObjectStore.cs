@@ -7,16 +7,24 @@ using Amazon.S3.Model;
 namespace Sluice.IO.ObjectStorage;
 
 /// <summary><c>s3://bucket/key</c> through the AWS SDK: credentials from its default chain, an endpoint override path-style.</summary>
-internal sealed partial class S3ObjectStore(ObjectFileOptions options) : IObjectStore
+/// <param name="retries">
+/// Retries of a failed request. Reads default to 2: a job should fail within seconds when the store is down, not after the
+/// SDK's long default back-off. An output's writes pass more (<see cref="WriteRetries"/>): a burst of 503 SlowDown must
+/// not end a long job.
+/// </param>
+internal sealed partial class S3ObjectStore(ObjectFileOptions options, int retries = 2) : IObjectStore
 {
-    private readonly AmazonS3Client _client = new(Config(options));
+    /// <summary>Retries of an output's requests, with the SDK's adaptive back-off.</summary>
+    internal const int WriteRetries = 8;
 
-    private static AmazonS3Config Config(ObjectFileOptions options)
+    private readonly AmazonS3Client _client = new(Config(options, retries));
+
+    private static AmazonS3Config Config(ObjectFileOptions options, int retries)
     {
         var config = new AmazonS3Config
         {
-            // A job should fail within seconds when the store is down, not after the SDK's long default back-off.
-            MaxErrorRetry = 2,
+            MaxErrorRetry = retries,
+            RetryMode = retries > 2 ? RequestRetryMode.Adaptive : RequestRetryMode.Standard,
         };
         if (options.S3Endpoint is { } endpoint)
         {

@@ -16,16 +16,17 @@ namespace Sluice.IO.ObjectStorage;
 /// </summary>
 internal sealed class S3OutputStore : IOutputStore
 {
-    /// <summary>
-    /// Task records are pushed at most this often on their own (each push uploads the whole manifest); a part's
-    /// record is pushed at once, and carries any task records waiting.
-    /// </summary>
-    private static readonly TimeSpan TaskRecordPushInterval = TimeSpan.FromSeconds(5);
-
-    private readonly S3ObjectStore _s3;
+    private readonly ObjectFileOptions _options;
     private readonly string _bucket;
     private readonly string _prefix;
-    private DateTime _lastPush = DateTime.MinValue;
+
+    // Serializes manifest uploads; the bytes of the working copy the last upload carried (it only grows).
+    private readonly Lock _push = new();
+    private long _pushed;
+
+    // Made by Open, disposed with the lock it returns: a store never opened (explain) never makes a client.
+    private S3ObjectStore? _s3;
+    private S3OutputLease? _lease;
 
     public S3OutputStore(string url, ObjectFileOptions options)
     {
@@ -44,7 +45,7 @@ internal sealed class S3OutputStore : IOutputStore
         Display = $"s3://{_bucket}/{prefix}";
         Staging = Path.Combine(Path.GetFullPath(options.CacheDirectory), "outputs",
             Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Display)), 0, 8));
-        _s3 = new S3ObjectStore(options);
+        _options = options;
     }
 
     public string Display { get; }
@@ -55,14 +56,31 @@ internal sealed class S3OutputStore : IOutputStore
     {
         Directory.CreateDirectory(Staging);
         // Two runs on this machine exclude each other on the staging directory; runs elsewhere meet at the lease.
-        var local = OutputLock.Acquire(Staging);
+        OutputLock local;
         try
         {
-            var lease = S3OutputLease.Acquire(_s3, _bucket, _prefix + OutputLock.FileName, Display);
-            return new Both(lease, local);
+            local = OutputLock.Acquire(Staging);
+        }
+        catch (SluiceException e)
+        {
+            throw new SluiceException($"output '{Display}' is being written by another run on this machine (its staging directory {Staging} is locked); wait for it to end or stop it", e);
+        }
+        var s3 = new S3ObjectStore(_options, S3ObjectStore.WriteRetries);
+        try
+        {
+            var lease = S3OutputLease.Acquire(s3, _bucket, _prefix + OutputLock.FileName, Display);
+            (_s3, _lease, _pushed) = (s3, lease, 0);
+            return new Closing(() =>
+            {
+                lease.Dispose();
+                s3.Dispose();
+                local.Dispose();
+                (_s3, _lease) = (null, null);
+            });
         }
         catch
         {
+            s3.Dispose();
             local.Dispose();
             throw;
         }
@@ -70,29 +88,40 @@ internal sealed class S3OutputStore : IOutputStore
 
     public void PullManifest(string stagingManifest)
     {
-        if (Wait(_s3.TryDownloadAsync(_bucket, Key(SinkManifest.FileName), stagingManifest, CancellationToken.None)) is null)
+        if (Wait(S3.TryDownloadAsync(_bucket, Key(SinkManifest.FileName), stagingManifest, CancellationToken.None)) is null)
             File.Delete(stagingManifest);
     }
 
+    /// <summary>
+    /// Uploads the working copy when it holds lines no upload has carried yet. Pushes are serialized and coalesce: the
+    /// manifest only grows, so an upload that carried at least as many bytes as the file had when this was called carried
+    /// every line written before; a push never replaces the manifest with an older one. Task records
+    /// (<paramref name="now"/> false) wait for the next commit: they only spare re-reading a task after a kill.
+    /// </summary>
     public void PushManifest(string stagingManifest, bool now)
     {
-        if (!File.Exists(stagingManifest)) return;
-        if (!now && DateTime.UtcNow - _lastPush < TaskRecordPushInterval) return;
-        // Uploaded from a snapshot: the working copy may grow while the upload reads it.
-        // In .tmp/, which every open clears: a kill mid-push leaves nothing behind for good.
-        var tmp = Path.Combine(Staging, ".tmp");
-        Directory.CreateDirectory(tmp);
-        var snapshot = Path.Combine(tmp, $"{SinkManifest.FileName}.{Guid.NewGuid():N}.push");
-        File.Copy(stagingManifest, snapshot);
-        try
+        if (!now) return;
+        lock (_push)
         {
-            Wait(_s3.UploadAsync(_bucket, Key(SinkManifest.FileName), snapshot, sha256: null, CancellationToken.None));
+            var length = File.Exists(stagingManifest) ? new FileInfo(stagingManifest).Length : 0;
+            if (length == 0 || length <= _pushed) return;
+            Lease.EnsureHeld();
+            // Uploaded from a snapshot in .tmp/ (which every open clears): the working copy may grow while it is read.
+            var tmp = Path.Combine(Staging, ".tmp");
+            Directory.CreateDirectory(tmp);
+            var snapshot = Path.Combine(tmp, $"{SinkManifest.FileName}.{Guid.NewGuid():N}.push");
+            File.Copy(stagingManifest, snapshot);
+            try
+            {
+                var carried = new FileInfo(snapshot).Length;
+                Wait(S3.UploadAsync(_bucket, Key(SinkManifest.FileName), snapshot, sha256: null, CancellationToken.None));
+                _pushed = carried;
+            }
+            finally
+            {
+                File.Delete(snapshot);
+            }
         }
-        finally
-        {
-            File.Delete(snapshot);
-        }
-        _lastPush = DateTime.UtcNow;
     }
 
     public void DeleteManifest(string stagingManifest)
@@ -102,12 +131,12 @@ internal sealed class S3OutputStore : IOutputStore
     }
 
     public IReadOnlyList<string> PartNames() =>
-        [.. Wait(_s3.ListAsync(_bucket, _prefix, CancellationToken.None)).Select(o => o.Key[_prefix.Length..]).Where(n => n.StartsWith("part-", StringComparison.Ordinal))];
+        [.. Wait(S3.ListAsync(_bucket, _prefix, CancellationToken.None)).Select(o => o.Key[_prefix.Length..]).Where(n => n.StartsWith("part-", StringComparison.Ordinal))];
 
     public IReadOnlyList<string> ErrorNames()
     {
         var folder = $"{_prefix}{DeadLetterFile.Directory}/";
-        return [.. Wait(_s3.ListAsync(_bucket, folder, CancellationToken.None)).Select(o => o.Key[folder.Length..])];
+        return [.. Wait(S3.ListAsync(_bucket, folder, CancellationToken.None)).Select(o => o.Key[folder.Length..])];
     }
 
     /// <summary>
@@ -116,7 +145,7 @@ internal sealed class S3OutputStore : IOutputStore
     /// </summary>
     public bool Holds(string name, long? bytes, string? sha256)
     {
-        var head = Wait(_s3.HeadMetadataAsync(_bucket, Key(name), CancellationToken.None));
+        var head = Wait(S3.HeadMetadataAsync(_bucket, Key(name), CancellationToken.None));
         return head is { } h
             && (bytes is not { } b || h.Length == b)
             && (sha256 is null || string.Equals(h.Sha256, sha256, StringComparison.Ordinal));
@@ -124,25 +153,36 @@ internal sealed class S3OutputStore : IOutputStore
 
     public void Publish(string localFile, string name, string? sha256)
     {
-        Wait(_s3.UploadAsync(_bucket, Key(name), localFile, sha256, CancellationToken.None));
+        // A run that may have lost the output must not overwrite what the run that took it wrote under the same name.
+        Lease.EnsureHeld();
+        Wait(S3.UploadAsync(_bucket, Key(name), localFile, sha256, CancellationToken.None));
         File.Delete(localFile);
     }
 
-    public void Delete(string name) => Wait(_s3.DeleteAsync(_bucket, Key(name), CancellationToken.None));
+    public void Delete(string name)
+    {
+        Lease.EnsureHeld();
+        Wait(S3.DeleteAsync(_bucket, Key(name), CancellationToken.None));
+    }
 
     public string? LocalCopy(string name)
     {
         var tmp = Path.Combine(Staging, ".tmp");
         Directory.CreateDirectory(tmp);
         var copy = Path.Combine(tmp, $"copy-{Path.GetFileName(name)}");
-        return Wait(_s3.TryDownloadAsync(_bucket, Key(name), copy, CancellationToken.None)) is null ? null : copy;
+        return Wait(S3.TryDownloadAsync(_bucket, Key(name), copy, CancellationToken.None)) is null ? null : copy;
     }
 
     public bool Contains(string inputPath) =>
         string.Equals(inputPath.TrimEnd('/'), Display.TrimEnd('/'), StringComparison.Ordinal)
         || inputPath.StartsWith(Display.TrimEnd('/') + "/", StringComparison.Ordinal);
 
-    public void Dispose() => _s3.Dispose();
+    // The client and the lease go with the lock Open returned.
+    public void Dispose() { }
+
+    private S3ObjectStore S3 => _s3 ?? throw new InvalidOperationException($"output '{Display}' is not open");
+
+    private S3OutputLease Lease => _lease ?? throw new InvalidOperationException($"output '{Display}' is not open");
 
     private string Key(string name) => _prefix + name;
 
@@ -151,18 +191,8 @@ internal sealed class S3OutputStore : IOutputStore
 
     private static void Wait(Task task) => task.GetAwaiter().GetResult();
 
-    private sealed class Both(IDisposable first, IDisposable second) : IDisposable
+    private sealed class Closing(Action close) : IDisposable
     {
-        public void Dispose()
-        {
-            try
-            {
-                first.Dispose();
-            }
-            finally
-            {
-                second.Dispose();
-            }
-        }
+        public void Dispose() => close();
     }
 }

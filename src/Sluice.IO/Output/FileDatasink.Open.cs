@@ -60,16 +60,19 @@ internal abstract partial class FileDatasink
                 Manifest.Load();
                 break;
             case WriteMode.Overwrite:
+                // _SUCCESS first: no reader takes the output for complete while its parts go.
+                _store.Delete(SuccessFile);
                 foreach (var part in _store.PartNames()) _store.Delete(part);
                 foreach (var errors in _store.ErrorNames()) _store.Delete($"{DeadLetterFile.Directory}/{errors}");
                 _store.DeleteManifest(ManifestPath);
-                _store.Delete(SuccessFile);
                 DeleteTmp();
                 Manifest.Load();
                 break;
             default:
                 Manifest.Load();
                 if (fingerprint is not null && Manifest.Fingerprint is { } recorded) RefuseDifferentJob(WrittenBefore(fingerprint, recorded), recorded);
+                // The output is being written again until this run completes it: _SUCCESS comes back then.
+                _store.Delete(SuccessFile);
                 // Temporary files are leftovers of a killed run: never committed, never referenced.
                 DeleteTmp();
                 VerifyParts();

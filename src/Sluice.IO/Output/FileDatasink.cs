@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Apache.Arrow;
 using Sluice.Blocks;
@@ -115,10 +116,9 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            if (Manifest.Tasks.Contains(taskId)) return ValueTask.CompletedTask;
-            Manifest.AppendTask(taskId, blocks);
-            // A task record only spares re-reading a task after a kill: a remote manifest may take it with the next part.
-            _store.PushManifest(ManifestPath, now: false);
+            // A task record only spares re-reading a task after a kill: a remote manifest takes it with the next part's
+            // record (or at the end), never with a request of its own on the caller's thread.
+            if (!Manifest.Tasks.Contains(taskId)) Manifest.AppendTask(taskId, blocks);
         }
         return ValueTask.CompletedTask;
     }
@@ -149,18 +149,19 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
                 // Not committed: the part's blocks are written again by a resume. The job's own error is what matters.
             }
         }
-        lock (_lock)
+        try
         {
-            try
-            {
-                _store.PushManifest(ManifestPath, now: true);
-            }
-            catch (Exception e) when (e is IOException or SluiceException)
-            {
-                // Task records not pushed only cost a resume some re-reading; the job's own error is what matters.
-            }
-            DeleteTmp();
-            ReleaseLock();
+            _store.PushManifest(ManifestPath, now: true);
+            lock (_lock) DeleteTmp();
+        }
+        catch (Exception e)
+        {
+            // Task records not pushed only cost a resume some re-reading; the job's own error is what matters.
+            Debug.WriteLine($"{Name}: cleaning up after the job stopped failed: {e.Message}");
+        }
+        finally
+        {
+            lock (_lock) ReleaseLock();
         }
         return ValueTask.CompletedTask;
     }
@@ -174,13 +175,16 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
         var marker = Path.Combine(tmp, $"{SuccessFile}.{Guid.NewGuid():N}");
         using (var stream = new FileStream(marker, FileMode.CreateNew, FileAccess.Write))
             stream.Flush(flushToDisk: true);
-        lock (_lock)
+        try
         {
             // Every record is in the output's manifest before _SUCCESS says the output is complete.
             _store.PushManifest(ManifestPath, now: true);
             _store.Publish(marker, SuccessFile, sha256: null);
-            DeleteTmp();
-            ReleaseLock();
+            lock (_lock) DeleteTmp();
+        }
+        finally
+        {
+            lock (_lock) ReleaseLock();
         }
     }
 
@@ -296,12 +300,10 @@ internal abstract partial class FileDatasink(string directory, FileSinkOptions o
                 _store.Publish(file, $"{DeadLetterFile.Directory}/{name}", sha256: null);
                 errors = name;
             }
-            lock (_lock)
-            {
-                Manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks, errors);
-                // The line is the commit: in the output's own manifest before the blocks are reported committed.
-                _store.PushManifest(ManifestPath, now: true);
-            }
+            lock (_lock) Manifest.AppendFile(part.Name, written?.Bytes, written?.Sha256, part.Blocks, errors);
+            // The line is the commit: in the output's own manifest before the blocks are reported committed. Outside the
+            // lock: appends and other commits go on while it uploads (pushes coalesce, never going back).
+            _store.PushManifest(ManifestPath, now: true);
             return part.Lineages;
         }
         catch (Exception e)

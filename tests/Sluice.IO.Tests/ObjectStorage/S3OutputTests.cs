@@ -2,6 +2,7 @@ using System.Text;
 using Apache.Arrow;
 using Sluice.Blocks;
 using Sluice.Contracts;
+using Sluice.IO.ObjectStorage;
 using Sluice.Testing.ObjectStorage;
 using static Sluice.IO.Tests.Samples;
 
@@ -138,7 +139,9 @@ public sealed class S3OutputTests(S3rverFixture fixture) : IClassFixture<S3rverF
     [Fact]
     public async Task Open_LeaseOfAProcessOfThisMachineThatIsGone_IsTakenOver()
     {
-        var lease = $$"""{"pid":{{int.MaxValue - 7}},"host":"{{Environment.MachineName}}","process_start":"2026-01-01T00:00:00.0000000Z"}""";
+        var bootId = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+        var pidNs = new FileInfo("/proc/self/ns/pid").LinkTarget;
+        var lease = $$"""{"token":"t1","pid":{{int.MaxValue - 7}},"host":"{{Environment.MachineName}}","boot_id":"{{bootId}}","pid_ns":"{{pidNs}}","process_start":"2026-01-01T00:00:00.0000000Z"}""";
         await Server.PutAsync($"{_prefix}/_sluice.lock", Encoding.UTF8.GetBytes(lease));
 
         var sink = Sinks.JsonLines(Url, JsonOptions());
@@ -146,6 +149,37 @@ public sealed class S3OutputTests(S3rverFixture fixture) : IClassFixture<S3rverF
         await sink.CompleteAsync(CancellationToken.None);
 
         Assert.Contains("_SUCCESS", await KeysAsync());
+    }
+
+    [Fact]
+    public async Task Open_LeaseOfAGoneProcessInAnotherPidNamespaceOfThisHost_IsNotTakenBeforeItExpires()
+    {
+        // Same host name, another container (pid namespace): its pid says nothing here, so only expiry frees the output.
+        var lease = $$"""{"token":"t2","pid":{{int.MaxValue - 7}},"host":"{{Environment.MachineName}}","boot_id":"other-boot","pid_ns":"pid:[1]","process_start":"2026-01-01T00:00:00.0000000Z"}""";
+        await Server.PutAsync($"{_prefix}/_sluice.lock", Encoding.UTF8.GetBytes(lease));
+
+        var e = await Assert.ThrowsAsync<SluiceException>(() => Sinks.JsonLines(Url, JsonOptions()).OpenAsync(WriteMode.ErrorIfExists, Fingerprint(), null, CancellationToken.None).AsTask());
+
+        Assert.Contains("expires", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Lease_TakenByAnotherRun_IsLostAtTheNextRenewal_NoMoreCommits_AndNotDeletedOnRelease()
+    {
+        using var s3 = new S3ObjectStore(Server.Options(_cache.Path));
+        var key = $"{_prefix}/_sluice.lock";
+        var lease = S3OutputLease.Acquire(s3, S3rver.Bucket, key, Url);
+        lease.EnsureHeld();
+        // Another run took the output (this one was paused past its lease, say).
+        var theirs = $$"""{"token":"theirs","pid":1,"host":"elsewhere","process_start":"2026-01-01T00:00:00.0000000Z"}""";
+        await Server.PutAsync(key, Encoding.UTF8.GetBytes(theirs));
+
+        lease.RenewNow();
+
+        var e = Assert.Throws<SluiceException>(lease.EnsureHeld);
+        Assert.Contains("another run took its lease (pid 1 on elsewhere", e.Message, StringComparison.Ordinal);
+        lease.Dispose();
+        Assert.Equal(theirs, Encoding.UTF8.GetString(await Server.GetAsync(key))); // not overwritten, not deleted
     }
 
     [Fact]
