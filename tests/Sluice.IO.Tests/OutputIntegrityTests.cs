@@ -57,6 +57,31 @@ public sealed class OutputIntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenAsync_ResumeOfACompleteOutput_KeepsSuccessWhileIntact_DropsItFirstWhenAPartMustBeRewritten()
+    {
+        var sink = Sinks.JsonLines(Out);
+        await sink.OpenAsync(WriteMode.ErrorIfExists, Fingerprint(), null, CancellationToken.None);
+        await sink.WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
+        await sink.WriteAsync(MakeBlock(0, 1, 5, 5), CancellationToken.None);
+        await sink.CompleteAsync(CancellationToken.None);
+
+        var intact = Sinks.JsonLines(Out);
+        await intact.OpenAsync(WriteMode.Resume, Fingerprint(), null, CancellationToken.None);
+        await intact.AbortAsync();
+        Assert.True(File.Exists(Path.Combine(Out, "_SUCCESS")));
+
+        File.Delete(Directory.GetFiles(Out, "part-*").Order(StringComparer.Ordinal).First());
+        var damaged = Sinks.JsonLines(Out);
+        var state = await damaged.OpenAsync(WriteMode.Resume, Fingerprint(), null, CancellationToken.None);
+        Assert.Single(state.CommittedBlocks);
+        // Not complete until this run writes the missing part and completes: no reader may take it for whole meanwhile.
+        Assert.False(File.Exists(Path.Combine(Out, "_SUCCESS")));
+        await damaged.WriteAsync(MakeBlock(0, 0, 5), CancellationToken.None);
+        await damaged.CompleteAsync(CancellationToken.None);
+        Assert.True(File.Exists(Path.Combine(Out, "_SUCCESS")));
+    }
+
+    [Fact]
     public async Task OpenAsync_ResumeWithSameFingerprint_ReturnsCommittedState()
     {
         await WriteKilledAsync();

@@ -71,12 +71,14 @@ internal abstract partial class FileDatasink
             default:
                 Manifest.Load();
                 if (fingerprint is not null && Manifest.Fingerprint is { } recorded) RefuseDifferentJob(WrittenBefore(fingerprint, recorded), recorded);
-                // The output is being written again until this run completes it: _SUCCESS comes back then.
-                _store.Delete(SuccessFile);
                 // Temporary files are leftovers of a killed run: never committed, never referenced.
                 DeleteTmp();
-                VerifyParts();
-                DeleteUncommittedParts();
+                var damaged = VerifyParts();
+                var stray = UncommittedFiles();
+                // A complete output whose files change is not complete again until this run completes it: _SUCCESS goes
+                // first, so no reader takes it for complete while parts go. An intact one keeps it.
+                if (damaged > 0 || stray.Count > 0) _store.Delete(SuccessFile);
+                foreach (var name in stray) _store.Delete(name);
                 break;
         }
         // A manifest without a fingerprint (written before fingerprints, or by a caller that gave
@@ -117,32 +119,33 @@ internal abstract partial class FileDatasink
     /// re-reads its task and writes it again. A local output reads every committed part once, the price of
     /// knowing that a resumed output is whole; a remote one compares what its server says of each.
     /// </summary>
-    private void VerifyParts()
+    /// <returns>How many part records were dropped.</returns>
+    private int VerifyParts()
     {
+        var dropped = 0;
         foreach (var record in Manifest.Parts.ToList())
         {
-            if (!_store.Holds(record.Part!, record.Bytes, record.Sha256)) Manifest.Forget(record);
+            if (_store.Holds(record.Part!, record.Bytes, record.Sha256)) continue;
+            Manifest.Forget(record);
+            dropped++;
         }
+        return dropped;
     }
 
     /// <summary>
-    /// Removes part files the manifest does not hold as committed: a kill between publishing and recording,
-    /// a part found damaged above, or a part named by an older naming scheme. None of them is
-    /// committed, so the resumed job writes what they should hold and the output keeps only
-    /// committed rows, whatever the files are called. Dead-letter files no committed line names go the same way.
+    /// The files the manifest does not hold as committed: parts of a kill between publishing and recording, a part found
+    /// damaged above, a part named by an older naming scheme, and dead-letter files no committed line names. None is
+    /// committed, so they are deleted and the resumed job writes what they should hold: the output keeps only committed
+    /// rows, whatever the files are called.
     /// </summary>
-    private void DeleteUncommittedParts()
+    private List<string> UncommittedFiles()
     {
         var committed = Manifest.Parts.Select(p => p.Part!).ToHashSet(StringComparer.Ordinal);
-        foreach (var part in _store.PartNames())
-        {
-            if (!committed.Contains(part)) _store.Delete(part);
-        }
         var errors = Manifest.ErrorFiles.ToHashSet(StringComparer.Ordinal);
-        foreach (var file in _store.ErrorNames())
-        {
-            if (!errors.Contains(file)) _store.Delete($"{DeadLetterFile.Directory}/{file}");
-        }
+        return [
+            .. _store.PartNames().Where(p => !committed.Contains(p)),
+            .. _store.ErrorNames().Where(e => !errors.Contains(e)).Select(e => $"{DeadLetterFile.Directory}/{e}"),
+        ];
     }
 
     private void RefuseDifferentJob(OutputFingerprint fingerprint, OutputFingerprint recorded)
