@@ -75,63 +75,6 @@ public sealed class HostingTests
     }
 
     [Fact]
-    public async Task HostedWorker_RedisRestartedEmpty_StopsTheApplicationWithExitCode75SayingWhy()
-    {
-        var redis = await RedisServer.StartAsync();
-        var tag = Guid.NewGuid().ToString("N")[..6];
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var worker = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        worker.Logging.AddProvider(new LineLogger(lines));
-        worker.AddSluiceWorker(new ClusterNodeOptions
-        {
-            Redis = redis.Uri,
-            NodeId = $"hosted-drop-{tag}",
-            Resources = new NodeResources(1, 0, 1L << 30),
-            DrainTimeout = TimeSpan.FromSeconds(2),
-        });
-        using var host = worker.Build();
-        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
-        try
-        {
-            await host.StartAsync();
-            Assert.True(host.Services.GetRequiredService<ClusterNode>().Joined);
-
-            // Redis restarted without persistence: the table is gone, and Orleans never lets the silo back in.
-            redis.Kill();
-            var restarted = await redis.RestartEmptyAsync();
-            redis.Dispose();
-            redis = restarted;
-
-            await stopping.Task.WaitAsync(TimeSpan.FromSeconds(45));
-            Assert.Equal(HostedWorkerWatch.ExitCodeDropped, Environment.ExitCode);
-            Assert.Contains(lines, l => l.Contains($"worker hosted-drop-{tag}: dropped from the cluster", StringComparison.Ordinal) && l.Contains("exit code 75", StringComparison.Ordinal));
-            await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        finally
-        {
-            // The test process's own exit code is not the worker's.
-            Environment.ExitCode = 0;
-            redis.Dispose();
-        }
-    }
-
-    /// <summary>Every line the host logs, for asserting on what a hosted worker said.</summary>
-    private sealed class LineLogger(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
-    {
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue(formatter(state, exception));
-
-        public void Dispose() { }
-    }
-
-    [Fact]
     public void AddSluiceWorker_InvalidOptions_RefusedAtOnceWithEveryProblem()
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });

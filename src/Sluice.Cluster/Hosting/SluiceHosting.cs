@@ -26,15 +26,10 @@ public static class SluiceHosting
     /// tasks it holds finish, its blocks go to their jobs' drivers, bounded by <see cref="ClusterNodeOptions.DrainTimeout"/>)
     /// and then leaves. The host's shutdown timeout is raised to cover the drain. Refuses invalid options at once.
     /// </summary>
-    /// <remarks>
-    /// A worker the cluster drops (Redis came back empty, or it was declared dead) cannot join again inside this host: the
-    /// application stops with exit code 75 (EX_TEMPFAIL), saying why, for its supervisor to start it again.
-    /// </remarks>
     public static IHostApplicationBuilder AddSluiceWorker(this IHostApplicationBuilder builder, ClusterNodeOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
         AddWorker(builder, options, null);
-        builder.Services.AddHostedService(services => new HostedWorkerWatch(services, options, Log(services, null)));
         return builder;
     }
 
@@ -61,23 +56,21 @@ public static class SluiceHosting
             var needed = options.DrainTimeout + LeaveAllowance;
             if (o.ShutdownTimeout < needed) o.ShutdownTimeout = needed;
         });
+        Action<string> Log(IServiceProvider services)
+        {
+            var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Sluice.Worker");
+            return log ?? (line => { if (logger is not null) WorkerLog.Drain(logger, line); });
+        }
         // After the silo: releases what drivers that died left here (their actors, their blocks) while the node serves.
         builder.Services.AddHostedService(services => new DriverWatch(services.GetRequiredService<ClusterNode>(), services.GetRequiredService<IGrainFactory>(),
-            services.GetRequiredService<IClusterMembershipService>(), Log(services, log)));
+            services.GetRequiredService<IClusterMembershipService>(), Log(services)));
         // After the silo: stopped before it, so the drain runs while the node is still a member.
         builder.Services.AddHostedService(services =>
         {
             var node = services.GetRequiredService<ClusterNode>();
-            var handOff = new BlockHandOff(node, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<IClusterMembershipService>(), Log(services, log));
-            return new WorkerDrain(node, handOff, options.DrainTimeout, Log(services, log));
+            var handOff = new BlockHandOff(node, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<IClusterMembershipService>(), Log(services));
+            return new WorkerDrain(node, handOff, options.DrainTimeout, Log(services));
         });
-    }
-
-    /// <summary>Where a worker's lines go: the caller's log, else the host's logger.</summary>
-    private static Action<string> Log(IServiceProvider services, Action<string>? log)
-    {
-        var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Sluice.Worker");
-        return log ?? (line => { if (logger is not null) WorkerLog.Drain(logger, line); });
     }
 }
 
