@@ -10,6 +10,7 @@ using Sluice.Bench;
 // dotnet run -c Release --project bench/Sluice.Bench -- stragglers [--rows 24000] [--gpus 8] [--rounds 3] [--slow-fraction 0.05] [--slow-factor 10]
 // dotnet run -c Release --project bench/Sluice.Bench -- autotune [--rows 2822] [--rounds 3] [--embed-rows 400] [--embed-rounds 5]
 // dotnet run -c Release --project bench/Sluice.Bench -- images [--images 16] [--rounds 3]
+// dotnet run -c Release --project bench/Sluice.Bench -- s3-write [--rows 100000] [--block-rows 2000] [--file-mib 16] [--rounds 3]
 if (args.Length > 0 && args[0] == "pools") return await PoolsBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "cluster") return await ClusterBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "partition") return await PartitionBench.RunAsync(args);
@@ -23,6 +24,7 @@ if (args.Length > 0 && args[0] == "autotune") return await AutotuneBench.RunAsyn
 if (args.Length > 0 && args[0] == "stragglers") return await StragglersBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "embed") return await EmbedBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "images") return await ImagesBench.RunAsync(args);
+if (args.Length > 0 && args[0] == "s3-write") return await S3WriteBench.RunAsync(args);
 if (args.Length > 0 && args[0] == "generate") return await GenerateBench.RunAsync(args); // [--requests 96] [--max-batch 8] [--max-new 64] [--hidden 64] [--layers 2] [--rounds 3]
 {
     Console.Error.WriteLine("usage: Sluice.Bench embed [--rows 2000] [--batch 32] [--actors 2] [--rounds 3] [--skip-mlnet] [--trace] [--least-loaded] [--max-concurrency K] [--block-rows N|auto]");
@@ -32,6 +34,7 @@ if (args.Length > 0 && args[0] == "generate") return await GenerateBench.RunAsyn
     Console.Error.WriteLine("       Sluice.Bench partition-cpu [--rows 600] [--rounds 3]");
     Console.Error.WriteLine("       Sluice.Bench scale [--nodes 100] [--gpus-per-node 10] [--waves 20] [--task-ms 100] [--read-tasks 16]");
     Console.Error.WriteLine("       " + StragglersBench.Usage);
+    Console.Error.WriteLine("       " + S3WriteBench.Usage);
     Console.Error.WriteLine("       Sluice.Bench autotune [--rows 2822] [--rounds 3] [--embed-rows 400] [--embed-rounds 5]");
     return 2;
 }
