@@ -7,7 +7,7 @@ namespace Sluice.Execution;
 
 /// <summary>
 /// Rows that stages with <c>on_error: skip | dead_letter</c> failed on (<see cref="DeadLetter"/>): counted per stage when
-/// their block leaves the last stage (each block passes there once, whatever stage its rows failed in; a block a resumed
+/// their block leaves the last stage, each row once (a block lost there is recomputed and passes again; a block a resumed
 /// job drops as already committed is not counted again), and held to the stage's limits. Loop-only state.
 /// </summary>
 internal sealed partial class StreamingExecutor
@@ -24,6 +24,7 @@ internal sealed partial class StreamingExecutor
     private void PrepareDeadLetters()
     {
         _stageErrors.Clear();
+        _lettersCounted.Clear();
         foreach (var map in _logical.Chain().OfType<MapBatchesOperator>())
         {
             if (map.Options.OnError == OnError.Fail) continue;
@@ -35,12 +36,17 @@ internal sealed partial class StreamingExecutor
         }
     }
 
-    /// <summary>Counts the dead letters of a block leaving the last stage; over a stage's max_errored_rows, fails the job.</summary>
+    // The dead letters counted, by stage, read task and row: a block lost after the last stage is recomputed and passes
+    // there again with the same letters (cut into slices the second time, perhaps), which the output writes once and the
+    // stats must count once.
+    private readonly HashSet<(string Stage, string Task, long Row)> _lettersCounted = [];
+
+    /// <summary>Counts the dead letters of a block leaving the last stage, each once; over a stage's max_errored_rows, fails the job.</summary>
     private void CountDeadLetters(BlockRef block)
     {
         foreach (var letter in block.DeadLetters)
         {
-            if (!_stageErrors.TryGetValue(letter.Stage, out var stage)) continue;
+            if (!_stageErrors.TryGetValue(letter.Stage, out var stage) || !_lettersCounted.Add((letter.Stage, letter.TaskId, letter.Row))) continue;
             stage.Rows++;
             if (stage.First.Count < FirstErrorsShown) stage.First.Add(letter);
             OperatorOf(letter.Stage)?.RecordErrored();

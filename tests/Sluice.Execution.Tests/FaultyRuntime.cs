@@ -11,7 +11,8 @@ namespace Sluice.Execution.Tests;
 /// </summary>
 /// <param name="killFirstRunner">The actor given the job's first task dies (on it and on any later one), whichever actor that
 /// is: dispatch is most-recently-used, so a chosen index may never be given a task when another keeps up with the input.</param>
-internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int, bool> killActor, bool killFirstRunner = false) : IWorkerRuntime
+/// <param name="loseRef">Chooses blocks to lose by their ref (e.g. those carrying dead letters: a stage's output, not its input).</param>
+internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int, bool> killActor, bool killFirstRunner = false, Func<BlockRef, bool>? loseRef = null) : IWorkerRuntime
 {
     private readonly bool _killFirstRunner = killFirstRunner;
     private bool _firstRunGiven;
@@ -38,7 +39,7 @@ internal sealed class FaultyRuntime(Func<BlockLineage, bool> loseBlock, Func<int
     {
         lock (_lost)
         {
-            if (loseBlock(block.Lineage) && _lost.Add(block.Lineage.Key))
+            if ((loseBlock(block.Lineage) || loseRef?.Invoke(block) == true) && _lost.Add(block.Lineage.Key))
             {
                 BlocksLost++;
                 _inner.Free(block);

@@ -40,6 +40,21 @@ public class ErroredRowsTests
     }
 
     [Fact]
+    public async Task WriteAsync_BlocksLostAfterTheLastStage_TheirErroredRowsCountedOnce()
+    {
+        // Every output block of the stage carries a dead letter (one failing id per 100 rows); each is lost once when the
+        // sink fetches it, so it is recomputed and passes the last stage a second time with the same letters.
+        var runtime = new FaultyRuntime(_ => false, _ => false, loseRef: b => b.DeadLetters.Count > 0);
+        var sink = new MemorySink();
+
+        var stats = await Job(new() { OnError = OnError.Skip }).WriteAsync(sink, Small with { Runtime = runtime });
+
+        Assert.True(runtime.BlocksLost >= 10, $"{runtime.BlocksLost} blocks lost");
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => (long)i).Except(Failing), sink.Ids.Order());
+        Assert.Equal(10, stats.Operators.Single(o => o.Name == "embed").ErroredRows);
+    }
+
+    [Fact]
     public async Task WriteAsync_OverMaxErroredRows_FailsNamingTheStageAndTheFirstErrors()
     {
         var e = await Assert.ThrowsAsync<SluiceException>(() => Job(new() { OnError = OnError.Skip, MaxErroredRows = 5 }).WriteAsync(new MemorySink(), Small));
