@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Apache.Arrow;
 using Sluice.Contracts;
 using Sluice.Execution;
 using Sluice.IO;
 using Sluice.IO.ObjectStorage;
+using Sluice.Testing.ObjectStorage;
 using Sluice.Plan;
 
 namespace Sluice.Bench;
@@ -14,7 +13,7 @@ namespace Sluice.Bench;
 /// <summary>
 /// <c>s3-write</c>: what writing an output to S3 costs against writing it to a local directory. One job — Range → a map
 /// that adds a 384-float embedding per row → Parquet parts of <c>--file-mib</c> — written to a local directory (A) and to
-/// <c>s3://bench/…</c> on an s3rver started here on loopback (B), interleaved A B A B over rounds. Both commit exactly
+/// <c>s3://models/…</c> on an s3rver started here on loopback (B), interleaved A B A B over rounds. Both commit exactly
 /// once (fsync + rename + manifest line locally; upload, then the manifest's upload, to S3); each output is read back and
 /// counted outside the timed part. Prints each side's median and min–max wall time and last <c>ratio: X</c> = median
 /// local time / median S3 time (1: S3 costs nothing more; below 1: its share of the job).
@@ -43,13 +42,11 @@ internal static class S3WriteBench
             }
         }
         var root = Path.Combine(Path.GetTempPath(), $"sluice-s3-bench-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Path.Combine(root, "s3", "bench"));
-        using var server = StartS3rver(Path.Combine(root, "s3"), out var endpoint);
-        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "S3RVER");
-        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "S3RVER");
-        var storage = new ObjectFileOptions { CacheDirectory = Path.Combine(root, "cache"), S3Endpoint = endpoint, Region = "us-east-1" };
+        // The tests' s3rver (npm, installed into .ci/tools by .ci/helm-tools), on a free loopback port.
+        using var server = S3rver.Start();
+        var storage = server.Options(Path.Combine(root, "cache"));
         var options = new ParquetSinkOptions { TargetFileSize = (long)fileMib << 20, ObjectStorage = storage };
-        Say($"s3-write bench: {rows} rows of {Width} floats ({rows * (long)Width * 4 / (1 << 20)} MiB) in blocks of {blockRows}, Parquet parts of ~{fileMib} MiB; local directory vs s3rver at {endpoint}");
+        Say($"s3-write bench: {rows} rows of {Width} floats ({rows * (long)Width * 4 / (1 << 20)} MiB) in blocks of {blockRows}, Parquet parts of ~{fileMib} MiB; local directory vs s3rver at {server.Endpoint}");
         var local = new List<double>();
         var s3 = new List<double>();
         try
@@ -60,7 +57,7 @@ internal static class S3WriteBench
                 var localSeconds = await TimeAsync(Sinks.Parquet(dir, options), rows, blockRows);
                 var localRows = await Read.Parquet(dir).CountAsync(new ExecutionOptions());
                 local.Add(localSeconds);
-                var url = $"s3://bench/out-{r}";
+                var url = $"s3://{S3rver.Bucket}/out-{r}";
                 var s3Seconds = await TimeAsync(Sinks.Parquet(url, options), rows, blockRows);
                 var s3Rows = await CountRemoteAsync(url, storage);
                 s3.Add(s3Seconds);
@@ -72,8 +69,6 @@ internal static class S3WriteBench
         }
         finally
         {
-            if (!server.HasExited) server.Kill(entireProcessTree: true);
-            server.WaitForExit(5000);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
         Say($"local: median {Median(local):F2} s (min-max {local.Min():F2}-{local.Max():F2})");
@@ -111,45 +106,6 @@ internal static class S3WriteBench
         foreach (var task in await source.PlanAsync(CancellationToken.None))
             await foreach (var batch in task.ReadAsync(10_000, CancellationToken.None)) count += batch.Length;
         return count;
-    }
-
-    /// <summary>s3rver (npm, installed into .ci/tools by .ci/helm-tools) on a free loopback port, serving <paramref name="dir"/>.</summary>
-    private static Process StartS3rver(string dir, out Uri endpoint)
-    {
-        string? bin = null;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null && bin is null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, ".ci", "tools", "node_modules", ".bin", "s3rver");
-            if (File.Exists(candidate)) bin = candidate;
-        }
-        if (bin is null) throw new InvalidOperationException("s3rver is not installed: run .ci/helm-tools from the repository root (it installs the pinned s3rver with npm)");
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        var process = Process.Start(new ProcessStartInfo(bin, ["-d", dir, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--silent"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                probe.Connect(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                Thread.Sleep(100);
-            }
-        }
-        endpoint = new Uri($"http://127.0.0.1:{port}");
-        return process;
     }
 
     private static double Median(List<double> values)
