@@ -82,6 +82,21 @@ public sealed class OutputIntegrityTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenAsync_ManifestNamingAPartOutsideTheOutput_IsRefusedAsCorruptNamingTheLine()
+    {
+        await WriteKilledAsync();
+        var manifest = Path.Combine(Out, SinkManifest.FileName);
+        var lines = File.ReadAllLines(manifest).ToList();
+        lines.Insert(1, """{"kind":"file","part":"../../etc/passwd","rows":1,"blocks":[{"key":"in/9.txt#0","rows":1}]}""");
+        File.WriteAllLines(manifest, lines);
+
+        var e = await Assert.ThrowsAsync<SluiceException>(() => Sinks.JsonLines(Out).OpenAsync(WriteMode.Resume, Fingerprint(), null, CancellationToken.None).AsTask());
+
+        Assert.Contains("line 2 is corrupt", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--overwrite", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OpenAsync_ResumeWithSameFingerprint_ReturnsCommittedState()
     {
         await WriteKilledAsync();

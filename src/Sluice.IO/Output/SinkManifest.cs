@@ -141,11 +141,14 @@ internal sealed class SinkManifest(string path)
             switch (root.GetProperty("kind").GetString())
             {
                 case "file":
+                    // A name from the file is joined to the output's path or prefix: only a plain file name may come back.
+                    if (!PlainName(String(root, "part"), "part-") || !PlainName(String(root, "errors"), "part-")) return false;
                     Add(new PartRecord(String(root, "part"), Long(root, "bytes"), String(root, "sha256"),
                         [.. root.GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("key").GetString()!)]) { Errors = String(root, "errors") });
                     return true;
                 case "block":
                     // One block per part file, as outputs were written before part files held several.
+                    if (!PlainName(String(root, "part"), "part-")) return false;
                     Add(new PartRecord(String(root, "part"), Long(root, "bytes"), String(root, "sha256"), [root.GetProperty("key").GetString()!]));
                     return true;
                 case "task":
@@ -164,6 +167,10 @@ internal sealed class SinkManifest(string path)
             return false;
         }
     }
+
+    /// <summary>Null, or a file name of this output: starting with <paramref name="prefix"/>, with no folder in it.</summary>
+    private static bool PlainName(string? name, string prefix) =>
+        name is null || (name.StartsWith(prefix, StringComparison.Ordinal) && name.IndexOfAny(['/', '\\']) < 0 && !name.Contains("..", StringComparison.Ordinal));
 
     private static string? String(JsonElement root, string name) =>
         root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
